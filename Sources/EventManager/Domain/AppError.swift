@@ -1,0 +1,78 @@
+/// One problem with one field of a request, reported to the client as-is.
+public struct FieldError: Sendable, Equatable, Codable {
+    /// JSON Pointer-like location of the field (`title`, `[3].date`, `cursor`).
+    public var field: String
+    /// Stable machine-readable reason (`required`, `too_long`, `invalid_type`, ...).
+    public var code: String
+    public var message: String
+
+    public init(field: String, code: String, message: String) {
+        self.field = field
+        self.code = code
+        self.message = message
+    }
+}
+
+/// An error the service reports to its caller, independent of the transport.
+///
+/// Domain and storage code throw this; the HTTP layer maps `kind` to a status code, so the
+/// rules stay free of HTTP while every failure still knows how it should be answered and logged.
+public struct AppError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable {
+        case badRequest
+        case unauthorized
+        case forbidden
+        case notFound
+        case methodNotAllowed(allowed: [String])
+        case conflict
+        case payloadTooLarge
+        case unsupportedMediaType
+        case validation
+        case tooManyRequests
+        case unavailable
+    }
+
+    public var kind: Kind
+    public var code: String
+    public var message: String
+    public var details: Details?
+
+    /// Structured extra information carried in the error body's `details` member.
+    public enum Details: Sendable, Equatable {
+        case fields([FieldError])
+        case items([ItemErrors])
+        case validValues([String])
+    }
+
+    /// The errors of one element of a bulk request.
+    public struct ItemErrors: Sendable, Equatable, Codable {
+        public var index: Int
+        public var errors: [FieldError]
+    }
+
+    public init(_ kind: Kind, code: String, message: String, details: Details? = nil) {
+        self.kind = kind
+        self.code = code
+        self.message = message
+        self.details = details
+    }
+
+    public var description: String { "\(code): \(message)" }
+
+    public static func validation(_ errors: [FieldError]) -> AppError {
+        let summary = errors.map { "\($0.field): \($0.message)" }.joined(separator: "; ")
+        return AppError(.validation, code: "validation_failed", message: summary, details: .fields(errors))
+    }
+
+    public static func eventNotFound(_ id: Int64) -> AppError {
+        AppError(.notFound, code: "event_not_found", message: "no event with id \(id)")
+    }
+
+    public static func badParameter(_ name: String, _ value: String, expected: String) -> AppError {
+        AppError(
+            .badRequest, code: "invalid_parameter",
+            message: "query parameter '\(name)' has invalid value '\(value.prefix(100))': expected \(expected)",
+            details: .fields([FieldError(field: name, code: "invalid", message: "expected \(expected)")])
+        )
+    }
+}

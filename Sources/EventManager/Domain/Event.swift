@@ -1,0 +1,71 @@
+/// A published event, as stored.
+public struct Event: Sendable, Equatable {
+    public var id: Int64
+    public var title: String
+    public var location: String
+    public var startsAt: Timestamp
+    public var timeZone: EventTimeZone
+    /// True when the start was given as a calendar day (midnight in `timeZone`), so that a change
+    /// of zone moves the start to midnight of the same day in the new zone.
+    public var isDateOnly: Bool
+    public var popularity: Int64
+    public var createdAt: Timestamp
+    public var updatedAt: Timestamp
+
+    public init(
+        id: Int64, title: String, location: String, startsAt: Timestamp, timeZone: EventTimeZone, isDateOnly: Bool,
+        popularity: Int64, createdAt: Timestamp, updatedAt: Timestamp
+    ) {
+        self.id = id
+        self.title = title
+        self.location = location
+        self.startsAt = startsAt
+        self.timeZone = timeZone
+        self.isDateOnly = isDateOnly
+        self.popularity = popularity
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+
+    /// The writable fields as a client would send them back, used as the base of a merge patch.
+    var writableDocument: [String: JSONValue] {
+        let date: String
+        if isDateOnly {
+            let day = timeZone.calendarDay(of: startsAt)
+            date = DateInput.formatDay(year: day.year, month: day.month, day: day.day)
+        } else {
+            date = startsAt.rfc3339
+        }
+        return [
+            "title": .string(title), "location": .string(location), "date": .string(date),
+            "timezone": .string(timeZone.identifier), "popularity": .integer(popularity),
+        ]
+    }
+}
+
+/// The validated, writable part of an event: what a create or a full replacement stores.
+public struct EventDraft: Sendable, Equatable {
+    public var title: String
+    public var location: String
+    public var date: DateInput
+    public var timeZone: EventTimeZone
+    public var popularity: Int64
+
+    public init(title: String, location: String, date: DateInput, timeZone: EventTimeZone = .utc, popularity: Int64 = 0) {
+        self.title = title
+        self.location = location
+        self.date = date
+        self.timeZone = timeZone
+        self.popularity = popularity
+    }
+
+    public var startsAt: Timestamp { date.resolve(in: timeZone) }
+}
+
+extension DateInput {
+    static func formatDay(year: Int64, month: Int64, day: Int64) -> String {
+        func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        let y = String(year)
+        return String(repeating: "0", count: max(0, 4 - y.count)) + y + "-" + two(month) + "-" + two(day)
+    }
+}

@@ -1,0 +1,210 @@
+import Hummingbird
+import NIOCore
+
+/// The events API: canonical routes and the Flask seed's forms, served by the same handlers.
+struct EventController<Repository: EventRepository>: Sendable {
+    let repository: Repository
+    let clock: any WallClock
+    let limits: APILimits
+
+    func addRoutes(to routes: RouteTable) {
+        routes.add(.post, "/events") { request, _ in try await create(request) }
+        routes.add(.get, "/events") { request, _ in try await list(request, fixedSort: nil) }
+        routes.add(.put, "/events") { request, _ in try await replaceSeedForm(request) }
+        routes.add(.delete, "/events") { request, _ in try await deleteSeedForm(request) }
+        routes.add(.get, "/events/:id") { _, context in try await show(RequestInput.eventID(context)) }
+        routes.add(.put, "/events/:id") { request, context in try await replace(request, id: RequestInput.eventID(context)) }
+        routes.add(.patch, "/events/:id") { request, context in try await patch(request, id: RequestInput.eventID(context)) }
+        routes.add(.delete, "/events/:id") { _, context in try await delete(id: RequestInput.eventID(context)) }
+        routes.add(.get, "/sort_by/:field") { request, context in try await sortBy(request, field: context.parameters.get("field") ?? "") }
+        routes.add(.post, "/bulk_events") { request, _ in try await bulkCreate(request) }
+        routes.add(.delete, "/bulk_events") { request, _ in try await bulkDelete(request) }
+    }
+
+    func create(_ request: Request) async throws -> Response {
+        let body = try await RequestInput.json(request, limit: limits.maxBodyBytes)
+        let draft = try EventDraft.validate(body).get()
+        let event = try await repository.create([draft], now: clock.now())[0]
+        var response = Self.json(status: .created) { $0.event(event) }
+        response.headers[.location] = "/events/\(event.id)"
+        return response
+    }
+
+    func show(_ id: Int64) async throws -> Response {
+        guard let event = try await repository.find(id: id) else { throw AppError.eventNotFound(id) }
+        return Self.json { $0.event(event) }
+    }
+
+    func list(_ request: Request, fixedSort: EventSort?) async throws -> Response {
+        let parameters = try RequestInput.query(request)
+        let query = try EventListQuery.parse(parameters, fixedSort: fixedSort)
+        var events = try await repository.list(query)
+        var next: EventCursor?
+        if events.count > query.limit {
+            events.removeLast(events.count - query.limit)
+            let last = events[events.count - 1]
+            next = EventCursor(sort: query.sort, key: query.sort.key(of: last), id: last.id)
+        }
+        var response = Self.json { writer in writer.array(events) { $0.event($1) } }
+        if let next {
+            let kept = parameters.filter { $0.0 != "cursor" }.map { "\($0.0)=\(RequestInput.encodeQueryComponent($0.1))" }
+            let query = (kept + ["cursor=\(next.encoded)"]).joined(separator: "&")
+            response.headers[.link] = "<\(request.uri.path)?\(query)>; rel=\"next\""
+        }
+        return response
+    }
+
+    func sortBy(_ request: Request, field: String) async throws -> Response {
+        guard let sortField = EventSortField(rawValue: field) else {
+            let valid = EventSortField.allCases.map(\.rawValue)
+            throw AppError(
+                .badRequest, code: "invalid_sort_field",
+                message: "cannot sort by '\(field.prefix(64))'; valid fields: \(valid.joined(separator: ", "))",
+                details: .validValues(valid)
+            )
+        }
+        return try await list(request, fixedSort: EventSort(field: sortField, descending: true))
+    }
+
+    func replace(_ request: Request, id: Int64) async throws -> Response {
+        let body = try await RequestInput.json(request, limit: limits.maxBodyBytes)
+        let event = try await repository.update(id: id, now: clock.now()) { existing in
+            try EventDraft.validate(body, existing: existing).get()
+        }
+        return Self.json { $0.event(event) }
+    }
+
+    func patch(_ request: Request, id: Int64) async throws -> Response {
+        let body = try await RequestInput.json(request, limit: limits.maxBodyBytes, also: ["application/merge-patch+json"])
+        let event = try await repository.update(id: id, now: clock.now()) { existing in
+            try EventDraft.validatePatch(body, existing: existing).get()
+        }
+        return Self.json { $0.event(event) }
+    }
+
+    /// `PUT /events?id=N` or `PUT /events` with the id in the body, as the seed's clients send it.
+    func replaceSeedForm(_ request: Request) async throws -> Response {
+        let parameters = try RequestInput.query(request)
+        let queryID = try Self.seedID(parameters)
+        let body = try await RequestInput.json(request, limit: limits.maxBodyBytes)
+        var id = queryID
+        if id == nil, case .object(let object) = body {
+            switch object["id"] {
+            case .integer(let value)?: id = value
+            case nil: break
+            case let other?:
+                throw AppError.validation([FieldError(field: "id", code: "invalid_type", message: "expected an integer, got \(other.typeName)")])
+            }
+        }
+        guard let id else {
+            throw AppError.validation([FieldError(field: "id", code: "required", message: "give the event id as ?id=N or as \"id\" in the body")])
+        }
+        guard id > 0 else { throw AppError.eventNotFound(id) }
+        let event = try await repository.update(id: id, now: clock.now()) { existing in
+            try EventDraft.validate(body, existing: existing).get()
+        }
+        return Self.json { $0.event(event) }
+    }
+
+    func deleteSeedForm(_ request: Request) async throws -> Response {
+        guard let id = try Self.seedID(try RequestInput.query(request)) else {
+            throw AppError(.badRequest, code: "missing_parameter", message: "query parameter 'id' is required: DELETE /events?id=N")
+        }
+        return try await delete(id: id)
+    }
+
+    func delete(id: Int64) async throws -> Response {
+        guard try await repository.delete(ids: [id]) == [id] else { throw AppError.eventNotFound(id) }
+        return Response(status: .noContent)
+    }
+
+    func bulkCreate(_ request: Request) async throws -> Response {
+        let body = try await RequestInput.json(request, limit: limits.maxBodyBytes)
+        let items = try bulkItems(body)
+        var drafts: [EventDraft] = []
+        var failures: [AppError.ItemErrors] = []
+        for (index, item) in items.enumerated() {
+            switch EventDraft.validate(item, prefix: "[\(index)].") {
+            case .success(let draft): drafts.append(draft)
+            case .failure(let error):
+                if case .fields(let errors)? = error.details { failures.append(.init(index: index, errors: errors)) }
+            }
+        }
+        guard failures.isEmpty else {
+            throw AppError(
+                .validation, code: "validation_failed",
+                message: "\(failures.count) of \(items.count) events are invalid (indexes \(failures.map { String($0.index) }.joined(separator: ", "))); nothing was created",
+                details: .items(failures)
+            )
+        }
+        let events = try await repository.create(drafts, now: clock.now())
+        return Self.json(status: .created) { writer in writer.array(events) { $0.event($1) } }
+    }
+
+    func bulkDelete(_ request: Request) async throws -> Response {
+        let body = try await RequestInput.json(request, limit: limits.maxBodyBytes)
+        let items = try bulkItems(body)
+        var ids: [Int64] = []
+        var errors: [FieldError] = []
+        for (index, item) in items.enumerated() {
+            if case .integer(let id) = item, id > 0 {
+                if !ids.contains(id) { ids.append(id) }
+            } else {
+                errors.append(FieldError(field: "[\(index)]", code: "invalid_type", message: "expected a positive integer id, got \(item.typeName)"))
+            }
+        }
+        guard errors.isEmpty else { throw AppError.validation(errors) }
+        let deleted = Set(try await repository.delete(ids: ids))
+        return Self.json { writer in
+            writer.raw("{\"deleted_ids\":")
+            writer.array(ids.filter { deleted.contains($0) }) { $0.integer($1) }
+            writer.raw(",\"not_found\":")
+            writer.array(ids.filter { !deleted.contains($0) }) { $0.integer($1) }
+            writer.raw("}")
+        }
+    }
+
+    private func bulkItems(_ body: JSONValue) throws -> [JSONValue] {
+        guard case .array(let items) = body else {
+            throw AppError.validation([FieldError(field: "body", code: "invalid_type", message: "expected a JSON array, got \(body.typeName)")])
+        }
+        guard !items.isEmpty, items.count <= limits.bulkMaxItems else {
+            throw AppError.validation([
+                FieldError(field: "body", code: "invalid_length", message: "expected 1 to \(limits.bulkMaxItems) items, got \(items.count)")
+            ])
+        }
+        return items
+    }
+
+    private static func seedID(_ parameters: [(String, String)]) throws -> Int64? {
+        var id: Int64?
+        for (name, value) in parameters {
+            guard name == "id", id == nil else {
+                throw AppError(.badRequest, code: "unknown_parameter", message: "unexpected query parameter '\(name.prefix(64))'; only 'id' is accepted here")
+            }
+            guard let parsed = Int64(value) else { throw AppError.badParameter("id", value, expected: "an integer") }
+            id = parsed
+        }
+        return id
+    }
+
+    static func json(status: HTTPResponse.Status = .ok, _ write: (inout JSONWriter) -> Void) -> Response {
+        var writer = JSONWriter()
+        write(&writer)
+        return Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: writer.bytes))
+        )
+    }
+}
+
+/// Limits on what one request may carry.
+public struct APILimits: Sendable {
+    public var maxBodyBytes: Int
+    public var bulkMaxItems: Int
+
+    public init(maxBodyBytes: Int = 1_048_576, bulkMaxItems: Int = 1000) {
+        self.maxBodyBytes = maxBodyBytes
+        self.bulkMaxItems = bulkMaxItems
+    }
+}
