@@ -1,0 +1,43 @@
+import Configuration
+import Testing
+
+@testable import EventManager
+
+@Suite struct ConfigurationTests {
+    func load(_ values: [String: ConfigValue], env: [String: String] = [:]) throws(ConfigurationError) -> AppConfiguration {
+        let reader = ConfigReader(providers: [
+            EnvironmentVariablesProvider(environmentVariables: env),
+            InMemoryProvider(values: Dictionary(uniqueKeysWithValues: values.map { (AbsoluteConfigKey(stringLiteral: $0.key), $0.value) })),
+        ])
+        return try AppConfiguration(reader: reader)
+    }
+
+    @Test func defaultsMatchTheSeed() throws {
+        let configuration = try load([:])
+        #expect(configuration.port == 8000)
+        #expect(configuration.host == "127.0.0.1")
+        #expect(configuration.database == .sqliteFile(path: "data/event-manager.sqlite"))
+        #expect(configuration.limits.maxBodyBytes == 1_048_576)
+        #expect(configuration.limits.bulkMaxItems == 1000)
+    }
+
+    @Test func environmentOverridesTheFile() throws {
+        let configuration = try load(["app.port": .init(.int(9000), isSecret: false), "log.level": .init(.string("debug"), isSecret: false)], env: ["APP_PORT": "9100", "DB_URL": "sqlite::memory:"])
+        #expect(configuration.port == 9100)
+        #expect(configuration.logLevel == .debug)
+        #expect(configuration.database == .sqliteMemory)
+    }
+
+    @Test(arguments: [
+        ("app.port", ConfigContent.string("eighty")), ("app.port", .int(70000)), ("log.level", .string("loud")),
+        ("db.url", .string("mysql://x")), ("app.max_body_bytes", .int(1)), ("log.format", .string("xml")),
+    ])
+    func invalidValuesNameTheirKey(key: String, value: ConfigContent) {
+        do {
+            _ = try load([key: .init(value, isSecret: false)])
+            Issue.record("\(key) accepted")
+        } catch {
+            #expect(error.key == key)
+        }
+    }
+}

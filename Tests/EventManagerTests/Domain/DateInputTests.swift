@@ -1,0 +1,64 @@
+import Testing
+
+@testable import EventManager
+
+@Suite struct DateInputTests {
+    @Test func calendarDayIsMidnightInTheEventZone() {
+        let day = DateInput.parse("2023-10-27")
+        #expect(day == .day(year: 2023, month: 10, day: 27))
+        #expect(day?.resolve(in: .utc).rfc3339 == "2023-10-27T00:00:00Z")
+        let jerusalem = EventTimeZone(identifier: "Asia/Jerusalem")!
+        // Israel is on summer time (UTC+3) until the last Sunday of October 2023.
+        #expect(day?.resolve(in: jerusalem).rfc3339 == "2023-10-26T21:00:00Z")
+        #expect(DateInput.parse("2023-12-01")?.resolve(in: jerusalem).rfc3339 == "2023-11-30T22:00:00Z")
+    }
+
+    @Test(arguments: [
+        ("2023-10-27T18:30:00Z", "2023-10-27T18:30:00Z"),
+        ("2023-10-27t18:30:00z", "2023-10-27T18:30:00Z"),
+        ("2023-10-27T18:30:00+02:00", "2023-10-27T16:30:00Z"),
+        ("2023-10-27T01:30:00-05:30", "2023-10-27T07:00:00Z"),
+        ("2023-10-27T18:30:00.5Z", "2023-10-27T18:30:00.500Z"),
+        ("2023-10-27T18:30:00.123456Z", "2023-10-27T18:30:00.123Z"),
+        ("2024-02-29T00:00:00Z", "2024-02-29T00:00:00Z"),
+        ("1969-12-31T23:59:59Z", "1969-12-31T23:59:59Z"),
+        ("2016-12-31T23:59:60Z", "2016-12-31T23:59:59Z"),
+    ])
+    func parsesRFC3339Instants(input: String, expected: String) {
+        guard case .instant(let instant)? = DateInput.parse(input) else {
+            Issue.record("\(input) did not parse as an instant")
+            return
+        }
+        #expect(instant.rfc3339 == expected)
+    }
+
+    @Test(arguments: [
+        "", "2023", "2023-13-01", "2023-02-29", "2023-04-31", "2023-10-27T18:30:00", "2023-10-27T24:00:00Z",
+        "2023-10-27T18:61:00Z", "2023-10-27T18:30:00+0200", "2023-10-27 ", "Fri, 27 Oct 2023 00:00:00 GMT",
+        "0000-01-01", "2023-10-27T18:30:00.Z", "2023-10-27T18:30:00Zjunk", "２０２３-10-27",
+    ])
+    func rejectsAnythingElse(input: String) {
+        #expect(DateInput.parse(input) == nil)
+    }
+
+    @Test func formatsAcrossTheSupportedRange() {
+        #expect(Timestamp(millisecondsSinceEpoch: 0).rfc3339 == "1970-01-01T00:00:00Z")
+        #expect(Timestamp(millisecondsSinceEpoch: -1).rfc3339 == "1969-12-31T23:59:59.999Z")
+        #expect(Timestamp.minimum.rfc3339 == "0001-01-01T00:00:00Z")
+        #expect(Timestamp.maximum.rfc3339 == "9999-12-31T23:59:59.999Z")
+    }
+
+    @Test func knowsIANAZonesOnly() {
+        #expect(EventTimeZone(identifier: "Europe/Paris") != nil)
+        #expect(EventTimeZone(identifier: "UTC") != nil)
+        #expect(EventTimeZone(identifier: "Mars/Olympus_Mons") == nil)
+        #expect(EventTimeZone(identifier: "") == nil)
+    }
+
+    @Test func calendarDayOfAnInstantFollowsTheZone() {
+        let paris = EventTimeZone(identifier: "Europe/Paris")!
+        guard case .instant(let instant)? = DateInput.parse("2023-10-26T23:30:00Z") else { return }
+        #expect(paris.calendarDay(of: instant) == (2023, 10, 27))
+        #expect(EventTimeZone.utc.calendarDay(of: instant) == (2023, 10, 26))
+    }
+}

@@ -1,0 +1,41 @@
+import Testing
+
+@testable import EventManager
+
+@Suite struct EventQueryTests {
+    @Test func parsesEveryFilter() throws {
+        let query = try EventListQuery.parse([
+            ("id", "3"), ("title", "A"), ("location", "B"), ("q", "con"), ("start_date", "2030-01-01"),
+            ("end_date", "2030-01-31"), ("popularity", "5"), ("min_popularity", "1"), ("max_popularity", "9"),
+            ("sort", "-popularity"), ("limit", "20"),
+        ])
+        #expect(query.filter.id == 3)
+        #expect(query.filter.text == "con")
+        #expect(query.filter.startsFrom?.rfc3339 == "2030-01-01T00:00:00Z")
+        #expect(query.filter.startsUntil?.rfc3339 == "2030-01-31T23:59:59.999Z")
+        #expect(query.sort == EventSort(field: .popularity, descending: true))
+        #expect(query.limit == 20)
+    }
+
+    @Test(arguments: [
+        [("limit", "0")], [("limit", "1001")], [("limit", "x")], [("sort", "title")], [("start_date", "yesterday")],
+        [("popularity", "-1")], [("color", "red")], [("id", "1"), ("id", "2")], [("cursor", "garbage!")], [("q", "")],
+    ])
+    func rejectsBadParameters(parameters: [(String, String)]) {
+        #expect(throws: AppError.self) { try EventListQuery.parse(parameters) }
+    }
+
+    @Test func cursorRoundTripsAndIsBoundToItsSort() throws {
+        let cursor = EventCursor(sort: EventSort(field: .date, descending: true), key: -86_400_000, id: 42)
+        #expect(EventCursor(encoded: cursor.encoded) == cursor)
+        #expect(throws: AppError.self) { try EventListQuery.parse([("cursor", cursor.encoded)]) }
+        let query = try EventListQuery.parse([("cursor", cursor.encoded), ("sort", "-date")])
+        #expect(query.after == cursor)
+    }
+
+    @Test func sortByRouteFixesTheOrder() throws {
+        let fixed = EventSort(field: .popularity, descending: true)
+        #expect(try EventListQuery.parse([], fixedSort: fixed).sort == fixed)
+        #expect(throws: AppError.self) { try EventListQuery.parse([("sort", "date")], fixedSort: fixed) }
+    }
+}

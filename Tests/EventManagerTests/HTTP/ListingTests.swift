@@ -1,0 +1,101 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+@testable import EventManager
+
+@Suite struct ListingTests {
+    func titles(_ response: TestResponse) throws -> [String] {
+        try response.array().compactMap { $0["title"] as? String }
+    }
+
+    @Test func filtersCombine() async throws {
+        try await withTestApp { client, _ in
+            try await client.createEvent(title: "Swift Conf", location: "Tel Aviv", date: "2030-01-10", popularity: 10)
+            try await client.createEvent(title: "Rust Conf", location: "Tel Aviv", date: "2030-01-20", popularity: 50)
+            try await client.createEvent(title: "Go Meetup", location: "Haifa", date: "2030-02-01", popularity: 50)
+            try await client.createEvent(title: "Kotlin", location: "Conference Hall", date: "2030-01-15", popularity: 5)
+
+            #expect(try titles(await client.send(.get, "/events?location=Tel%20Aviv")) == ["Swift Conf", "Rust Conf"])
+            #expect(try titles(await client.send(.get, "/events?title=Go+Meetup")) == ["Go Meetup"])
+            #expect(try titles(await client.send(.get, "/events?q=CONF")) == ["Swift Conf", "Rust Conf", "Kotlin"])
+            #expect(try titles(await client.send(.get, "/events?q=conf&min_popularity=10")) == ["Swift Conf", "Rust Conf"])
+            #expect(try titles(await client.send(.get, "/events?popularity=50&location=Haifa")) == ["Go Meetup"])
+            #expect(try titles(await client.send(.get, "/events?start_date=2030-01-10&end_date=2030-01-20")) == ["Swift Conf", "Rust Conf", "Kotlin"])
+            #expect(try titles(await client.send(.get, "/events?end_date=2030-01-15T00:00:00Z")) == ["Swift Conf", "Kotlin"])
+            #expect(try titles(await client.send(.get, "/events?max_popularity=10&q=o")) == ["Swift Conf", "Kotlin"])
+            #expect(try titles(await client.send(.get, "/events?q=100%25")).isEmpty)
+        }
+    }
+
+    @Test func sortsWithTiesBrokenById() async throws {
+        try await withTestApp { client, _ in
+            try await client.createEvent(title: "A", date: "2030-03-01", popularity: 5)
+            try await client.createEvent(title: "B", date: "2030-01-01", popularity: 9)
+            try await client.createEvent(title: "C", date: "2030-03-01", popularity: 5)
+            #expect(try titles(await client.send(.get, "/events")) == ["A", "B", "C"])
+            #expect(try titles(await client.send(.get, "/events?sort=date")) == ["B", "A", "C"])
+            #expect(try titles(await client.send(.get, "/events?sort=-date")) == ["C", "A", "B"])
+            #expect(try titles(await client.send(.get, "/events?sort=popularity")) == ["A", "C", "B"])
+            #expect(try titles(await client.send(.get, "/events?sort=-creation_time")) == ["C", "B", "A"])
+            #expect(try titles(await client.send(.get, "/sort_by/popularity")) == ["B", "C", "A"])
+            #expect(try titles(await client.send(.get, "/sort_by/date")) == ["C", "A", "B"])
+            #expect(try titles(await client.send(.get, "/sort_by/creation_time")) == ["C", "B", "A"])
+            let bad = try await client.send(.get, "/sort_by/title")
+            #expect(bad.status == .badRequest)
+            let details = try #require((try bad.object()["error"] as? [String: Any])?["details"] as? [String: Any])
+            #expect(details["valid_values"] as? [String] == ["creation_time", "date", "popularity"])
+        }
+    }
+
+    @Test func keysetPagesStayStableWhileRowsAreInserted() async throws {
+        try await withTestApp { client, _ in
+            for index in 0..<7 {
+                try await client.createEvent(title: "E\(index)", date: "2030-01-0\(index % 3 + 1)")
+            }
+            var seen: [String] = []
+            var next: String? = "/events?sort=date&limit=3"
+            var pages = 0
+            while let uri = next {
+                let page = try await client.send(.get, uri)
+                #expect(page.status == .ok)
+                seen += try titles(page)
+                next = page.nextLink
+                pages += 1
+                // A row inserted before the cursor's position must not shift the next page.
+                try await client.createEvent(title: "Early\(pages)", date: "2029-01-01")
+            }
+            #expect(pages == 3)
+            #expect(seen == ["E0", "E3", "E6", "E1", "E4", "E2", "E5"])
+        }
+    }
+
+    @Test func linkKeepsFiltersAndSortByPagesToo() async throws {
+        try await withTestApp { client, _ in
+            for index in 0..<5 { try await client.createEvent(title: "T \(index)", location: "Tel Aviv", popularity: index) }
+            let first = try await client.send(.get, "/sort_by/popularity?limit=2")
+            #expect(try titles(first) == ["T 4", "T 3"])
+            let link = try #require(first.nextLink)
+            #expect(link.hasPrefix("/sort_by/popularity?limit=2&cursor="))
+            let second = try await client.send(.get, link)
+            #expect(try titles(second) == ["T 2", "T 1"])
+            let filtered = try await client.send(.get, "/events?location=Tel+Aviv&limit=4")
+            #expect(filtered.nextLink?.contains("location=Tel%20Aviv") == true)
+            let last = try await client.send(.get, try #require(filtered.nextLink))
+            #expect(try titles(last) == ["T 4"])
+            #expect(last.nextLink == nil)
+        }
+    }
+
+    @Test func badQueryParametersAre400() async throws {
+        try await withTestApp { client, _ in
+            for uri in ["/events?limit=0", "/events?limit=5000", "/events?sort=title", "/events?start_date=soon", "/events?page=2", "/events?cursor=nope", "/events?q=%ZZ"] {
+                let response = try await client.send(.get, uri)
+                #expect(response.status == .badRequest, "\(uri)")
+                #expect(try response.errorCode() != nil)
+            }
+        }
+    }
+}

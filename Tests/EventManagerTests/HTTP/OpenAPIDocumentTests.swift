@@ -1,0 +1,39 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Testing
+
+@testable import EventManager
+
+@Suite struct OpenAPIDocumentTests {
+    /// `METHOD /path` for every operation in the served document.
+    func documentedOperations(_ document: [String: Any]) throws -> Set<String> {
+        let paths = try #require(document["paths"] as? [String: [String: Any]])
+        var operations = Set<String>()
+        for (path, item) in paths {
+            for method in item.keys where ["get", "put", "post", "delete", "patch", "head", "options"].contains(method) {
+                operations.insert("\(method.uppercased()) \(path)")
+            }
+        }
+        return operations
+    }
+
+    @Test func everyRouteIsDocumentedAndEveryDocumentedRouteExists() async throws {
+        let routes = buildRoutes(repository: FailingRepository(), clock: ManualClock(), limits: APILimits(), logger: Logger(label: "t"))
+        let document = try #require(JSONSerialization.jsonObject(with: Data(OpenAPIDocument.json.utf8)) as? [String: Any])
+        let documented = try documentedOperations(document)
+        #expect(routes.documentedForm.subtracting(documented).sorted() == [], "routes missing from the document")
+        #expect(documented.subtracting(routes.documentedForm).sorted() == [], "documented operations with no route")
+        #expect(document["openapi"] as? String == "3.1.0")
+    }
+
+    @Test func documentIsServed() async throws {
+        try await withTestApp { client, _ in
+            let response = try await client.send(.get, "/openapi.json")
+            #expect(response.status == .ok)
+            #expect(try response.object()["openapi"] as? String == "3.1.0")
+        }
+    }
+}

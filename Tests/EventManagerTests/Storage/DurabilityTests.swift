@@ -1,0 +1,53 @@
+import Foundation
+import Logging
+import SQLKit
+import Testing
+
+@testable import EventManager
+
+@Suite struct DurabilityTests {
+    @Test func dataSurvivesARestartOnTheSameFile() async throws {
+        let database = TemporaryDatabase()
+        defer { database.remove() }
+        let first = try await database.open()
+        let created = try await SQLEventRepository(store: first).create(
+            [EventDraft(title: "Kept", location: "Disk", date: DateInput.parse("2030-01-01")!)], now: Timestamp(millisecondsSinceEpoch: 5)
+        )
+        await first.shutdown()
+
+        let second = try await database.open()
+        let found = try await SQLEventRepository(store: second).find(id: created[0].id)
+        await second.shutdown()
+        #expect(found == created[0])
+    }
+
+    @Test func sqliteRunsInWALWithFullSyncAndForeignKeys() async throws {
+        let database = TemporaryDatabase()
+        defer { database.remove() }
+        let store = try await database.open()
+        let sql = store.sql()
+        let mode = try await sql.raw("PRAGMA journal_mode").first()?.decode(column: "journal_mode", as: String.self)
+        let sync = try await sql.raw("PRAGMA synchronous").first()?.decode(column: "synchronous", as: Int.self)
+        let keys = try await sql.raw("PRAGMA foreign_keys").first()?.decode(column: "foreign_keys", as: Int.self)
+        let indexes = try await sql.raw("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'").all()
+            .map { try $0.decode(column: "name", as: String.self) }
+        await store.shutdown()
+        #expect(mode == "wal")
+        #expect(sync == 2)
+        #expect(keys == 1)
+        #expect(Set(indexes).isSuperset(of: ["events_title_idx", "events_location_idx", "events_starts_at_idx", "events_popularity_idx"]))
+    }
+
+    @Test func migrationsRevertAndReapply() async throws {
+        let database = TemporaryDatabase()
+        defer { database.remove() }
+        let store = try await database.open()
+        try await store.revertLastBatch()
+        let tables = try await store.sql().raw("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'events'").all()
+        #expect(tables.isEmpty)
+        try await store.migrate()
+        let again = try await store.sql().raw("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'events'").all()
+        await store.shutdown()
+        #expect(again.count == 1)
+    }
+}
