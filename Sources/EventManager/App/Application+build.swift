@@ -11,15 +11,15 @@ public func buildRouter<Repository: EventRepository>(
 
 func buildRoutes<Repository: EventRepository>(
     repository: Repository, clock: any WallClock, limits: APILimits, logger: Logger
-) -> RouteTable {
-    let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
-    router.add(middleware: RequestLogMiddleware(logger: logger))
-    let routes = RouteTable(router: router)
+) -> (routes: RouteTable, router: Router<AppRequestContext>) {
+    let routes = RouteTable()
     HealthController(repository: repository).addRoutes(to: routes)
     OpenAPIController().addRoutes(to: routes)
     EventController(repository: repository, clock: clock, limits: limits).addRoutes(to: routes)
-    routes.addMethodNotAllowedResponders()
-    return routes
+    let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
+    router.add(middleware: RequestLogMiddleware(logger: logger, methods: routes.methodIndex))
+    routes.register(on: router)
+    return (routes, router)
 }
 
 /// Opens the database, applies migrations and assembles the HTTP application.

@@ -1,5 +1,3 @@
-import Foundation
-
 /// Which column a listing is ordered by.
 public enum EventSortField: String, Sendable, CaseIterable {
     case creationTime = "creation_time"
@@ -58,36 +56,27 @@ public struct EventFilter: Sendable, Equatable {
 
 /// Position after the last event of a page, for keyset pagination.
 ///
-/// Encoded opaquely so clients cannot depend on its layout; it carries the sort it was made for,
-/// so a cursor cannot be replayed against another ordering.
+/// Holds the sort column's value and the id of the last event returned; the ordering itself
+/// travels in the `sort` parameter that the `Link` URL keeps. Every string of the documented
+/// shape is a valid position, so a cursor can never fail in a confusing way.
 public struct EventCursor: Sendable, Equatable {
-    public var sort: EventSort
     public var key: Int64
     public var id: Int64
 
-    public init(sort: EventSort, key: Int64, id: Int64) {
-        self.sort = sort
+    public init(key: Int64, id: Int64) {
         self.key = key
         self.id = id
     }
 
-    public var encoded: String {
-        let raw = "v1|\(sort.parameterValue)|\(key)|\(id)"
-        return Data(raw.utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
+    /// `KEY.ID`, both decimal; clients treat it as opaque.
+    public var encoded: String { "\(key).\(id)" }
 
     public init?(encoded: String) {
-        guard encoded.count <= 200 else { return nil }
-        var base64 = encoded.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        guard let data = Data(base64Encoded: base64), let raw = String(data: data, encoding: .utf8) else { return nil }
-        let parts = raw.split(separator: "|", omittingEmptySubsequences: false)
-        guard parts.count == 4, parts[0] == "v1", let sort = EventSort(parameterValue: String(parts[1])),
-            let key = Int64(parts[2]), let id = Int64(parts[3])
+        let parts = encoded.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0.count <= 19 }), let key = Int64(parts[0]),
+            let id = Int64(parts[1]), id >= 0
         else { return nil }
-        self.init(sort: sort, key: key, id: id)
+        self.init(key: key, id: id)
     }
 }
 
@@ -161,12 +150,6 @@ public struct EventListQuery: Sendable, Equatable {
         if let cursorText {
             guard let cursor = EventCursor(encoded: cursorText) else {
                 throw AppError.badParameter("cursor", cursorText, expected: "a cursor taken from a Link header of this API")
-            }
-            guard cursor.sort == query.sort else {
-                throw AppError(
-                    .badRequest, code: "cursor_mismatch",
-                    message: "the cursor was made for sort '\(cursor.sort.parameterValue)' but this request sorts by '\(query.sort.parameterValue)'"
-                )
             }
             query.after = cursor
         }

@@ -43,7 +43,7 @@ struct EventController<Repository: EventRepository>: Sendable {
         if events.count > query.limit {
             events.removeLast(events.count - query.limit)
             let last = events[events.count - 1]
-            next = EventCursor(sort: query.sort, key: query.sort.key(of: last), id: last.id)
+            next = EventCursor(key: query.sort.key(of: last), id: last.id)
         }
         var response = Self.json { writer in writer.array(events) { $0.event($1) } }
         if let next {

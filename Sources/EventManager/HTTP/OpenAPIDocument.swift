@@ -755,15 +755,18 @@ enum OpenAPIDocument {
         "properties": {
           "id": {
             "type": "integer",
-            "minimum": 1
+            "minimum": 1,
+            "readOnly": true
           },
           "created_at": {
             "type": "string",
-            "format": "date-time"
+            "format": "date-time",
+            "readOnly": true
           },
           "updated_at": {
             "type": "string",
-            "format": "date-time"
+            "format": "date-time",
+            "readOnly": true
           },
           "title": {
             "$ref": "#/components/schemas/Text"
@@ -918,12 +921,13 @@ enum OpenAPIDocument {
       "seed_id": {
         "name": "id",
         "in": "query",
+        "required": true,
         "schema": {
           "type": "integer",
           "minimum": 1,
           "maximum": 9223372036854775807
         },
-        "description": "The event to replace; or send id in the body"
+        "description": "The event to replace. The seed's clients may instead send the id in the body (then this parameter may be left out)."
       },
       "seed_id_required": {
         "name": "id",
@@ -1019,7 +1023,7 @@ enum OpenAPIDocument {
         "in": "query",
         "schema": {
           "type": "string",
-          "pattern": "^[A-Za-z0-9_-]{8,200}$"
+          "pattern": "^-?[0-9]{1,18}\\.[0-9]{1,18}$"
         },
         "description": "Opaque; copy it from the Link header of the previous page"
       },

@@ -10,6 +10,7 @@ import NIOCore
 struct RequestLogMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let logger: Logger
+    let methods: MethodIndex
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
@@ -23,7 +24,14 @@ struct RequestLogMiddleware: RouterMiddleware {
         } catch let error as AppError {
             response = try error.response(from: request, context: context)
         } catch let error as HTTPError {
-            response = try AppError.from(httpError: error).response(from: request, context: context)
+            var appError = AppError.from(httpError: error)
+            if error.status == .notFound, let allowed = methods.allowedMethods(for: request.uri.path) {
+                appError = AppError(
+                    .methodNotAllowed(allowed: allowed), code: "method_not_allowed",
+                    message: "\(request.method.rawValue) is not allowed on \(request.uri.path); allowed: \(allowed.joined(separator: ", "))"
+                )
+            }
+            response = try appError.response(from: request, context: context)
         } catch {
             logLevel = .error
             logger.error(

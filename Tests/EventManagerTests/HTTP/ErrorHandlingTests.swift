@@ -50,6 +50,9 @@ import Testing
             #expect(try wrong.errorCode() == "method_not_allowed")
             let onItem = try await client.send(.post, "/events/1")
             #expect(onItem.headers[.allow] == "GET, HEAD, PUT, PATCH, DELETE")
+            let unknownMethod = try await client.send(HTTPRequest.Method("QUERY")!, "/health")
+            #expect(unknownMethod.status == .methodNotAllowed)
+            #expect(unknownMethod.headers[.allow] == "GET, HEAD")
         }
     }
 
