@@ -26,7 +26,8 @@ public struct AppConfiguration: Sendable {
         port = try values.int("app.port", in: 0...65535) ?? port
         if let level = try values.string("log.level") {
             guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
-                throw ConfigurationError(key: "log.level", message: "'\(level)' is not one of trace, debug, info, notice, warning, error, critical")
+                throw ConfigurationError(
+                    key: "log.level", message: "'\(level)' is not one of trace, debug, info, notice, warning, error, critical")
             }
             logLevel = parsed
         }
@@ -83,7 +84,9 @@ struct ConfigValues {
             }
             return value
         }
-        if present(key) { throw ConfigurationError(key: key, message: "expected an integer from \(range.lowerBound) to \(range.upperBound)") }
+        if present(key) {
+            throw ConfigurationError(key: key, message: "expected an integer from \(range.lowerBound) to \(range.upperBound)")
+        }
         return nil
     }
 

@@ -17,12 +17,19 @@ extension EventDraft {
     public static func validate(_ body: JSONValue, existing: Event? = nil, prefix: String = "") -> Result<EventDraft, AppError> {
         guard case .object(let object) = body else {
             return .failure(
-                .validation([FieldError(field: prefix.isEmpty ? "body" : String(prefix.dropLast()), code: "invalid_type", message: "expected a JSON object, got \(body.typeName)")])
+                .validation([
+                    FieldError(
+                        field: prefix.isEmpty ? "body" : String(prefix.dropLast()), code: "invalid_type",
+                        message: "expected a JSON object, got \(body.typeName)")
+                ])
             )
         }
         var errors: [FieldError] = []
         for key in object.keys.sorted() where !writableFields.contains(key) && !readOnlyFields.contains(key) {
-            errors.append(FieldError(field: prefix + key, code: "unknown_field", message: "unknown field '\(key)'; allowed: date, location, popularity, timezone, title"))
+            errors.append(
+                FieldError(
+                    field: prefix + key, code: "unknown_field",
+                    message: "unknown field '\(key)'; allowed: date, location, popularity, timezone, title"))
         }
         errors += checkReadOnly(object, existing: existing, prefix: prefix)
 
@@ -37,10 +44,16 @@ extension EventDraft {
             if let zone = EventTimeZone(identifier: name) {
                 timeZone = zone
             } else {
-                errors.append(FieldError(field: prefix + "timezone", code: "unknown_timezone", message: "'\(name.prefix(64))' is not a known IANA time zone name such as 'Europe/Paris' or 'UTC'"))
+                errors.append(
+                    FieldError(
+                        field: prefix + "timezone", code: "unknown_timezone",
+                        message: "'\(name.prefix(64))' is not a known IANA time zone name such as 'Europe/Paris' or 'UTC'"))
             }
         case let other?:
-            errors.append(FieldError(field: prefix + "timezone", code: "invalid_type", message: "expected a string (IANA time zone name), got \(other.typeName)"))
+            errors.append(
+                FieldError(
+                    field: prefix + "timezone", code: "invalid_type",
+                    message: "expected a string (IANA time zone name), got \(other.typeName)"))
         }
 
         var date: DateInput?
@@ -50,10 +63,18 @@ extension EventDraft {
         case .string(let raw)?:
             date = DateInput.parse(raw)
             if date == nil {
-                errors.append(FieldError(field: prefix + "date", code: "invalid_date", message: "'\(raw.prefix(64))' is not a date: expected YYYY-MM-DD or an RFC 3339 date-time with offset, e.g. 2023-10-27T18:30:00Z, years 0001-9999"))
+                errors.append(
+                    FieldError(
+                        field: prefix + "date", code: "invalid_date",
+                        message:
+                            "'\(raw.prefix(64))' is not a date: expected YYYY-MM-DD or an RFC 3339 date-time with offset, e.g. 2023-10-27T18:30:00Z, years 0001-9999"
+                    ))
             }
         case let other?:
-            errors.append(FieldError(field: prefix + "date", code: "invalid_type", message: "expected a string (YYYY-MM-DD or RFC 3339), got \(other.typeName)"))
+            errors.append(
+                FieldError(
+                    field: prefix + "date", code: "invalid_type",
+                    message: "expected a string (YYYY-MM-DD or RFC 3339), got \(other.typeName)"))
         }
 
         var popularity: Int64 = 0
@@ -64,13 +85,17 @@ extension EventDraft {
         case .number(let value)? where value.rounded() == value && abs(value) <= Double(maxPopularity): integer = Int64(value)
         case let other?:
             integer = nil
-            errors.append(FieldError(field: prefix + "popularity", code: "invalid_type", message: "expected an integer, got \(other.typeName)"))
+            errors.append(
+                FieldError(field: prefix + "popularity", code: "invalid_type", message: "expected an integer, got \(other.typeName)"))
         }
         if let integer {
             if (0...maxPopularity).contains(integer) {
                 popularity = integer
             } else {
-                errors.append(FieldError(field: prefix + "popularity", code: "out_of_range", message: "must be an integer from 0 to \(maxPopularity), got \(integer)"))
+                errors.append(
+                    FieldError(
+                        field: prefix + "popularity", code: "out_of_range",
+                        message: "must be an integer from 0 to \(maxPopularity), got \(integer)"))
             }
         }
 
@@ -81,7 +106,10 @@ extension EventDraft {
     /// Applies a JSON Merge Patch (RFC 7396) to `existing` and validates the result.
     public static func validatePatch(_ patch: JSONValue, existing: Event) -> Result<EventDraft, AppError> {
         guard case .object(let members) = patch else {
-            return .failure(.validation([FieldError(field: "body", code: "invalid_type", message: "expected a JSON object (merge patch), got \(patch.typeName)")]))
+            return .failure(
+                .validation([
+                    FieldError(field: "body", code: "invalid_type", message: "expected a JSON object (merge patch), got \(patch.typeName)")
+                ]))
         }
         var document = existing.writableDocument
         for (key, value) in members {
@@ -100,7 +128,11 @@ extension EventDraft {
             default: matches = false
             }
             if !matches {
-                errors.append(FieldError(field: prefix + "id", code: "read_only", message: existing == nil ? "id is assigned by the server" : "id is read-only and must equal \(existing!.id) when sent"))
+                errors.append(
+                    FieldError(
+                        field: prefix + "id", code: "read_only",
+                        message: existing == nil
+                            ? "id is assigned by the server" : "id is read-only and must equal \(existing!.id) when sent"))
             }
         }
         for (field, stored) in [("created_at", existing?.createdAt), ("updated_at", existing?.updatedAt)] {
@@ -110,7 +142,11 @@ extension EventDraft {
                 matches = true
             }
             if !matches {
-                errors.append(FieldError(field: prefix + field, code: "read_only", message: stored == nil ? "\(field) is set by the server" : "\(field) is read-only and must equal \(stored!.rfc3339) when sent"))
+                errors.append(
+                    FieldError(
+                        field: prefix + field, code: "read_only",
+                        message: stored == nil
+                            ? "\(field) is set by the server" : "\(field) is read-only and must equal \(stored!.rfc3339) when sent"))
             }
         }
         return errors
@@ -126,9 +162,15 @@ extension EventDraft {
             if trimmed.isEmpty {
                 errors.append(FieldError(field: field, code: "blank", message: "\(name) must not be empty or only whitespace"))
             } else if trimmed.count > maxTextLength {
-                errors.append(FieldError(field: field, code: "too_long", message: "\(name) must be at most \(maxTextLength) characters, got \(trimmed.count)"))
+                errors.append(
+                    FieldError(
+                        field: field, code: "too_long", message: "\(name) must be at most \(maxTextLength) characters, got \(trimmed.count)"
+                    ))
             } else if trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
-                errors.append(FieldError(field: field, code: "control_character", message: "\(name) must not contain control characters (tabs, newlines, ...)"))
+                errors.append(
+                    FieldError(
+                        field: field, code: "control_character",
+                        message: "\(name) must not contain control characters (tabs, newlines, ...)"))
             } else {
                 return trimmed
             }

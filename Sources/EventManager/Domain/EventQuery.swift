@@ -137,7 +137,8 @@ public struct EventListQuery: Sendable, Equatable {
                 guard let sort = EventSort(parameterValue: value) else {
                     throw AppError(
                         .badRequest, code: "invalid_parameter",
-                        message: "query parameter 'sort' has invalid value '\(value.prefix(64))': expected one of \(EventSort.parameterValues.joined(separator: ", "))",
+                        message:
+                            "query parameter 'sort' has invalid value '\(value.prefix(64))': expected one of \(EventSort.parameterValues.joined(separator: ", "))",
                         details: .validValues(EventSort.parameterValues)
                     )
                 }

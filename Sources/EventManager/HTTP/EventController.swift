@@ -93,11 +93,15 @@ struct EventController<Repository: EventRepository>: Sendable {
             case .integer(let value)?: id = value
             case nil: break
             case let other?:
-                throw AppError.validation([FieldError(field: "id", code: "invalid_type", message: "expected an integer, got \(other.typeName)")])
+                throw AppError.validation([
+                    FieldError(field: "id", code: "invalid_type", message: "expected an integer, got \(other.typeName)")
+                ])
             }
         }
         guard let id else {
-            throw AppError.validation([FieldError(field: "id", code: "required", message: "give the event id as ?id=N or as \"id\" in the body")])
+            throw AppError.validation([
+                FieldError(field: "id", code: "required", message: "give the event id as ?id=N or as \"id\" in the body")
+            ])
         }
         guard id > 0 else { throw AppError.eventNotFound(id) }
         let event = try await repository.update(id: id, now: clock.now()) { existing in
@@ -133,7 +137,8 @@ struct EventController<Repository: EventRepository>: Sendable {
         guard failures.isEmpty else {
             throw AppError(
                 .validation, code: "validation_failed",
-                message: "\(failures.count) of \(items.count) events are invalid (indexes \(failures.map { String($0.index) }.joined(separator: ", "))); nothing was created",
+                message:
+                    "\(failures.count) of \(items.count) events are invalid (indexes \(failures.map { String($0.index) }.joined(separator: ", "))); nothing was created",
                 details: .items(failures)
             )
         }
@@ -150,7 +155,8 @@ struct EventController<Repository: EventRepository>: Sendable {
             if case .integer(let id) = item, id > 0 {
                 if !ids.contains(id) { ids.append(id) }
             } else {
-                errors.append(FieldError(field: "[\(index)]", code: "invalid_type", message: "expected a positive integer id, got \(item.typeName)"))
+                errors.append(
+                    FieldError(field: "[\(index)]", code: "invalid_type", message: "expected a positive integer id, got \(item.typeName)"))
             }
         }
         guard errors.isEmpty else { throw AppError.validation(errors) }
@@ -166,7 +172,9 @@ struct EventController<Repository: EventRepository>: Sendable {
 
     private func bulkItems(_ body: JSONValue) throws -> [JSONValue] {
         guard case .array(let items) = body else {
-            throw AppError.validation([FieldError(field: "body", code: "invalid_type", message: "expected a JSON array, got \(body.typeName)")])
+            throw AppError.validation([
+                FieldError(field: "body", code: "invalid_type", message: "expected a JSON array, got \(body.typeName)")
+            ])
         }
         guard !items.isEmpty, items.count <= limits.bulkMaxItems else {
             throw AppError.validation([
@@ -180,7 +188,9 @@ struct EventController<Repository: EventRepository>: Sendable {
         var id: Int64?
         for (name, value) in parameters {
             guard name == "id", id == nil else {
-                throw AppError(.badRequest, code: "unknown_parameter", message: "unexpected query parameter '\(name.prefix(64))'; only 'id' is accepted here")
+                throw AppError(
+                    .badRequest, code: "unknown_parameter",
+                    message: "unexpected query parameter '\(name.prefix(64))'; only 'id' is accepted here")
             }
             guard let parsed = Int64(value) else { throw AppError.badParameter("id", value, expected: "an integer") }
             id = parsed

@@ -4,1180 +4,1180 @@
 /// The time-zone enum is filled in once at start from the zone database the server validates with.
 enum OpenAPIDocument {
     static let template = #"""
-{
-  "openapi": "3.1.0",
-  "info": {
-    "title": "event-manager",
-    "version": "1.0.0",
-    "description": "Publish events, let anyone subscribe by email, and send reminders before they start. Times are RFC 3339 in UTC on output. Every error is {\"error\": {\"code\", \"message\", \"details\"?}}."
-  },
-  "servers": [
-    {
-      "url": "/"
-    }
-  ],
-  "paths": {
-    "/health": {
-      "get": {
-        "operationId": "health",
-        "summary": "Process is alive",
-        "responses": {
-          "200": {
-            "description": "Alive",
-            "headers": {
-              "X-Request-ID": {
-                "$ref": "#/components/headers/X-Request-ID"
-              }
-            },
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Status"
-                }
-              }
-            }
-          }
-        }
-      }
-    },
-    "/ready": {
-      "get": {
-        "operationId": "ready",
-        "summary": "Database answers",
-        "responses": {
-          "200": {
-            "description": "Ready",
-            "headers": {
-              "X-Request-ID": {
-                "$ref": "#/components/headers/X-Request-ID"
-              }
-            },
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Status"
-                }
-              }
-            }
-          },
-          "503": {
-            "$ref": "#/components/responses/Unavailable"
-          }
-        }
-      }
-    },
-    "/openapi.json": {
-      "get": {
-        "operationId": "openapi",
-        "summary": "This document",
-        "responses": {
-          "200": {
-            "description": "The OpenAPI document",
-            "headers": {
-              "X-Request-ID": {
-                "$ref": "#/components/headers/X-Request-ID"
-              }
-            },
-            "content": {
-              "application/json": {
-                "schema": {
-                  "type": "object"
-                }
-              }
-            }
-          }
-        }
-      }
-    },
-    "/events": {
-      "get": {
-        "operationId": "listEvents",
-        "summary": "List events (the seed's GET /events and GET /events?id=N)",
-        "parameters": [
-          {
-            "$ref": "#/components/parameters/filter_id"
-          },
-          {
-            "$ref": "#/components/parameters/title"
-          },
-          {
-            "$ref": "#/components/parameters/location"
-          },
-          {
-            "$ref": "#/components/parameters/q"
-          },
-          {
-            "$ref": "#/components/parameters/start_date"
-          },
-          {
-            "$ref": "#/components/parameters/end_date"
-          },
-          {
-            "$ref": "#/components/parameters/popularity"
-          },
-          {
-            "$ref": "#/components/parameters/min_popularity"
-          },
-          {
-            "$ref": "#/components/parameters/max_popularity"
-          },
-          {
-            "$ref": "#/components/parameters/limit"
-          },
-          {
-            "$ref": "#/components/parameters/cursor"
-          },
-          {
-            "$ref": "#/components/parameters/sort"
-          }
-        ],
-        "responses": {
-          "200": {
-            "description": "A page of events; the next page is in the Link header",
-            "headers": {
-              "X-Request-ID": {
-                "$ref": "#/components/headers/X-Request-ID"
-              },
-              "Link": {
-                "$ref": "#/components/headers/Link"
-              }
-            },
-            "content": {
-              "application/json": {
-                "schema": {
-                  "type": "array",
-                  "items": {
-                    "$ref": "#/components/schemas/Event"
-                  }
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/BadRequest"
-          }
-        }
-      },
-      "post": {
-        "operationId": "createEvent",
-        "summary": "Create an event",
-        "requestBody": {
-          "required": true,
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/EventInput"
-              }
-            }
-          }
-        },
-        "responses": {
-          "201": {
-            "description": "Created",
-            "headers": {
-              "X-Request-ID": {
-                "$ref": "#/components/headers/X-Request-ID"
-              },
-              "Location": {
-                "$ref": "#/components/headers/Location"
-              }
-            },
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Event"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/BadRequest"
-          },
-          "413": {
-            "$ref": "#/components/responses/TooLarge"
-          },
-          "415": {
-            "$ref": "#/components/responses/UnsupportedMediaType"
-          },
-          "422": {
-            "$ref": "#/components/responses/Unprocessable"
-          }
-        }
-      },
-      "put": {
-        "operationId": "replaceEventSeedForm",
-        "summary": "Seed form of PUT /events/{id}: the id as ?id=N or in the body",
-        "parameters": [
-          {
-            "$ref": "#/components/parameters/seed_id"
-          }
-        ],
-        "requestBody": {
-          "required": true,
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/EventInputWithId"
-              }
-            }
-          }
-        },
-        "responses": {
-          "200": {
-            "description": "Replaced",
-            "headers": {
-              "X-Request-ID": {
-                "$ref": "#/components/headers/X-Request-ID"
-              }
-            },
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Event"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/BadRequest"
-          },
-          "404": {
-            "$ref": "#/components/responses/NotFound"
-          },
-          "413": {
-            "$ref": "#/components/responses/TooLarge"
-          },
-          "415": {
-            "$ref": "#/components/responses/UnsupportedMediaType"
-          },
-          "422": {
-            "$ref": "#/components/responses/Unprocessable"
-          }
-        }
-      },
-      "delete": {
-        "operationId": "deleteEventSeedForm",
-        "summary": "Seed form of DELETE /events/{id}",
-        "parameters": [
-          {
-            "$ref": "#/components/parameters/seed_id_required"
-          }
-        ],
-        "responses": {
-          "204": {
-            "description": "Deleted",
-            "headers": {
-              "X-Request-ID": {
-                "$ref": "#/components/headers/X-Request-ID"
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/BadRequest"
-          },
-          "404": {
-            "$ref": "#/components/responses/NotFound"
-          }
-        }
-      }
-    },
-    "/events/{id}": {
-      "parameters": [
         {
-          "$ref": "#/components/parameters/event_id"
-        }
-      ],
-      "get": {
-        "operationId": "getEvent",
-        "summary": "One event",
-        "responses": {
-          "200": {
-            "description": "The event",
-            "headers": {
-              "X-Request-ID": {
-                "$ref": "#/components/headers/X-Request-ID"
-              }
-            },
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Event"
+          "openapi": "3.1.0",
+          "info": {
+            "title": "event-manager",
+            "version": "1.0.0",
+            "description": "Publish events, let anyone subscribe by email, and send reminders before they start. Times are RFC 3339 in UTC on output. Every error is {\"error\": {\"code\", \"message\", \"details\"?}}."
+          },
+          "servers": [
+            {
+              "url": "/"
+            }
+          ],
+          "paths": {
+            "/health": {
+              "get": {
+                "operationId": "health",
+                "summary": "Process is alive",
+                "responses": {
+                  "200": {
+                    "description": "Alive",
+                    "headers": {
+                      "X-Request-ID": {
+                        "$ref": "#/components/headers/X-Request-ID"
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Status"
+                        }
+                      }
+                    }
+                  }
                 }
               }
-            }
-          },
-          "404": {
-            "$ref": "#/components/responses/NotFound"
-          }
-        }
-      },
-      "put": {
-        "operationId": "replaceEvent",
-        "summary": "Replace an event (absent optional fields take their defaults)",
-        "requestBody": {
-          "required": true,
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/EventInputWithId"
-              }
-            }
-          }
-        },
-        "responses": {
-          "200": {
-            "description": "Replaced",
-            "headers": {
-              "X-Request-ID": {
-                "$ref": "#/components/headers/X-Request-ID"
-              }
             },
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Event"
+            "/ready": {
+              "get": {
+                "operationId": "ready",
+                "summary": "Database answers",
+                "responses": {
+                  "200": {
+                    "description": "Ready",
+                    "headers": {
+                      "X-Request-ID": {
+                        "$ref": "#/components/headers/X-Request-ID"
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Status"
+                        }
+                      }
+                    }
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Unavailable"
+                  }
                 }
               }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/BadRequest"
-          },
-          "404": {
-            "$ref": "#/components/responses/NotFound"
-          },
-          "413": {
-            "$ref": "#/components/responses/TooLarge"
-          },
-          "415": {
-            "$ref": "#/components/responses/UnsupportedMediaType"
-          },
-          "422": {
-            "$ref": "#/components/responses/Unprocessable"
-          }
-        }
-      },
-      "patch": {
-        "operationId": "patchEvent",
-        "summary": "Change some fields (JSON Merge Patch, RFC 7396)",
-        "requestBody": {
-          "required": true,
-          "content": {
-            "application/merge-patch+json": {
-              "schema": {
-                "$ref": "#/components/schemas/EventPatch"
-              }
             },
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/EventPatch"
-              }
-            }
-          }
-        },
-        "responses": {
-          "200": {
-            "description": "Changed",
-            "headers": {
-              "X-Request-ID": {
-                "$ref": "#/components/headers/X-Request-ID"
-              }
-            },
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Event"
+            "/openapi.json": {
+              "get": {
+                "operationId": "openapi",
+                "summary": "This document",
+                "responses": {
+                  "200": {
+                    "description": "The OpenAPI document",
+                    "headers": {
+                      "X-Request-ID": {
+                        "$ref": "#/components/headers/X-Request-ID"
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "type": "object"
+                        }
+                      }
+                    }
+                  }
                 }
               }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/BadRequest"
-          },
-          "404": {
-            "$ref": "#/components/responses/NotFound"
-          },
-          "413": {
-            "$ref": "#/components/responses/TooLarge"
-          },
-          "415": {
-            "$ref": "#/components/responses/UnsupportedMediaType"
-          },
-          "422": {
-            "$ref": "#/components/responses/Unprocessable"
-          }
-        }
-      },
-      "delete": {
-        "operationId": "deleteEvent",
-        "summary": "Delete an event",
-        "responses": {
-          "204": {
-            "description": "Deleted",
-            "headers": {
-              "X-Request-ID": {
-                "$ref": "#/components/headers/X-Request-ID"
-              }
-            }
-          },
-          "404": {
-            "$ref": "#/components/responses/NotFound"
-          }
-        }
-      }
-    },
-    "/sort_by/{field}": {
-      "get": {
-        "operationId": "sortEvents",
-        "summary": "All events sorted descending (the seed's route); creation_time is newest first",
-        "parameters": [
-          {
-            "name": "field",
-            "in": "path",
-            "required": true,
-            "schema": {
-              "type": "string",
-              "enum": [
-                "creation_time",
-                "date",
-                "popularity"
-              ]
-            }
-          },
-          {
-            "$ref": "#/components/parameters/filter_id"
-          },
-          {
-            "$ref": "#/components/parameters/title"
-          },
-          {
-            "$ref": "#/components/parameters/location"
-          },
-          {
-            "$ref": "#/components/parameters/q"
-          },
-          {
-            "$ref": "#/components/parameters/start_date"
-          },
-          {
-            "$ref": "#/components/parameters/end_date"
-          },
-          {
-            "$ref": "#/components/parameters/popularity"
-          },
-          {
-            "$ref": "#/components/parameters/min_popularity"
-          },
-          {
-            "$ref": "#/components/parameters/max_popularity"
-          },
-          {
-            "$ref": "#/components/parameters/limit"
-          },
-          {
-            "$ref": "#/components/parameters/cursor"
-          }
-        ],
-        "responses": {
-          "200": {
-            "description": "A page of events",
-            "headers": {
-              "X-Request-ID": {
-                "$ref": "#/components/headers/X-Request-ID"
+            },
+            "/events": {
+              "get": {
+                "operationId": "listEvents",
+                "summary": "List events (the seed's GET /events and GET /events?id=N)",
+                "parameters": [
+                  {
+                    "$ref": "#/components/parameters/filter_id"
+                  },
+                  {
+                    "$ref": "#/components/parameters/title"
+                  },
+                  {
+                    "$ref": "#/components/parameters/location"
+                  },
+                  {
+                    "$ref": "#/components/parameters/q"
+                  },
+                  {
+                    "$ref": "#/components/parameters/start_date"
+                  },
+                  {
+                    "$ref": "#/components/parameters/end_date"
+                  },
+                  {
+                    "$ref": "#/components/parameters/popularity"
+                  },
+                  {
+                    "$ref": "#/components/parameters/min_popularity"
+                  },
+                  {
+                    "$ref": "#/components/parameters/max_popularity"
+                  },
+                  {
+                    "$ref": "#/components/parameters/limit"
+                  },
+                  {
+                    "$ref": "#/components/parameters/cursor"
+                  },
+                  {
+                    "$ref": "#/components/parameters/sort"
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "A page of events; the next page is in the Link header",
+                    "headers": {
+                      "X-Request-ID": {
+                        "$ref": "#/components/headers/X-Request-ID"
+                      },
+                      "Link": {
+                        "$ref": "#/components/headers/Link"
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "type": "array",
+                          "items": {
+                            "$ref": "#/components/schemas/Event"
+                          }
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/BadRequest"
+                  }
+                }
               },
-              "Link": {
-                "$ref": "#/components/headers/Link"
+              "post": {
+                "operationId": "createEvent",
+                "summary": "Create an event",
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/EventInput"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "201": {
+                    "description": "Created",
+                    "headers": {
+                      "X-Request-ID": {
+                        "$ref": "#/components/headers/X-Request-ID"
+                      },
+                      "Location": {
+                        "$ref": "#/components/headers/Location"
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Event"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/BadRequest"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/TooLarge"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/UnsupportedMediaType"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Unprocessable"
+                  }
+                }
+              },
+              "put": {
+                "operationId": "replaceEventSeedForm",
+                "summary": "Seed form of PUT /events/{id}: the id as ?id=N or in the body",
+                "parameters": [
+                  {
+                    "$ref": "#/components/parameters/seed_id"
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/EventInputWithId"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "200": {
+                    "description": "Replaced",
+                    "headers": {
+                      "X-Request-ID": {
+                        "$ref": "#/components/headers/X-Request-ID"
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Event"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/BadRequest"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/NotFound"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/TooLarge"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/UnsupportedMediaType"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Unprocessable"
+                  }
+                }
+              },
+              "delete": {
+                "operationId": "deleteEventSeedForm",
+                "summary": "Seed form of DELETE /events/{id}",
+                "parameters": [
+                  {
+                    "$ref": "#/components/parameters/seed_id_required"
+                  }
+                ],
+                "responses": {
+                  "204": {
+                    "description": "Deleted",
+                    "headers": {
+                      "X-Request-ID": {
+                        "$ref": "#/components/headers/X-Request-ID"
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/BadRequest"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/NotFound"
+                  }
+                }
               }
             },
-            "content": {
-              "application/json": {
-                "schema": {
-                  "type": "array",
-                  "items": {
-                    "$ref": "#/components/schemas/Event"
+            "/events/{id}": {
+              "parameters": [
+                {
+                  "$ref": "#/components/parameters/event_id"
+                }
+              ],
+              "get": {
+                "operationId": "getEvent",
+                "summary": "One event",
+                "responses": {
+                  "200": {
+                    "description": "The event",
+                    "headers": {
+                      "X-Request-ID": {
+                        "$ref": "#/components/headers/X-Request-ID"
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Event"
+                        }
+                      }
+                    }
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/NotFound"
+                  }
+                }
+              },
+              "put": {
+                "operationId": "replaceEvent",
+                "summary": "Replace an event (absent optional fields take their defaults)",
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/EventInputWithId"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "200": {
+                    "description": "Replaced",
+                    "headers": {
+                      "X-Request-ID": {
+                        "$ref": "#/components/headers/X-Request-ID"
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Event"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/BadRequest"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/NotFound"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/TooLarge"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/UnsupportedMediaType"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Unprocessable"
+                  }
+                }
+              },
+              "patch": {
+                "operationId": "patchEvent",
+                "summary": "Change some fields (JSON Merge Patch, RFC 7396)",
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/merge-patch+json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/EventPatch"
+                      }
+                    },
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/EventPatch"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "200": {
+                    "description": "Changed",
+                    "headers": {
+                      "X-Request-ID": {
+                        "$ref": "#/components/headers/X-Request-ID"
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Event"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/BadRequest"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/NotFound"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/TooLarge"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/UnsupportedMediaType"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Unprocessable"
+                  }
+                }
+              },
+              "delete": {
+                "operationId": "deleteEvent",
+                "summary": "Delete an event",
+                "responses": {
+                  "204": {
+                    "description": "Deleted",
+                    "headers": {
+                      "X-Request-ID": {
+                        "$ref": "#/components/headers/X-Request-ID"
+                      }
+                    }
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/NotFound"
+                  }
+                }
+              }
+            },
+            "/sort_by/{field}": {
+              "get": {
+                "operationId": "sortEvents",
+                "summary": "All events sorted descending (the seed's route); creation_time is newest first",
+                "parameters": [
+                  {
+                    "name": "field",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "string",
+                      "enum": [
+                        "creation_time",
+                        "date",
+                        "popularity"
+                      ]
+                    }
+                  },
+                  {
+                    "$ref": "#/components/parameters/filter_id"
+                  },
+                  {
+                    "$ref": "#/components/parameters/title"
+                  },
+                  {
+                    "$ref": "#/components/parameters/location"
+                  },
+                  {
+                    "$ref": "#/components/parameters/q"
+                  },
+                  {
+                    "$ref": "#/components/parameters/start_date"
+                  },
+                  {
+                    "$ref": "#/components/parameters/end_date"
+                  },
+                  {
+                    "$ref": "#/components/parameters/popularity"
+                  },
+                  {
+                    "$ref": "#/components/parameters/min_popularity"
+                  },
+                  {
+                    "$ref": "#/components/parameters/max_popularity"
+                  },
+                  {
+                    "$ref": "#/components/parameters/limit"
+                  },
+                  {
+                    "$ref": "#/components/parameters/cursor"
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "A page of events",
+                    "headers": {
+                      "X-Request-ID": {
+                        "$ref": "#/components/headers/X-Request-ID"
+                      },
+                      "Link": {
+                        "$ref": "#/components/headers/Link"
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "type": "array",
+                          "items": {
+                            "$ref": "#/components/schemas/Event"
+                          }
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/BadRequest"
+                  }
+                }
+              }
+            },
+            "/bulk_events": {
+              "post": {
+                "operationId": "createEvents",
+                "summary": "Create many events atomically: all or none",
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "type": "array",
+                        "minItems": 1,
+                        "maxItems": 1000,
+                        "items": {
+                          "$ref": "#/components/schemas/EventInput"
+                        }
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "201": {
+                    "description": "Created, in request order",
+                    "headers": {
+                      "X-Request-ID": {
+                        "$ref": "#/components/headers/X-Request-ID"
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "type": "array",
+                          "items": {
+                            "$ref": "#/components/schemas/Event"
+                          }
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/BadRequest"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/TooLarge"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/UnsupportedMediaType"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Unprocessable"
+                  }
+                }
+              },
+              "delete": {
+                "operationId": "deleteEvents",
+                "summary": "Delete many events in one transaction",
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "type": "array",
+                        "minItems": 1,
+                        "maxItems": 1000,
+                        "items": {
+                          "type": "integer",
+                          "minimum": 1,
+                          "maximum": 9223372036854775807
+                        }
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "200": {
+                    "description": "What was deleted and what did not exist",
+                    "headers": {
+                      "X-Request-ID": {
+                        "$ref": "#/components/headers/X-Request-ID"
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/BulkDeleteResult"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/BadRequest"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/TooLarge"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/UnsupportedMediaType"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Unprocessable"
                   }
                 }
               }
             }
           },
-          "400": {
-            "$ref": "#/components/responses/BadRequest"
-          }
-        }
-      }
-    },
-    "/bulk_events": {
-      "post": {
-        "operationId": "createEvents",
-        "summary": "Create many events atomically: all or none",
-        "requestBody": {
-          "required": true,
-          "content": {
-            "application/json": {
-              "schema": {
-                "type": "array",
-                "minItems": 1,
-                "maxItems": 1000,
-                "items": {
-                  "$ref": "#/components/schemas/EventInput"
+          "components": {
+            "schemas": {
+              "Status": {
+                "type": "object",
+                "required": [
+                  "status"
+                ],
+                "properties": {
+                  "status": {
+                    "type": "string"
+                  },
+                  "database": {
+                    "type": "string"
+                  }
                 }
-              }
-            }
-          }
-        },
-        "responses": {
-          "201": {
-            "description": "Created, in request order",
-            "headers": {
-              "X-Request-ID": {
-                "$ref": "#/components/headers/X-Request-ID"
-              }
-            },
-            "content": {
-              "application/json": {
-                "schema": {
-                  "type": "array",
-                  "items": {
-                    "$ref": "#/components/schemas/Event"
+              },
+              "Event": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "id",
+                  "title",
+                  "location",
+                  "date",
+                  "timezone",
+                  "popularity",
+                  "created_at",
+                  "updated_at"
+                ],
+                "properties": {
+                  "id": {
+                    "type": "integer",
+                    "minimum": 1
+                  },
+                  "title": {
+                    "type": "string"
+                  },
+                  "location": {
+                    "type": "string"
+                  },
+                  "date": {
+                    "type": "string",
+                    "format": "date-time",
+                    "description": "Start, RFC 3339 in UTC"
+                  },
+                  "timezone": {
+                    "$ref": "#/components/schemas/TimeZone"
+                  },
+                  "popularity": {
+                    "type": "integer",
+                    "minimum": 0
+                  },
+                  "created_at": {
+                    "type": "string",
+                    "format": "date-time"
+                  },
+                  "updated_at": {
+                    "type": "string",
+                    "format": "date-time"
+                  }
+                }
+              },
+              "Text": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 200,
+                "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$",
+                "description": "Trimmed; 1-200 characters; no control characters"
+              },
+              "DateInput": {
+                "type": "string",
+                "description": "YYYY-MM-DD (midnight in the event's time zone) or an RFC 3339 date-time with offset",
+                "anyOf": [
+                  {
+                    "format": "date",
+                    "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+                  },
+                  {
+                    "format": "date-time"
+                  }
+                ]
+              },
+              "TimeZone": {
+                "type": "string",
+                "description": "IANA time zone name; the enum is filled from the server's zone database"
+              },
+              "Popularity": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 9007199254740991
+              },
+              "EventInput": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "title",
+                  "location",
+                  "date"
+                ],
+                "properties": {
+                  "title": {
+                    "$ref": "#/components/schemas/Text"
+                  },
+                  "location": {
+                    "$ref": "#/components/schemas/Text"
+                  },
+                  "date": {
+                    "$ref": "#/components/schemas/DateInput"
+                  },
+                  "timezone": {
+                    "anyOf": [
+                      {
+                        "$ref": "#/components/schemas/TimeZone"
+                      },
+                      {
+                        "type": "null"
+                      }
+                    ],
+                    "default": "UTC"
+                  },
+                  "popularity": {
+                    "anyOf": [
+                      {
+                        "$ref": "#/components/schemas/Popularity"
+                      },
+                      {
+                        "type": "null"
+                      }
+                    ],
+                    "default": 0
+                  }
+                }
+              },
+              "EventInputWithId": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "title",
+                  "location",
+                  "date"
+                ],
+                "description": "An event; read-only fields (id, created_at, updated_at) may be sent back unchanged and are otherwise refused.",
+                "properties": {
+                  "id": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "readOnly": true
+                  },
+                  "created_at": {
+                    "type": "string",
+                    "format": "date-time",
+                    "readOnly": true
+                  },
+                  "updated_at": {
+                    "type": "string",
+                    "format": "date-time",
+                    "readOnly": true
+                  },
+                  "title": {
+                    "$ref": "#/components/schemas/Text"
+                  },
+                  "location": {
+                    "$ref": "#/components/schemas/Text"
+                  },
+                  "date": {
+                    "$ref": "#/components/schemas/DateInput"
+                  },
+                  "timezone": {
+                    "anyOf": [
+                      {
+                        "$ref": "#/components/schemas/TimeZone"
+                      },
+                      {
+                        "type": "null"
+                      }
+                    ]
+                  },
+                  "popularity": {
+                    "anyOf": [
+                      {
+                        "$ref": "#/components/schemas/Popularity"
+                      },
+                      {
+                        "type": "null"
+                      }
+                    ]
+                  }
+                }
+              },
+              "EventPatch": {
+                "type": "object",
+                "additionalProperties": false,
+                "description": "JSON Merge Patch: members present replace, null resets timezone and popularity to their defaults",
+                "properties": {
+                  "title": {
+                    "$ref": "#/components/schemas/Text"
+                  },
+                  "location": {
+                    "$ref": "#/components/schemas/Text"
+                  },
+                  "date": {
+                    "$ref": "#/components/schemas/DateInput"
+                  },
+                  "timezone": {
+                    "anyOf": [
+                      {
+                        "$ref": "#/components/schemas/TimeZone"
+                      },
+                      {
+                        "type": "null"
+                      }
+                    ]
+                  },
+                  "popularity": {
+                    "anyOf": [
+                      {
+                        "$ref": "#/components/schemas/Popularity"
+                      },
+                      {
+                        "type": "null"
+                      }
+                    ]
+                  }
+                }
+              },
+              "BulkDeleteResult": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "deleted_ids",
+                  "not_found"
+                ],
+                "properties": {
+                  "deleted_ids": {
+                    "type": "array",
+                    "items": {
+                      "type": "integer"
+                    }
+                  },
+                  "not_found": {
+                    "type": "array",
+                    "items": {
+                      "type": "integer"
+                    }
+                  }
+                }
+              },
+              "Error": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "error"
+                ],
+                "properties": {
+                  "error": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": [
+                      "code",
+                      "message"
+                    ],
+                    "properties": {
+                      "code": {
+                        "type": "string"
+                      },
+                      "message": {
+                        "type": "string"
+                      },
+                      "details": {
+                        "description": "Field errors [{field, code, message}], bulk item errors [{index, errors}] or {valid_values}",
+                        "anyOf": [
+                          {
+                            "type": "array",
+                            "items": {
+                              "type": "object"
+                            }
+                          },
+                          {
+                            "type": "object"
+                          }
+                        ]
+                      }
+                    }
                   }
                 }
               }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/BadRequest"
-          },
-          "413": {
-            "$ref": "#/components/responses/TooLarge"
-          },
-          "415": {
-            "$ref": "#/components/responses/UnsupportedMediaType"
-          },
-          "422": {
-            "$ref": "#/components/responses/Unprocessable"
-          }
-        }
-      },
-      "delete": {
-        "operationId": "deleteEvents",
-        "summary": "Delete many events in one transaction",
-        "requestBody": {
-          "required": true,
-          "content": {
-            "application/json": {
-              "schema": {
-                "type": "array",
-                "minItems": 1,
-                "maxItems": 1000,
-                "items": {
+            },
+            "parameters": {
+              "event_id": {
+                "name": "id",
+                "in": "path",
+                "required": true,
+                "schema": {
                   "type": "integer",
                   "minimum": 1,
                   "maximum": 9223372036854775807
                 }
-              }
-            }
-          }
-        },
-        "responses": {
-          "200": {
-            "description": "What was deleted and what did not exist",
-            "headers": {
-              "X-Request-ID": {
-                "$ref": "#/components/headers/X-Request-ID"
+              },
+              "filter_id": {
+                "name": "id",
+                "in": "query",
+                "schema": {
+                  "type": "integer",
+                  "minimum": 1,
+                  "maximum": 9223372036854775807
+                },
+                "description": "Only the event with this id (the seed's ?id=N)"
+              },
+              "seed_id": {
+                "name": "id",
+                "in": "query",
+                "required": true,
+                "schema": {
+                  "type": "integer",
+                  "minimum": 1,
+                  "maximum": 9223372036854775807
+                },
+                "description": "The event to replace. The seed's clients may instead send the id in the body (then this parameter may be left out)."
+              },
+              "seed_id_required": {
+                "name": "id",
+                "in": "query",
+                "required": true,
+                "schema": {
+                  "type": "integer",
+                  "minimum": 1,
+                  "maximum": 9223372036854775807
+                }
+              },
+              "title": {
+                "name": "title",
+                "in": "query",
+                "schema": {
+                  "type": "string"
+                },
+                "description": "Exact title"
+              },
+              "location": {
+                "name": "location",
+                "in": "query",
+                "schema": {
+                  "type": "string"
+                },
+                "description": "Exact location"
+              },
+              "q": {
+                "name": "q",
+                "in": "query",
+                "schema": {
+                  "type": "string",
+                  "minLength": 1,
+                  "maxLength": 200
+                },
+                "description": "Case-insensitive substring of title or location"
+              },
+              "start_date": {
+                "name": "start_date",
+                "in": "query",
+                "schema": {
+                  "$ref": "#/components/schemas/DateInput"
+                },
+                "description": "Events starting at or after (a day means 00:00 UTC)"
+              },
+              "end_date": {
+                "name": "end_date",
+                "in": "query",
+                "schema": {
+                  "$ref": "#/components/schemas/DateInput"
+                },
+                "description": "Events starting at or before (a day means its end, UTC)"
+              },
+              "popularity": {
+                "name": "popularity",
+                "in": "query",
+                "schema": {
+                  "type": "integer",
+                  "minimum": 0,
+                  "maximum": 9223372036854775807
+                }
+              },
+              "min_popularity": {
+                "name": "min_popularity",
+                "in": "query",
+                "schema": {
+                  "type": "integer",
+                  "minimum": 0,
+                  "maximum": 9223372036854775807
+                }
+              },
+              "max_popularity": {
+                "name": "max_popularity",
+                "in": "query",
+                "schema": {
+                  "type": "integer",
+                  "minimum": 0,
+                  "maximum": 9223372036854775807
+                }
+              },
+              "limit": {
+                "name": "limit",
+                "in": "query",
+                "schema": {
+                  "type": "integer",
+                  "minimum": 1,
+                  "maximum": 1000,
+                  "default": 100
+                }
+              },
+              "cursor": {
+                "name": "cursor",
+                "in": "query",
+                "schema": {
+                  "type": "string",
+                  "pattern": "^-?[0-9]{1,18}\\.[0-9]{1,18}$"
+                },
+                "description": "Opaque; copy it from the Link header of the previous page"
+              },
+              "sort": {
+                "name": "sort",
+                "in": "query",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "creation_time",
+                    "-creation_time",
+                    "date",
+                    "-date",
+                    "popularity",
+                    "-popularity"
+                  ],
+                  "default": "creation_time"
+                }
               }
             },
-            "content": {
-              "application/json": {
+            "headers": {
+              "X-Request-ID": {
+                "description": "The request's id: the client's X-Request-ID when printable and at most 128 bytes, else generated",
                 "schema": {
-                  "$ref": "#/components/schemas/BulkDeleteResult"
+                  "type": "string"
+                }
+              },
+              "Location": {
+                "description": "URL of the created event",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "Link": {
+                "description": "RFC 8288 link to the next page: <URL>; rel=\"next\"",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "responses": {
+              "BadRequest": {
+                "description": "Malformed JSON or query parameter",
+                "headers": {
+                  "X-Request-ID": {
+                    "$ref": "#/components/headers/X-Request-ID"
+                  }
+                },
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Error"
+                    }
+                  }
+                }
+              },
+              "NotFound": {
+                "description": "No such event or route",
+                "headers": {
+                  "X-Request-ID": {
+                    "$ref": "#/components/headers/X-Request-ID"
+                  }
+                },
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Error"
+                    }
+                  }
+                }
+              },
+              "MethodNotAllowed": {
+                "description": "Method not supported on this path",
+                "headers": {
+                  "X-Request-ID": {
+                    "$ref": "#/components/headers/X-Request-ID"
+                  },
+                  "Allow": {
+                    "description": "Methods the path supports",
+                    "schema": {
+                      "type": "string"
+                    }
+                  }
+                },
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Error"
+                    }
+                  }
+                }
+              },
+              "TooLarge": {
+                "description": "Body over the limit",
+                "headers": {
+                  "X-Request-ID": {
+                    "$ref": "#/components/headers/X-Request-ID"
+                  }
+                },
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Error"
+                    }
+                  }
+                }
+              },
+              "UnsupportedMediaType": {
+                "description": "Body is not JSON",
+                "headers": {
+                  "X-Request-ID": {
+                    "$ref": "#/components/headers/X-Request-ID"
+                  }
+                },
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Error"
+                    }
+                  }
+                }
+              },
+              "Unprocessable": {
+                "description": "Validation failed; details lists every field",
+                "headers": {
+                  "X-Request-ID": {
+                    "$ref": "#/components/headers/X-Request-ID"
+                  }
+                },
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Error"
+                    }
+                  }
+                }
+              },
+              "Unavailable": {
+                "description": "A dependency is down",
+                "headers": {
+                  "X-Request-ID": {
+                    "$ref": "#/components/headers/X-Request-ID"
+                  }
+                },
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Error"
+                    }
+                  }
                 }
               }
             }
-          },
-          "400": {
-            "$ref": "#/components/responses/BadRequest"
-          },
-          "413": {
-            "$ref": "#/components/responses/TooLarge"
-          },
-          "415": {
-            "$ref": "#/components/responses/UnsupportedMediaType"
-          },
-          "422": {
-            "$ref": "#/components/responses/Unprocessable"
           }
         }
-      }
-    }
-  },
-  "components": {
-    "schemas": {
-      "Status": {
-        "type": "object",
-        "required": [
-          "status"
-        ],
-        "properties": {
-          "status": {
-            "type": "string"
-          },
-          "database": {
-            "type": "string"
-          }
-        }
-      },
-      "Event": {
-        "type": "object",
-        "additionalProperties": false,
-        "required": [
-          "id",
-          "title",
-          "location",
-          "date",
-          "timezone",
-          "popularity",
-          "created_at",
-          "updated_at"
-        ],
-        "properties": {
-          "id": {
-            "type": "integer",
-            "minimum": 1
-          },
-          "title": {
-            "type": "string"
-          },
-          "location": {
-            "type": "string"
-          },
-          "date": {
-            "type": "string",
-            "format": "date-time",
-            "description": "Start, RFC 3339 in UTC"
-          },
-          "timezone": {
-            "$ref": "#/components/schemas/TimeZone"
-          },
-          "popularity": {
-            "type": "integer",
-            "minimum": 0
-          },
-          "created_at": {
-            "type": "string",
-            "format": "date-time"
-          },
-          "updated_at": {
-            "type": "string",
-            "format": "date-time"
-          }
-        }
-      },
-      "Text": {
-        "type": "string",
-        "minLength": 1,
-        "maxLength": 200,
-        "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$",
-        "description": "Trimmed; 1-200 characters; no control characters"
-      },
-      "DateInput": {
-        "type": "string",
-        "description": "YYYY-MM-DD (midnight in the event's time zone) or an RFC 3339 date-time with offset",
-        "anyOf": [
-          {
-            "format": "date",
-            "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-          },
-          {
-            "format": "date-time"
-          }
-        ]
-      },
-      "TimeZone": {
-        "type": "string",
-        "description": "IANA time zone name; the enum is filled from the server's zone database"
-      },
-      "Popularity": {
-        "type": "integer",
-        "minimum": 0,
-        "maximum": 9007199254740991
-      },
-      "EventInput": {
-        "type": "object",
-        "additionalProperties": false,
-        "required": [
-          "title",
-          "location",
-          "date"
-        ],
-        "properties": {
-          "title": {
-            "$ref": "#/components/schemas/Text"
-          },
-          "location": {
-            "$ref": "#/components/schemas/Text"
-          },
-          "date": {
-            "$ref": "#/components/schemas/DateInput"
-          },
-          "timezone": {
-            "anyOf": [
-              {
-                "$ref": "#/components/schemas/TimeZone"
-              },
-              {
-                "type": "null"
-              }
-            ],
-            "default": "UTC"
-          },
-          "popularity": {
-            "anyOf": [
-              {
-                "$ref": "#/components/schemas/Popularity"
-              },
-              {
-                "type": "null"
-              }
-            ],
-            "default": 0
-          }
-        }
-      },
-      "EventInputWithId": {
-        "type": "object",
-        "additionalProperties": false,
-        "required": [
-          "title",
-          "location",
-          "date"
-        ],
-        "description": "An event; read-only fields (id, created_at, updated_at) may be sent back unchanged and are otherwise refused.",
-        "properties": {
-          "id": {
-            "type": "integer",
-            "minimum": 1,
-            "readOnly": true
-          },
-          "created_at": {
-            "type": "string",
-            "format": "date-time",
-            "readOnly": true
-          },
-          "updated_at": {
-            "type": "string",
-            "format": "date-time",
-            "readOnly": true
-          },
-          "title": {
-            "$ref": "#/components/schemas/Text"
-          },
-          "location": {
-            "$ref": "#/components/schemas/Text"
-          },
-          "date": {
-            "$ref": "#/components/schemas/DateInput"
-          },
-          "timezone": {
-            "anyOf": [
-              {
-                "$ref": "#/components/schemas/TimeZone"
-              },
-              {
-                "type": "null"
-              }
-            ]
-          },
-          "popularity": {
-            "anyOf": [
-              {
-                "$ref": "#/components/schemas/Popularity"
-              },
-              {
-                "type": "null"
-              }
-            ]
-          }
-        }
-      },
-      "EventPatch": {
-        "type": "object",
-        "additionalProperties": false,
-        "description": "JSON Merge Patch: members present replace, null resets timezone and popularity to their defaults",
-        "properties": {
-          "title": {
-            "$ref": "#/components/schemas/Text"
-          },
-          "location": {
-            "$ref": "#/components/schemas/Text"
-          },
-          "date": {
-            "$ref": "#/components/schemas/DateInput"
-          },
-          "timezone": {
-            "anyOf": [
-              {
-                "$ref": "#/components/schemas/TimeZone"
-              },
-              {
-                "type": "null"
-              }
-            ]
-          },
-          "popularity": {
-            "anyOf": [
-              {
-                "$ref": "#/components/schemas/Popularity"
-              },
-              {
-                "type": "null"
-              }
-            ]
-          }
-        }
-      },
-      "BulkDeleteResult": {
-        "type": "object",
-        "additionalProperties": false,
-        "required": [
-          "deleted_ids",
-          "not_found"
-        ],
-        "properties": {
-          "deleted_ids": {
-            "type": "array",
-            "items": {
-              "type": "integer"
-            }
-          },
-          "not_found": {
-            "type": "array",
-            "items": {
-              "type": "integer"
-            }
-          }
-        }
-      },
-      "Error": {
-        "type": "object",
-        "additionalProperties": false,
-        "required": [
-          "error"
-        ],
-        "properties": {
-          "error": {
-            "type": "object",
-            "additionalProperties": false,
-            "required": [
-              "code",
-              "message"
-            ],
-            "properties": {
-              "code": {
-                "type": "string"
-              },
-              "message": {
-                "type": "string"
-              },
-              "details": {
-                "description": "Field errors [{field, code, message}], bulk item errors [{index, errors}] or {valid_values}",
-                "anyOf": [
-                  {
-                    "type": "array",
-                    "items": {
-                      "type": "object"
-                    }
-                  },
-                  {
-                    "type": "object"
-                  }
-                ]
-              }
-            }
-          }
-        }
-      }
-    },
-    "parameters": {
-      "event_id": {
-        "name": "id",
-        "in": "path",
-        "required": true,
-        "schema": {
-          "type": "integer",
-          "minimum": 1,
-          "maximum": 9223372036854775807
-        }
-      },
-      "filter_id": {
-        "name": "id",
-        "in": "query",
-        "schema": {
-          "type": "integer",
-          "minimum": 1,
-          "maximum": 9223372036854775807
-        },
-        "description": "Only the event with this id (the seed's ?id=N)"
-      },
-      "seed_id": {
-        "name": "id",
-        "in": "query",
-        "required": true,
-        "schema": {
-          "type": "integer",
-          "minimum": 1,
-          "maximum": 9223372036854775807
-        },
-        "description": "The event to replace. The seed's clients may instead send the id in the body (then this parameter may be left out)."
-      },
-      "seed_id_required": {
-        "name": "id",
-        "in": "query",
-        "required": true,
-        "schema": {
-          "type": "integer",
-          "minimum": 1,
-          "maximum": 9223372036854775807
-        }
-      },
-      "title": {
-        "name": "title",
-        "in": "query",
-        "schema": {
-          "type": "string"
-        },
-        "description": "Exact title"
-      },
-      "location": {
-        "name": "location",
-        "in": "query",
-        "schema": {
-          "type": "string"
-        },
-        "description": "Exact location"
-      },
-      "q": {
-        "name": "q",
-        "in": "query",
-        "schema": {
-          "type": "string",
-          "minLength": 1,
-          "maxLength": 200
-        },
-        "description": "Case-insensitive substring of title or location"
-      },
-      "start_date": {
-        "name": "start_date",
-        "in": "query",
-        "schema": {
-          "$ref": "#/components/schemas/DateInput"
-        },
-        "description": "Events starting at or after (a day means 00:00 UTC)"
-      },
-      "end_date": {
-        "name": "end_date",
-        "in": "query",
-        "schema": {
-          "$ref": "#/components/schemas/DateInput"
-        },
-        "description": "Events starting at or before (a day means its end, UTC)"
-      },
-      "popularity": {
-        "name": "popularity",
-        "in": "query",
-        "schema": {
-          "type": "integer",
-          "minimum": 0,
-          "maximum": 9223372036854775807
-        }
-      },
-      "min_popularity": {
-        "name": "min_popularity",
-        "in": "query",
-        "schema": {
-          "type": "integer",
-          "minimum": 0,
-          "maximum": 9223372036854775807
-        }
-      },
-      "max_popularity": {
-        "name": "max_popularity",
-        "in": "query",
-        "schema": {
-          "type": "integer",
-          "minimum": 0,
-          "maximum": 9223372036854775807
-        }
-      },
-      "limit": {
-        "name": "limit",
-        "in": "query",
-        "schema": {
-          "type": "integer",
-          "minimum": 1,
-          "maximum": 1000,
-          "default": 100
-        }
-      },
-      "cursor": {
-        "name": "cursor",
-        "in": "query",
-        "schema": {
-          "type": "string",
-          "pattern": "^-?[0-9]{1,18}\\.[0-9]{1,18}$"
-        },
-        "description": "Opaque; copy it from the Link header of the previous page"
-      },
-      "sort": {
-        "name": "sort",
-        "in": "query",
-        "schema": {
-          "type": "string",
-          "enum": [
-            "creation_time",
-            "-creation_time",
-            "date",
-            "-date",
-            "popularity",
-            "-popularity"
-          ],
-          "default": "creation_time"
-        }
-      }
-    },
-    "headers": {
-      "X-Request-ID": {
-        "description": "The request's id: the client's X-Request-ID when printable and at most 128 bytes, else generated",
-        "schema": {
-          "type": "string"
-        }
-      },
-      "Location": {
-        "description": "URL of the created event",
-        "schema": {
-          "type": "string"
-        }
-      },
-      "Link": {
-        "description": "RFC 8288 link to the next page: <URL>; rel=\"next\"",
-        "schema": {
-          "type": "string"
-        }
-      }
-    },
-    "responses": {
-      "BadRequest": {
-        "description": "Malformed JSON or query parameter",
-        "headers": {
-          "X-Request-ID": {
-            "$ref": "#/components/headers/X-Request-ID"
-          }
-        },
-        "content": {
-          "application/json": {
-            "schema": {
-              "$ref": "#/components/schemas/Error"
-            }
-          }
-        }
-      },
-      "NotFound": {
-        "description": "No such event or route",
-        "headers": {
-          "X-Request-ID": {
-            "$ref": "#/components/headers/X-Request-ID"
-          }
-        },
-        "content": {
-          "application/json": {
-            "schema": {
-              "$ref": "#/components/schemas/Error"
-            }
-          }
-        }
-      },
-      "MethodNotAllowed": {
-        "description": "Method not supported on this path",
-        "headers": {
-          "X-Request-ID": {
-            "$ref": "#/components/headers/X-Request-ID"
-          },
-          "Allow": {
-            "description": "Methods the path supports",
-            "schema": {
-              "type": "string"
-            }
-          }
-        },
-        "content": {
-          "application/json": {
-            "schema": {
-              "$ref": "#/components/schemas/Error"
-            }
-          }
-        }
-      },
-      "TooLarge": {
-        "description": "Body over the limit",
-        "headers": {
-          "X-Request-ID": {
-            "$ref": "#/components/headers/X-Request-ID"
-          }
-        },
-        "content": {
-          "application/json": {
-            "schema": {
-              "$ref": "#/components/schemas/Error"
-            }
-          }
-        }
-      },
-      "UnsupportedMediaType": {
-        "description": "Body is not JSON",
-        "headers": {
-          "X-Request-ID": {
-            "$ref": "#/components/headers/X-Request-ID"
-          }
-        },
-        "content": {
-          "application/json": {
-            "schema": {
-              "$ref": "#/components/schemas/Error"
-            }
-          }
-        }
-      },
-      "Unprocessable": {
-        "description": "Validation failed; details lists every field",
-        "headers": {
-          "X-Request-ID": {
-            "$ref": "#/components/headers/X-Request-ID"
-          }
-        },
-        "content": {
-          "application/json": {
-            "schema": {
-              "$ref": "#/components/schemas/Error"
-            }
-          }
-        }
-      },
-      "Unavailable": {
-        "description": "A dependency is down",
-        "headers": {
-          "X-Request-ID": {
-            "$ref": "#/components/headers/X-Request-ID"
-          }
-        },
-        "content": {
-          "application/json": {
-            "schema": {
-              "$ref": "#/components/schemas/Error"
-            }
-          }
-        }
-      }
-    }
-  }
-}
-"""#
+        """#
 }

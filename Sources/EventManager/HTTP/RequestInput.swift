@@ -36,14 +36,16 @@ enum RequestInput {
 
     private static func checkContentType(_ request: Request, also mediaTypes: [String]) throws {
         let raw = request.headers[.contentType] ?? ""
-        let essence = raw.split(separator: ";", maxSplits: 1).first.map {
-            $0.trimmingCharacters(in: .whitespaces).lowercased()
-        } ?? ""
+        let essence =
+            raw.split(separator: ";", maxSplits: 1).first.map {
+                $0.trimmingCharacters(in: .whitespaces).lowercased()
+            } ?? ""
         guard essence == "application/json" || mediaTypes.contains(essence) else {
             let accepted = (["application/json"] + mediaTypes).joined(separator: " or ")
             throw AppError(
                 .unsupportedMediaType, code: "unsupported_media_type",
-                message: raw.isEmpty ? "Content-Type is missing; send \(accepted)" : "Content-Type '\(raw.prefix(100))' is not supported; send \(accepted)"
+                message: raw.isEmpty
+                    ? "Content-Type is missing; send \(accepted)" : "Content-Type '\(raw.prefix(100))' is not supported; send \(accepted)"
             )
         }
     }
@@ -56,7 +58,9 @@ enum RequestInput {
             let pieces = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             func decode(_ text: Substring) throws -> String {
                 guard let decoded = text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding else {
-                    throw AppError(.badRequest, code: "malformed_query", message: "the query string has invalid percent-encoding near '\(text.prefix(50))'")
+                    throw AppError(
+                        .badRequest, code: "malformed_query",
+                        message: "the query string has invalid percent-encoding near '\(text.prefix(50))'")
                 }
                 return decoded
             }

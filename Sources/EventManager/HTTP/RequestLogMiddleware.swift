@@ -36,7 +36,9 @@ struct RequestLogMiddleware: RouterMiddleware {
             logLevel = .error
             logger.error(
                 "unhandled error",
-                metadata: ["request_id": .string(requestID), "error": .string(String(reflecting: error)), "path": .string(request.uri.path)]
+                metadata: [
+                    "request_id": .string(requestID), "error": .string(String(reflecting: error)), "path": .string(request.uri.path),
+                ]
             )
             var writer = JSONWriter()
             writer.error(AppError.internalError)

@@ -80,20 +80,20 @@ public struct SQLEventRepository: EventRepository {
 
     public func update(id: Int64, now: Timestamp, change: @escaping @Sendable (Event) throws -> EventDraft) async throws -> Event {
         try await store.transaction { sql in
-                guard let row = try await sql.raw("SELECT \(unsafeRaw: Self.columns) FROM events WHERE id = \(bind: id)").first() else {
-                    throw AppError.eventNotFound(id)
-                }
-                let existing = try Self.event(from: row)
-                let draft = try change(existing)
-                try await sql.raw(
-                    """
-                    UPDATE events SET title = \(bind: draft.title), location = \(bind: draft.location), \
-                    starts_at = \(bind: draft.startsAt.millisecondsSinceEpoch), timezone = \(bind: draft.timeZone.identifier), \
-                    date_only = \(bind: draft.date.isDay), popularity = \(bind: draft.popularity), \
-                    updated_at = \(bind: now.millisecondsSinceEpoch) WHERE id = \(bind: id)
-                    """
-                ).run()
-                return Event(draft: draft, id: id, createdAt: existing.createdAt, updatedAt: now)
+            guard let row = try await sql.raw("SELECT \(unsafeRaw: Self.columns) FROM events WHERE id = \(bind: id)").first() else {
+                throw AppError.eventNotFound(id)
+            }
+            let existing = try Self.event(from: row)
+            let draft = try change(existing)
+            try await sql.raw(
+                """
+                UPDATE events SET title = \(bind: draft.title), location = \(bind: draft.location), \
+                starts_at = \(bind: draft.startsAt.millisecondsSinceEpoch), timezone = \(bind: draft.timeZone.identifier), \
+                date_only = \(bind: draft.date.isDay), popularity = \(bind: draft.popularity), \
+                updated_at = \(bind: now.millisecondsSinceEpoch) WHERE id = \(bind: id)
+                """
+            ).run()
+            return Event(draft: draft, id: id, createdAt: existing.createdAt, updatedAt: now)
         }
     }
 

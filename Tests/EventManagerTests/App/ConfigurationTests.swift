@@ -22,7 +22,9 @@ import Testing
     }
 
     @Test func environmentOverridesTheFile() throws {
-        let configuration = try load(["app.port": .init(.int(9000), isSecret: false), "log.level": .init(.string("debug"), isSecret: false)], env: ["APP_PORT": "9100", "DB_URL": "sqlite::memory:"])
+        let configuration = try load(
+            ["app.port": .init(.int(9000), isSecret: false), "log.level": .init(.string("debug"), isSecret: false)],
+            env: ["APP_PORT": "9100", "DB_URL": "sqlite::memory:"])
         #expect(configuration.port == 9100)
         #expect(configuration.logLevel == .debug)
         #expect(configuration.database == .sqliteMemory)

@@ -23,9 +23,14 @@ import Testing
 
     @Test func listsEveryFailingFieldAtOnce() throws {
         let errors = fieldErrors(
-            EventDraft.validate(try parse(#"{"title":"","location":7,"date":"tomorrow","popularity":"abc","timezone":"Nowhere/City","color":"red"}"#))
+            EventDraft.validate(
+                try parse(#"{"title":"","location":7,"date":"tomorrow","popularity":"abc","timezone":"Nowhere/City","color":"red"}"#))
         )
-        #expect(errors == ["title": "blank", "location": "invalid_type", "date": "invalid_date", "popularity": "invalid_type", "timezone": "unknown_timezone", "color": "unknown_field"])
+        #expect(
+            errors == [
+                "title": "blank", "location": "invalid_type", "date": "invalid_date", "popularity": "invalid_type",
+                "timezone": "unknown_timezone", "color": "unknown_field",
+            ])
     }
 
     @Test func requiresTitleLocationAndDate() throws {
@@ -35,13 +40,24 @@ import Testing
     @Test func enforcesTextRules() throws {
         let long = String(repeating: "é", count: 201)
         let exact = String(repeating: "é", count: 200)
-        #expect(fieldErrors(EventDraft.validate(try parse(#"{"title":"\#(long)","location":"a\tb","date":"2030-01-01"}"#))) == ["title": "too_long", "location": "control_character"])
-        #expect(throws: Never.self) { try EventDraft.validate(try parse(#"{"title":"\#(exact)","location":"x","date":"2030-01-01"}"#)).get() }
+        #expect(
+            fieldErrors(EventDraft.validate(try parse(#"{"title":"\#(long)","location":"a\tb","date":"2030-01-01"}"#))) == [
+                "title": "too_long", "location": "control_character",
+            ])
+        #expect(throws: Never.self) {
+            try EventDraft.validate(try parse(#"{"title":"\#(exact)","location":"x","date":"2030-01-01"}"#)).get()
+        }
     }
 
     @Test func popularityIsANonNegativeInteger() throws {
-        #expect(fieldErrors(EventDraft.validate(try parse(#"{"title":"a","location":"b","date":"2030-01-01","popularity":-1}"#))) == ["popularity": "out_of_range"])
-        #expect(fieldErrors(EventDraft.validate(try parse(#"{"title":"a","location":"b","date":"2030-01-01","popularity":1.5}"#))) == ["popularity": "invalid_type"])
+        #expect(
+            fieldErrors(EventDraft.validate(try parse(#"{"title":"a","location":"b","date":"2030-01-01","popularity":-1}"#))) == [
+                "popularity": "out_of_range"
+            ])
+        #expect(
+            fieldErrors(EventDraft.validate(try parse(#"{"title":"a","location":"b","date":"2030-01-01","popularity":1.5}"#))) == [
+                "popularity": "invalid_type"
+            ])
         let draft = try EventDraft.validate(try parse(#"{"title":"a","location":"b","date":"2030-01-01","popularity":7.0}"#)).get()
         #expect(draft.popularity == 7)
     }
@@ -60,7 +76,8 @@ import Testing
 
     @Test func mergePatchResetsOptionalFieldsAndKeepsTheRest() throws {
         let stored = Event(
-            id: 1, title: "Old", location: "Paris", startsAt: DateInput.parse("2030-05-01")!.resolve(in: EventTimeZone(identifier: "Europe/Paris")!),
+            id: 1, title: "Old", location: "Paris",
+            startsAt: DateInput.parse("2030-05-01")!.resolve(in: EventTimeZone(identifier: "Europe/Paris")!),
             timeZone: EventTimeZone(identifier: "Europe/Paris")!, isDateOnly: true, popularity: 9, createdAt: .minimum, updatedAt: .minimum
         )
         let draft = try EventDraft.validatePatch(try parse(#"{"popularity":null,"timezone":"Asia/Tokyo"}"#), existing: stored).get()

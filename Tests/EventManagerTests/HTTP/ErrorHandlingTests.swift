@@ -26,7 +26,9 @@ import Testing
                 .post, "/events", json: #"{"title":"a","location":"b","date":"2030-01-01"}"#, contentType: "application/json; charset=utf-8"
             )
             #expect(charset.status == .created)
-            #expect(try await client.send(.post, "/events", json: "{}", contentType: "application/merge-patch+json").status == .unsupportedMediaType)
+            #expect(
+                try await client.send(.post, "/events", json: "{}", contentType: "application/merge-patch+json").status
+                    == .unsupportedMediaType)
         }
     }
 
@@ -86,7 +88,8 @@ import Testing
         try await withTestApp { client, _ in
             let bad = try await client.send(
                 .post, "/bulk_events",
-                json: #"[{"title":"ok","location":"x","date":"2030-01-01"},{"title":"","location":"x","date":"nope"},{"title":"ok2","location":"x","date":"2030-01-01","bogus":1}]"#
+                json:
+                    #"[{"title":"ok","location":"x","date":"2030-01-01"},{"title":"","location":"x","date":"nope"},{"title":"ok2","location":"x","date":"2030-01-01","bogus":1}]"#
             )
             #expect(bad.status == .unprocessableContent)
             let items = try #require((try bad.object()["error"] as? [String: Any])?["details"] as? [[String: Any]])
@@ -94,7 +97,8 @@ import Testing
             #expect(try await client.send(.get, "/events").array().isEmpty)
 
             let good = try await client.send(
-                .post, "/bulk_events", json: #"[{"title":"a","location":"x","date":"2030-01-01"},{"title":"b","location":"y","date":"2030-01-02"}]"#
+                .post, "/bulk_events",
+                json: #"[{"title":"a","location":"x","date":"2030-01-01"},{"title":"b","location":"y","date":"2030-01-02"}]"#
             )
             #expect(good.status == .created)
             #expect(try good.array().compactMap { $0["id"] as? Int } == [1, 2])
@@ -132,7 +136,9 @@ struct FailingRepository: EventRepository {
     func create(_ drafts: [EventDraft], now: Timestamp) async throws -> [Event] { throw Broken() }
     func find(id: Int64) async throws -> Event? { throw Broken() }
     func list(_ query: EventListQuery) async throws -> [Event] { throw Broken() }
-    func update(id: Int64, now: Timestamp, change: @escaping @Sendable (Event) throws -> EventDraft) async throws -> Event { throw Broken() }
+    func update(id: Int64, now: Timestamp, change: @escaping @Sendable (Event) throws -> EventDraft) async throws -> Event {
+        throw Broken()
+    }
     func delete(ids: [Int64]) async throws -> [Int64] { throw Broken() }
     func ping() async throws { throw Broken() }
 }

@@ -38,7 +38,8 @@ import Testing
             #expect(body["created_at"] as? String == "2026-03-01T10:00:00Z")
             #expect(body["updated_at"] as? String == "2026-03-01T10:01:00Z")
 
-            let patched = try await client.send(.patch, "/events/1", json: #"{"popularity":5}"#, contentType: "application/merge-patch+json")
+            let patched = try await client.send(
+                .patch, "/events/1", json: #"{"popularity":5}"#, contentType: "application/merge-patch+json")
             #expect(patched.status == .ok)
             #expect(try patched.object()["popularity"] as? Int == 5)
             #expect(try patched.object()["title"] as? String == "Renamed")
@@ -46,7 +47,8 @@ import Testing
             #expect(try await client.send(.delete, "/events/1").status == .noContent)
             #expect(try await client.send(.get, "/events/1").status == .notFound)
             #expect(try await client.send(.delete, "/events/1").status == .notFound)
-            #expect(try await client.send(.put, "/events/1", json: #"{"title":"a","location":"b","date":"2030-01-01"}"#).status == .notFound)
+            #expect(
+                try await client.send(.put, "/events/1", json: #"{"title":"a","location":"b","date":"2030-01-01"}"#).status == .notFound)
             #expect(try await client.send(.patch, "/events/1", json: #"{"title":"a"}"#).status == .notFound)
         }
     }
@@ -88,7 +90,8 @@ import Testing
             #expect(try byBody.object()["title"] as? String == "Dos")
             let noID = try await client.send(.put, "/events", json: #"{"title":"Dos","location":"x","date":"2030-01-01"}"#)
             #expect(noID.status == .unprocessableContent)
-            let conflicting = try await client.send(.put, "/events?id=1", json: #"{"id":2,"title":"Dos","location":"x","date":"2030-01-01"}"#)
+            let conflicting = try await client.send(
+                .put, "/events?id=1", json: #"{"id":2,"title":"Dos","location":"x","date":"2030-01-01"}"#)
             #expect(conflicting.status == .unprocessableContent)
 
             #expect(try await client.send(.delete, "/events?id=1").status == .noContent)
@@ -101,7 +104,8 @@ import Testing
         try await withTestApp { client, _ in
             let event = try await client.createEvent()
             let createdAt = try #require(event["created_at"] as? String)
-            let same = try await client.send(.put, "/events/1", json: #"{"id":1,"created_at":"\#(createdAt)","title":"a","location":"b","date":"2030-01-01"}"#)
+            let same = try await client.send(
+                .put, "/events/1", json: #"{"id":1,"created_at":"\#(createdAt)","title":"a","location":"b","date":"2030-01-01"}"#)
             #expect(same.status == .ok)
             let changed = try await client.send(.patch, "/events/1", json: #"{"created_at":"2001-01-01T00:00:00Z"}"#)
             #expect(changed.status == .unprocessableContent)
@@ -123,7 +127,8 @@ import Testing
 
     @Test func validationNamesEveryField() async throws {
         try await withTestApp { client, _ in
-            let response = try await client.send(.post, "/events", json: #"{"title":"  ","date":"2023-02-30","popularity":"abc","extra":1}"#)
+            let response = try await client.send(
+                .post, "/events", json: #"{"title":"  ","date":"2023-02-30","popularity":"abc","extra":1}"#)
             #expect(response.status == .unprocessableContent)
             let error = try #require(try response.object()["error"] as? [String: Any])
             #expect(error["code"] as? String == "validation_failed")

@@ -23,7 +23,10 @@ import Testing
             #expect(try titles(await client.send(.get, "/events?q=CONF")) == ["Swift Conf", "Rust Conf", "Kotlin"])
             #expect(try titles(await client.send(.get, "/events?q=conf&min_popularity=10")) == ["Swift Conf", "Rust Conf"])
             #expect(try titles(await client.send(.get, "/events?popularity=50&location=Haifa")) == ["Go Meetup"])
-            #expect(try titles(await client.send(.get, "/events?start_date=2030-01-10&end_date=2030-01-20")) == ["Swift Conf", "Rust Conf", "Kotlin"])
+            #expect(
+                try titles(await client.send(.get, "/events?start_date=2030-01-10&end_date=2030-01-20")) == [
+                    "Swift Conf", "Rust Conf", "Kotlin",
+                ])
             #expect(try titles(await client.send(.get, "/events?end_date=2030-01-15T00:00:00Z")) == ["Swift Conf", "Kotlin"])
             #expect(try titles(await client.send(.get, "/events?max_popularity=10&q=o")) == ["Swift Conf", "Kotlin"])
             #expect(try titles(await client.send(.get, "/events?q=100%25")).isEmpty)
@@ -91,7 +94,10 @@ import Testing
 
     @Test func badQueryParametersAre400() async throws {
         try await withTestApp { client, _ in
-            for uri in ["/events?limit=0", "/events?limit=5000", "/events?sort=title", "/events?start_date=soon", "/events?page=2", "/events?cursor=nope", "/events?q=%ZZ"] {
+            for uri in [
+                "/events?limit=0", "/events?limit=5000", "/events?sort=title", "/events?start_date=soon", "/events?page=2",
+                "/events?cursor=nope", "/events?q=%ZZ",
+            ] {
                 let response = try await client.send(.get, uri)
                 #expect(response.status == .badRequest, "\(uri)")
                 #expect(try response.errorCode() != nil)

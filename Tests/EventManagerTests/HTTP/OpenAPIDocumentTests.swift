@@ -21,7 +21,8 @@ import Testing
     }
 
     @Test func everyRouteIsDocumentedAndEveryDocumentedRouteExists() async throws {
-        let routes = buildRoutes(repository: FailingRepository(), clock: ManualClock(), limits: APILimits(), logger: Logger(label: "t")).routes
+        let routes = buildRoutes(repository: FailingRepository(), clock: ManualClock(), limits: APILimits(), logger: Logger(label: "t"))
+            .routes
         let document = try #require(JSONSerialization.jsonObject(with: Data(OpenAPIDocument.json.utf8)) as? [String: Any])
         let documented = try documentedOperations(document)
         #expect(routes.documentedForm.subtracting(documented).sorted() == [], "routes missing from the document")

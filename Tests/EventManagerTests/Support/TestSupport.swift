@@ -1,8 +1,8 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
-import HTTPTypes
 import Synchronization
 import Testing
 
