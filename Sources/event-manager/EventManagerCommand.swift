@@ -25,21 +25,9 @@ struct ConfigOptions: ParsableArguments {
     )
     var overrides: [String] = []
 
-    /// Command line over environment over file over defaults.
     func load() async throws -> AppConfiguration {
-        let file: FileProvider<JSONSnapshot>
         do {
-            file = try await FileProvider<JSONSnapshot>(filePath: .init(config), allowMissing: true)
-        } catch {
-            throw ValidationError("cannot read configuration file '\(config)': \(error)")
-        }
-        let reader = ConfigReader(providers: [
-            CommandLineArgumentsProvider(arguments: ["event-manager"] + overrides),
-            EnvironmentVariablesProvider(),
-            file,
-        ])
-        do {
-            return try AppConfiguration(reader: reader)
+            return try await AppConfiguration.load(path: config, arguments: overrides)
         } catch {
             throw ValidationError(error.description)
         }

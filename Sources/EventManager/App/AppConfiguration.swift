@@ -1,5 +1,7 @@
 import Configuration
+import Foundation
 import Logging
+import SystemPackage
 
 /// Everything the service reads from `config.json`, the environment and the command line.
 ///
@@ -48,6 +50,30 @@ public struct AppConfiguration: Sendable {
         smtpHost = try values.string("smtp.ip") ?? smtpHost
         smtpPort = try values.int("smtp.port", in: 1...65535) ?? smtpPort
         smtpDefaultSender = try values.string("smtp.default_sender") ?? smtpDefaultSender
+    }
+}
+
+extension AppConfiguration {
+    /// Reads the configuration the way the executable does: command-line overrides, then the
+    /// environment, then the JSON file at `path` (absent means defaults), then built-in defaults.
+    ///
+    /// - Parameters:
+    ///   - arguments: `--key value` overrides, e.g. `["--app-port", "9000"]`.
+    public static func load(
+        path: String, arguments: [String] = [], environment: [String: String] = ProcessInfo.processInfo.environment
+    ) async throws(ConfigurationError) -> AppConfiguration {
+        let file: FileProvider<JSONSnapshot>
+        do {
+            file = try await FileProvider<JSONSnapshot>(filePath: FilePath(path), allowMissing: true)
+        } catch {
+            throw ConfigurationError(key: path, message: "the configuration file is not valid JSON: \(error)")
+        }
+        let reader = ConfigReader(providers: [
+            CommandLineArgumentsProvider(arguments: ["event-manager"] + arguments),
+            EnvironmentVariablesProvider(environmentVariables: environment),
+            file,
+        ])
+        return try AppConfiguration(reader: reader)
     }
 }
 

@@ -37,7 +37,8 @@ public func buildApplication(
         await store.shutdown()
         throw error
     }
-    let repository = SQLEventRepository(store: store)
+    // One SQLite process is the only writer, so its reads can be served from memory.
+    let repository = CachedEventRepository(base: SQLEventRepository(store: store))
     let router = buildRouter(repository: repository, clock: clock, limits: configuration.limits, logger: logger)
     return Application(
         router: router,

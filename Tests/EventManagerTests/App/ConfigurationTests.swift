@@ -1,4 +1,5 @@
 import Configuration
+import Foundation
 import Testing
 
 @testable import EventManager
@@ -40,6 +41,48 @@ import Testing
             Issue.record("\(key) accepted")
         } catch {
             #expect(error.key == key)
+        }
+    }
+}
+
+@Suite struct ConfigurationLoadingTests {
+    func write(_ text: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("em-config-\(UUID().uuidString).json").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func commandLineBeatsEnvironmentBeatsFile() async throws {
+        let path = try write(#"{"app": {"port": 8100, "ip": "0.0.0.0"}, "log": {"level": "debug"}, "db": {"url": "sqlite:file.sqlite"}}"#)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let configuration = try await AppConfiguration.load(
+            path: path, arguments: ["--app-port", "8300"], environment: ["APP_PORT": "8200", "LOG_LEVEL": "error"]
+        )
+        #expect(configuration.port == 8300)
+        #expect(configuration.logLevel == .error)
+        #expect(configuration.host == "0.0.0.0")
+        #expect(configuration.database == .sqliteFile(path: "file.sqlite"))
+    }
+
+    @Test func missingFileMeansDefaults() async throws {
+        let configuration = try await AppConfiguration.load(path: "/nonexistent/config.json", environment: [:])
+        #expect(configuration.port == 8000)
+    }
+
+    @Test func malformedFileStopsStartUp() async throws {
+        let path = try write(#"{"app": {"port": 80"#)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        await #expect(throws: ConfigurationError.self) { try await AppConfiguration.load(path: path, environment: [:]) }
+    }
+
+    @Test func wrongTypeInTheFileNamesTheKey() async throws {
+        let path = try write(#"{"smtp": {"port": "twenty-five"}}"#)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        do {
+            _ = try await AppConfiguration.load(path: path, environment: [:])
+            Issue.record("accepted")
+        } catch {
+            #expect(error.key == "smtp.port")
         }
     }
 }

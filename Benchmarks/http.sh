@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# HTTP throughput: /health, a single-event read and a listing, measured with wrk in one run,
+# each printed as requests/s and as a share of /health. Loopback only.
+#
+#   bash Benchmarks/http.sh [SECONDS] [CONNECTIONS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration=${1:-10}
+connections=${2:-64}
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+swift build -c release --product event-manager >/dev/null
+binary=$(swift build -c release --show-bin-path)/event-manager
+source .ci/lib.sh
+work=$(mktemp -d)
+trap 'kill "${SERVER_PID:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+port=$(free_port)
+start_server "$binary" "$work" "$port" --log-level warning
+
+python3 - "$port" <<'PY'
+import json, sys, urllib.request
+port = sys.argv[1]
+for batch in range(10):
+    events = [{"title": f"Event {batch * 100 + i}", "location": "Tel Aviv", "date": f"2030-{i % 12 + 1:02d}-01", "popularity": i} for i in range(100)]
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/bulk_events", data=json.dumps(events).encode(), headers={"Content-Type": "application/json"}, method="POST")
+    urllib.request.urlopen(req).read()
+PY
+
+rate() { wrk -t1 -c"$connections" -d"${duration}s" "http://127.0.0.1:$port$1" | awk '/Requests\/sec/ {print $2}'; }
+health=$(rate /health)
+single=$(rate /events/500)
+list=$(rate "/events?limit=20&sort=-popularity")
+printf '%-34s %12s %10s\n' "route" "requests/s" "of /health"
+for row in "/health:$health" "/events/500:$single" "/events?limit=20&sort=-popularity:$list"; do
+    name=${row%:*}; value=${row##*:}
+    printf '%-34s %12.0f %9.0f%%\n' "$name" "$value" "$(echo "$value $health" | awk '{print 100*$1/$2}')"
+done
+printf 'single-event reads vs the Flask seed (about 2,200/s): %.1fx\n' "$(echo "$single" | awk '{print $1/2200}')"
