@@ -1,5 +1,5 @@
 /// One problem with one field of a request, reported to the client as-is.
-public struct FieldError: Sendable, Equatable, Codable {
+public struct FieldError: Error, Sendable, Equatable, Codable {
     /// JSON Pointer-like location of the field (`title`, `[3].date`, `cursor`).
     public var field: String
     /// Stable machine-readable reason (`required`, `too_long`, `invalid_type`, ...).

@@ -1,0 +1,56 @@
+/// A subscriber's address, checked against RFC 5321's limits.
+///
+/// Kept as typed (the local part may be case-sensitive) with a lower-cased form for the
+/// one-subscription-per-address rule.
+public struct EmailAddress: Hashable, Sendable, CustomStringConvertible {
+    public let value: String
+
+    /// The form two addresses are compared by.
+    public var normalized: String { value.lowercased() }
+
+    /// True when the address needs SMTPUTF8 to be sent.
+    public var isASCII: Bool { value.utf8.allSatisfy { $0 < 0x80 } }
+
+    public var domain: Substring { value[value.index(after: value.lastIndex(of: "@")!)...] }
+
+    public var description: String { value }
+
+    /// Validates a raw address; the error says which rule failed.
+    public static func parse(_ raw: String, field: String = "email") -> Result<EmailAddress, FieldError> {
+        func fail(_ code: String, _ message: String) -> Result<EmailAddress, FieldError> {
+            .failure(FieldError(field: field, code: code, message: message))
+        }
+        let text = raw
+        if text.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.properties.generalCategory == .control }) {
+            return fail("invalid_email", "an email address must not contain spaces or control characters")
+        }
+        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2 else { return fail("invalid_email", "an email address has exactly one '@'") }
+        let local = parts[0]
+        let domain = parts[1]
+        guard !local.isEmpty else { return fail("invalid_email", "the part before '@' is empty") }
+        guard local.utf8.count <= 64 else { return fail("invalid_email", "the part before '@' is longer than 64 octets (RFC 5321)") }
+        guard text.utf8.count <= 254 else { return fail("invalid_email", "the address is longer than 254 octets (RFC 5321)") }
+        guard !local.hasPrefix("."), !local.hasSuffix("."), !local.contains("..") else {
+            return fail("invalid_email", "the part before '@' must not start or end with '.' or contain '..'")
+        }
+        let forbidden: Set<Character> = ["(", ")", "<", ">", ",", ";", ":", "\\", "\"", "[", "]"]
+        guard !local.contains(where: forbidden.contains) else {
+            return fail("invalid_email", "the part before '@' contains a character that needs quoting; use a plain address")
+        }
+        let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
+        guard labels.count >= 2 else { return fail("invalid_email", "the domain must contain a dot, e.g. example.com") }
+        for label in labels {
+            guard !label.isEmpty, label.utf8.count <= 63, !label.hasPrefix("-"), !label.hasSuffix("-"),
+                label.unicodeScalars.allSatisfy({ $0 == "-" || $0.properties.isAlphabetic || ("0"..."9").contains($0) })
+            else {
+                return fail("invalid_email", "'\(domain.prefix(100))' is not a valid domain name")
+            }
+        }
+        return .success(EmailAddress(value: text))
+    }
+
+    private init(value: String) {
+        self.value = value
+    }
+}
