@@ -27,11 +27,14 @@ public struct NoticeSnapshot: Sendable, Equatable, Codable {
     public var timeZone: String
     public var previousLocation: String?
     public var previousStartsAt: Int64?
+    /// The event's revision after the change (the calendar SEQUENCE).
+    public var revision: Int64
 
     public init(
         title: String, location: String, startsAt: Int64, timeZone: String, previousLocation: String? = nil,
-        previousStartsAt: Int64? = nil
+        previousStartsAt: Int64? = nil, revision: Int64 = 0
     ) {
+        self.revision = revision
         self.title = title
         self.location = location
         self.startsAt = startsAt

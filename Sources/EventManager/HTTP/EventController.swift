@@ -118,7 +118,7 @@ struct EventController<Repository: EventRepository>: Sendable {
     }
 
     func delete(id: Int64) async throws -> Response {
-        guard try await repository.delete(ids: [id]) == [id] else { throw AppError.eventNotFound(id) }
+        guard try await repository.delete(ids: [id], now: clock.now()) == [id] else { throw AppError.eventNotFound(id) }
         return Response(status: .noContent)
     }
 
@@ -160,7 +160,7 @@ struct EventController<Repository: EventRepository>: Sendable {
             }
         }
         guard errors.isEmpty else { throw AppError.validation(errors) }
-        let deleted = Set(try await repository.delete(ids: ids))
+        let deleted = Set(try await repository.delete(ids: ids, now: clock.now()))
         return Self.json { writer in
             writer.raw("{\"deleted_ids\":")
             writer.array(ids.filter { deleted.contains($0) }) { $0.integer($1) }

@@ -60,9 +60,9 @@ public final class CachedEventRepository<Base: EventRepository>: EventRepository
         }
     }
 
-    public func delete(ids: [Int64]) async throws -> [Int64] {
+    public func delete(ids: [Int64], now: Timestamp) async throws -> [Int64] {
         defer { invalidate(ids) }
-        return try await base.delete(ids: ids)
+        return try await base.delete(ids: ids, now: now)
     }
 
     public func ping() async throws {

@@ -1,3 +1,5 @@
+import SQLKit
+
 /// Durable storage of events.
 ///
 /// Every method that returns normally has committed its change; the HTTP layer answers 2xx only
@@ -12,7 +14,14 @@ public protocol EventRepository: Sendable {
     /// - Throws: `AppError.eventNotFound` when there is no such event.
     func update(id: Int64, now: Timestamp, change: @escaping @Sendable (Event) throws -> EventDraft) async throws -> Event
     /// Deletes the events that exist and returns their ids, in one transaction.
-    func delete(ids: [Int64]) async throws -> [Int64]
+    func delete(ids: [Int64], now: Timestamp) async throws -> [Int64]
     /// Succeeds when the database answers a query.
     func ping() async throws
+}
+
+/// Told of event changes inside the transaction that makes them, so dependent rows (the
+/// reminder queue) change atomically with the event.
+public protocol EventChangeObserver: Sendable {
+    func eventChanged(from old: Event, to new: Event, now: Timestamp, in sql: any SQLDatabase) async throws
+    func eventsDeleted(_ events: [Event], now: Timestamp, in sql: any SQLDatabase) async throws
 }

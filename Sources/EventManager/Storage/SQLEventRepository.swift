@@ -3,9 +3,11 @@ import SQLKit
 /// `EventRepository` in SQL that both SQLite and PostgreSQL run unchanged.
 public struct SQLEventRepository: EventRepository {
     let store: DatabaseStore
+    let observer: (any EventChangeObserver)?
 
-    public init(store: DatabaseStore) {
+    public init(store: DatabaseStore, observer: (any EventChangeObserver)? = nil) {
         self.store = store
+        self.observer = observer
     }
 
     static let columns = "id, title, location, starts_at, timezone, date_only, popularity, created_at, updated_at"
@@ -90,18 +92,25 @@ public struct SQLEventRepository: EventRepository {
                 UPDATE events SET title = \(bind: draft.title), location = \(bind: draft.location), \
                 starts_at = \(bind: draft.startsAt.millisecondsSinceEpoch), timezone = \(bind: draft.timeZone.identifier), \
                 date_only = \(bind: draft.date.isDay), popularity = \(bind: draft.popularity), \
-                updated_at = \(bind: now.millisecondsSinceEpoch) WHERE id = \(bind: id)
+                updated_at = \(bind: now.millisecondsSinceEpoch), revision = revision + 1 WHERE id = \(bind: id)
                 """
             ).run()
-            return Event(draft: draft, id: id, createdAt: existing.createdAt, updatedAt: now)
+            let updated = Event(draft: draft, id: id, createdAt: existing.createdAt, updatedAt: now)
+            try await observer?.eventChanged(from: existing, to: updated, now: now, in: sql)
+            return updated
         }
     }
 
-    public func delete(ids: [Int64]) async throws -> [Int64] {
+    public func delete(ids: [Int64], now: Timestamp) async throws -> [Int64] {
         guard !ids.isEmpty else { return [] }
+        let observer = self.observer
         return try await store.transaction { sql in
-            let rows = try await sql.raw("DELETE FROM events WHERE id IN (\(binds: ids)) RETURNING id").all()
-            return try rows.map { try $0.decode(column: "id", as: Int64.self) }
+            let events = try await sql.raw("SELECT \(unsafeRaw: Self.columns) FROM events WHERE id IN (\(binds: ids))").all()
+                .map(Self.event(from:))
+            guard !events.isEmpty else { return [] }
+            try await observer?.eventsDeleted(events, now: now, in: sql)
+            try await sql.raw("DELETE FROM events WHERE id IN (\(binds: events.map(\.id)))").run()
+            return events.map(\.id)
         }
     }
 

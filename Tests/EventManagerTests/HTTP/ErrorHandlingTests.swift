@@ -139,6 +139,6 @@ struct FailingRepository: EventRepository {
     func update(id: Int64, now: Timestamp, change: @escaping @Sendable (Event) throws -> EventDraft) async throws -> Event {
         throw Broken()
     }
-    func delete(ids: [Int64]) async throws -> [Int64] { throw Broken() }
+    func delete(ids: [Int64], now: Timestamp) async throws -> [Int64] { throw Broken() }
     func ping() async throws { throw Broken() }
 }

@@ -47,7 +47,7 @@ final class CountingRepository: EventRepository {
         }
     }
 
-    func delete(ids: [Int64]) async throws -> [Int64] {
+    func delete(ids: [Int64], now: Timestamp) async throws -> [Int64] {
         events.withLock { events in ids.filter { events.removeValue(forKey: $0) != nil } }
     }
 
@@ -69,7 +69,7 @@ final class CountingRepository: EventRepository {
         renamed.title = "renamed"
         _ = try await cache.update(id: event.id, now: .minimum) { [renamed] _ in renamed }
         #expect(try await cache.find(id: event.id)?.title == "renamed")
-        _ = try await cache.delete(ids: [event.id])
+        _ = try await cache.delete(ids: [event.id], now: .minimum)
         #expect(try await cache.find(id: event.id) == nil)
     }
 
