@@ -16,9 +16,20 @@ public struct AppConfiguration: Sendable {
     public var logFormat = LogFormat.text
     public var database = DatabaseURL.sqliteFile(path: "data/event-manager.sqlite")
     public var limits = APILimits()
-    public var smtpHost = "127.0.0.1"
-    public var smtpPort = 2500
+    public var smtp = SMTPConfiguration()
     public var smtpDefaultSender = "event-manager@localhost"
+    /// Base of links in emails; defaults to `http://app.ip:app.port`.
+    public var publicURL: String?
+    public var mailTransport = MailTransportKind.log
+    public var mailDirectory = "data/mail"
+    public var reminders = ReminderSettings()
+    public var worker = WorkerSettings()
+
+    /// Where emails go (`mail.transport`).
+    public enum MailTransportKind: String, Sendable { case log, file, smtp }
+
+    /// `app.public_url`, or the bind address when it is not set.
+    public var effectivePublicURL: String { publicURL ?? "http://\(host):\(port)" }
 
     public init() {}
 
@@ -47,9 +58,52 @@ public struct AppConfiguration: Sendable {
         }
         limits.maxBodyBytes = try values.int("app.max_body_bytes", in: 1024...(1 << 30)) ?? limits.maxBodyBytes
         limits.bulkMaxItems = try values.int("app.bulk_max_items", in: 1...100_000) ?? limits.bulkMaxItems
-        smtpHost = try values.string("smtp.ip") ?? smtpHost
-        smtpPort = try values.int("smtp.port", in: 1...65535) ?? smtpPort
+        smtp.host = try values.string("smtp.ip") ?? smtp.host
+        smtp.port = try values.int("smtp.port", in: 1...65535) ?? smtp.port
         smtpDefaultSender = try values.string("smtp.default_sender") ?? smtpDefaultSender
+        if smtpDefaultSender.split(separator: "@", omittingEmptySubsequences: false).count != 2
+            || smtpDefaultSender.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.properties.generalCategory == .control })
+        {
+            throw ConfigurationError(key: "smtp.default_sender", message: "'\(smtpDefaultSender)' is not an email address")
+        }
+        if let mode = try values.string("smtp.tls") {
+            guard let parsed = SMTPConfiguration.TLSMode(rawValue: mode) else {
+                throw ConfigurationError(key: "smtp.tls", message: "'\(mode)' is not one of none, starttls, tls")
+            }
+            smtp.tls = parsed
+        }
+        smtp.username = try values.string("smtp.username")
+        smtp.password = try values.string("smtp.password", secret: true)
+        if smtp.username != nil && smtp.tls == .none {
+            throw ConfigurationError(key: "smtp.username", message: "credentials are only sent over TLS; set smtp.tls to starttls or tls")
+        }
+        smtp.helo = try values.string("smtp.helo") ?? smtp.helo
+        smtp.caFile = try values.string("smtp.ca_file")
+        if let seconds = try values.int("smtp.timeout_seconds", in: 1...3600) {
+            smtp.commandTimeout = .seconds(seconds)
+            smtp.connectTimeout = .seconds(seconds)
+            smtp.dataTimeout = .seconds(seconds * 4)
+        }
+        publicURL = try values.string("app.public_url")
+        if let kind = try values.string("mail.transport") {
+            guard let parsed = MailTransportKind(rawValue: kind) else {
+                throw ConfigurationError(key: "mail.transport", message: "'\(kind)' is not one of log, file, smtp")
+            }
+            mailTransport = parsed
+        }
+        mailDirectory = try values.string("mail.directory") ?? mailDirectory
+        reminders.defaultMinutes = Int64(try values.int("reminders.default_minutes", in: 0...40_320) ?? Int(reminders.defaultMinutes))
+        reminders.notifyChanges = try values.bool("reminders.notify_changes") ?? reminders.notifyChanges
+        reminders.messageIDDomain = String(smtpDefaultSender.split(separator: "@").last ?? "localhost")
+        worker.retry.maxAttempts = try values.int("reminders.max_attempts", in: 1...100) ?? worker.retry.maxAttempts
+        if let seconds = try values.int("reminders.retry_base_seconds", in: 1...86_400) {
+            worker.retry.baseDelayMilliseconds = Int64(seconds) * 1000
+        }
+        worker.batchSize = try values.int("reminders.batch_size", in: 1...10_000) ?? worker.batchSize
+        if let seconds = try values.int("reminders.lease_seconds", in: 5...3600) { worker.leaseMilliseconds = Int64(seconds) * 1000 }
+        if let milliseconds = try values.int("reminders.poll_interval_ms", in: 10...600_000) {
+            worker.pollInterval = .milliseconds(milliseconds)
+        }
     }
 }
 
@@ -97,8 +151,8 @@ public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
 struct ConfigValues {
     let reader: ConfigReader
 
-    func string(_ key: String) throws(ConfigurationError) -> String? {
-        if let value = reader.string(forKey: ConfigKey(key)) { return value }
+    func string(_ key: String, secret: Bool = false) throws(ConfigurationError) -> String? {
+        if let value = reader.string(forKey: ConfigKey(key), isSecret: secret) { return value }
         if present(key) { throw ConfigurationError(key: key, message: "expected a string") }
         return nil
     }

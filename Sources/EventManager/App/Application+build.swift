@@ -2,20 +2,40 @@ import Hummingbird
 import Logging
 import ServiceLifecycle
 
-/// Builds the router over any repository: the seam tests use to run without a network.
-public func buildRouter<Repository: EventRepository>(
-    repository: Repository, clock: any WallClock, limits: APILimits, logger: Logger
-) -> Router<AppRequestContext> {
-    buildRoutes(repository: repository, clock: clock, limits: limits, logger: logger).router
+/// What the HTTP layer needs besides its repositories.
+public struct RouterSettings: Sendable {
+    public var limits = APILimits()
+    public var defaultReminderMinutes: Int64 = 30
+
+    public init(limits: APILimits = APILimits(), defaultReminderMinutes: Int64 = 30) {
+        self.limits = limits
+        self.defaultReminderMinutes = defaultReminderMinutes
+    }
 }
 
-func buildRoutes<Repository: EventRepository>(
-    repository: Repository, clock: any WallClock, limits: APILimits, logger: Logger
+/// Builds the router over any repositories: the seam tests use to run without a network.
+///
+/// - Parameter queueChanged: called after a write that may have scheduled mail has committed.
+public func buildRouter<Events: EventRepository, Subscriptions: SubscriptionRepository>(
+    events: Events, subscriptions: Subscriptions, clock: any WallClock, settings: RouterSettings = RouterSettings(), logger: Logger,
+    queueChanged: @escaping @Sendable () -> Void = {}
+) -> Router<AppRequestContext> {
+    buildRoutes(events: events, subscriptions: subscriptions, clock: clock, settings: settings, logger: logger, queueChanged: queueChanged)
+        .router
+}
+
+func buildRoutes<Events: EventRepository, Subscriptions: SubscriptionRepository>(
+    events: Events, subscriptions: Subscriptions, clock: any WallClock, settings: RouterSettings, logger: Logger,
+    queueChanged: @escaping @Sendable () -> Void
 ) -> (routes: RouteTable, router: Router<AppRequestContext>) {
     let routes = RouteTable()
-    HealthController(repository: repository).addRoutes(to: routes)
+    HealthController(repository: events).addRoutes(to: routes)
     OpenAPIController().addRoutes(to: routes)
-    EventController(repository: repository, clock: clock, limits: limits).addRoutes(to: routes)
+    EventController(repository: events, clock: clock, limits: settings.limits, queueChanged: queueChanged).addRoutes(to: routes)
+    SubscriptionController(
+        repository: subscriptions, clock: clock, limits: settings.limits, defaultMinutes: settings.defaultReminderMinutes,
+        queueChanged: queueChanged
+    ).addRoutes(to: routes)
     let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
     router.add(middleware: RequestLogMiddleware(logger: logger, methods: routes.methodIndex))
     routes.register(on: router)
@@ -37,13 +57,23 @@ public func buildApplication(
         await store.shutdown()
         throw error
     }
+    let reminders = SQLReminderStore(store: store, settings: configuration.reminders)
     // One SQLite process is the only writer, so its reads can be served from memory.
-    let repository = CachedEventRepository(base: SQLEventRepository(store: store))
-    let router = buildRouter(repository: repository, clock: clock, limits: configuration.limits, logger: logger)
+    let events = CachedEventRepository(base: SQLEventRepository(store: store, observer: reminders))
+    let worker = ReminderWorker(
+        queue: reminders, transport: makeMailTransport(configuration, logger: logger),
+        messages: ReminderMessages(sender: configuration.smtpDefaultSender, publicURL: configuration.effectivePublicURL), clock: clock,
+        settings: configuration.worker, owner: WorkerIdentity.make(), logger: logger
+    )
+    let router = buildRouter(
+        events: events, subscriptions: reminders, clock: clock,
+        settings: RouterSettings(limits: configuration.limits, defaultReminderMinutes: configuration.reminders.defaultMinutes),
+        logger: logger, queueChanged: { [wakeup = worker.wakeup] in wakeup.signal() }
+    )
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "event-manager"),
-        services: [DatabaseService(store: store)],
+        services: [DatabaseService(store: store), worker],
         logger: logger
     )
 }
@@ -55,5 +85,14 @@ struct DatabaseService: Service {
     func run() async throws {
         try? await gracefulShutdown()
         await store.shutdown()
+    }
+}
+
+/// The transport `mail.transport` names.
+func makeMailTransport(_ configuration: AppConfiguration, logger: Logger) -> any MailTransport {
+    switch configuration.mailTransport {
+    case .log: LogMailTransport(logger: logger)
+    case .file: FileMailTransport(directory: configuration.mailDirectory)
+    case .smtp: SMTPTransport(configuration: configuration.smtp, logger: logger)
     }
 }

@@ -47,11 +47,13 @@ public struct SubscriptionRequest: Sendable, Equatable {
         _ body: JSONValue, defaultMinutes: Int64, extraFields: Set<String> = []
     ) -> Result<SubscriptionRequest, AppError> {
         guard case .object(let object) = body else {
-            return .failure(.validation([FieldError(field: "body", code: "invalid_type", message: "expected a JSON object, got \(body.typeName)")]))
+            return .failure(
+                .validation([FieldError(field: "body", code: "invalid_type", message: "expected a JSON object, got \(body.typeName)")]))
         }
         var errors: [FieldError] = []
         for key in object.keys.sorted() where !["email", "remind_before_minutes"].contains(key) && !extraFields.contains(key) {
-            errors.append(FieldError(field: key, code: "unknown_field", message: "unknown field '\(key)'; allowed: email, remind_before_minutes"))
+            errors.append(
+                FieldError(field: key, code: "unknown_field", message: "unknown field '\(key)'; allowed: email, remind_before_minutes"))
         }
         var email: EmailAddress?
         switch object["email"] {
@@ -72,14 +74,16 @@ public struct SubscriptionRequest: Sendable, Equatable {
         case .integer(let value)?: given = value
         case .number(let value)? where value.rounded() == value && abs(value) < 1e15: given = Int64(value)
         case let other?:
-            errors.append(FieldError(field: "remind_before_minutes", code: "invalid_type", message: "expected an integer, got \(other.typeName)"))
+            errors.append(
+                FieldError(field: "remind_before_minutes", code: "invalid_type", message: "expected an integer, got \(other.typeName)"))
         }
         if let given {
             if minutesRange.contains(given) {
                 minutes = given
             } else {
                 errors.append(
-                    FieldError(field: "remind_before_minutes", code: "out_of_range", message: "must be from 0 to 40320 (28 days), got \(given)")
+                    FieldError(
+                        field: "remind_before_minutes", code: "out_of_range", message: "must be from 0 to 40320 (28 days), got \(given)")
                 )
             }
         }

@@ -6,6 +6,8 @@ struct EventController<Repository: EventRepository>: Sendable {
     let repository: Repository
     let clock: any WallClock
     let limits: APILimits
+    /// Called after an update or delete commits: either may have rescheduled or queued mail.
+    let queueChanged: @Sendable () -> Void
 
     func addRoutes(to routes: RouteTable) {
         routes.add(.post, "/events") { request, _ in try await create(request) }
@@ -25,14 +27,14 @@ struct EventController<Repository: EventRepository>: Sendable {
         let body = try await RequestInput.json(request, limit: limits.maxBodyBytes)
         let draft = try EventDraft.validate(body).get()
         let event = try await repository.create([draft], now: clock.now())[0]
-        var response = Self.json(status: .created) { $0.event(event) }
+        var response = Response.json(status: .created) { $0.event(event) }
         response.headers[.location] = "/events/\(event.id)"
         return response
     }
 
     func show(_ id: Int64) async throws -> Response {
         guard let event = try await repository.find(id: id) else { throw AppError.eventNotFound(id) }
-        return Self.json { $0.event(event) }
+        return Response.json { $0.event(event) }
     }
 
     func list(_ request: Request, fixedSort: EventSort?) async throws -> Response {
@@ -45,7 +47,7 @@ struct EventController<Repository: EventRepository>: Sendable {
             let last = events[events.count - 1]
             next = EventCursor(key: query.sort.key(of: last), id: last.id)
         }
-        var response = Self.json { writer in writer.array(events) { $0.event($1) } }
+        var response = Response.json { writer in writer.array(events) { $0.event($1) } }
         if let next {
             let kept = parameters.filter { $0.0 != "cursor" }.map { "\($0.0)=\(RequestInput.encodeQueryComponent($0.1))" }
             let query = (kept + ["cursor=\(next.encoded)"]).joined(separator: "&")
@@ -68,18 +70,12 @@ struct EventController<Repository: EventRepository>: Sendable {
 
     func replace(_ request: Request, id: Int64) async throws -> Response {
         let body = try await RequestInput.json(request, limit: limits.maxBodyBytes)
-        let event = try await repository.update(id: id, now: clock.now()) { existing in
-            try EventDraft.validate(body, existing: existing).get()
-        }
-        return Self.json { $0.event(event) }
+        return try await update(id: id) { existing in try EventDraft.validate(body, existing: existing).get() }
     }
 
     func patch(_ request: Request, id: Int64) async throws -> Response {
         let body = try await RequestInput.json(request, limit: limits.maxBodyBytes, also: ["application/merge-patch+json"])
-        let event = try await repository.update(id: id, now: clock.now()) { existing in
-            try EventDraft.validatePatch(body, existing: existing).get()
-        }
-        return Self.json { $0.event(event) }
+        return try await update(id: id) { existing in try EventDraft.validatePatch(body, existing: existing).get() }
     }
 
     /// `PUT /events?id=N` or `PUT /events` with the id in the body, as the seed's clients send it.
@@ -104,10 +100,7 @@ struct EventController<Repository: EventRepository>: Sendable {
             ])
         }
         guard id > 0 else { throw AppError.eventNotFound(id) }
-        let event = try await repository.update(id: id, now: clock.now()) { existing in
-            try EventDraft.validate(body, existing: existing).get()
-        }
-        return Self.json { $0.event(event) }
+        return try await update(id: id) { existing in try EventDraft.validate(body, existing: existing).get() }
     }
 
     func deleteSeedForm(_ request: Request) async throws -> Response {
@@ -119,7 +112,15 @@ struct EventController<Repository: EventRepository>: Sendable {
 
     func delete(id: Int64) async throws -> Response {
         guard try await repository.delete(ids: [id], now: clock.now()) == [id] else { throw AppError.eventNotFound(id) }
+        queueChanged()
         return Response(status: .noContent)
+    }
+
+    /// Stores the draft `change` makes of the stored event and answers with the result.
+    private func update(id: Int64, change: @escaping @Sendable (Event) throws -> EventDraft) async throws -> Response {
+        let event = try await repository.update(id: id, now: clock.now(), change: change)
+        queueChanged()
+        return Response.json { $0.event(event) }
     }
 
     func bulkCreate(_ request: Request) async throws -> Response {
@@ -143,7 +144,7 @@ struct EventController<Repository: EventRepository>: Sendable {
             )
         }
         let events = try await repository.create(drafts, now: clock.now())
-        return Self.json(status: .created) { writer in writer.array(events) { $0.event($1) } }
+        return Response.json(status: .created) { writer in writer.array(events) { $0.event($1) } }
     }
 
     func bulkDelete(_ request: Request) async throws -> Response {
@@ -161,7 +162,8 @@ struct EventController<Repository: EventRepository>: Sendable {
         }
         guard errors.isEmpty else { throw AppError.validation(errors) }
         let deleted = Set(try await repository.delete(ids: ids, now: clock.now()))
-        return Self.json { writer in
+        queueChanged()
+        return Response.json { writer in
             writer.raw("{\"deleted_ids\":")
             writer.array(ids.filter { deleted.contains($0) }) { $0.integer($1) }
             writer.raw(",\"not_found\":")
@@ -196,15 +198,6 @@ struct EventController<Repository: EventRepository>: Sendable {
             id = parsed
         }
         return id
-    }
-
-    static func json(status: HTTPResponse.Status = .ok, _ write: (inout JSONWriter) -> Void) -> Response {
-        var writer = JSONWriter()
-        write(&writer)
-        return Response(
-            status: status, headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: writer.bytes))
-        )
     }
 }
 

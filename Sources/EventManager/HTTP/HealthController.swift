@@ -13,11 +13,11 @@ struct HealthController<Repository: EventRepository>: Sendable {
                 context.logger.warning("readiness check failed", metadata: ["error": .string(String(describing: error))])
                 throw AppError(.unavailable, code: "database_unavailable", message: "the database does not answer")
             }
-            return EventController<Repository>.json { $0.raw("{\"status\":\"ready\",\"database\":\"ok\"}") }
+            return Response.json { $0.raw("{\"status\":\"ready\",\"database\":\"ok\"}") }
         }
     }
 
-    static var ok: Response { EventController<Repository>.json { $0.raw("{\"status\":\"ok\"}") } }
+    static var ok: Response { Response.json { $0.raw("{\"status\":\"ok\"}") } }
 }
 
 /// Serves the OpenAPI document that describes every route.

@@ -1,3 +1,6 @@
+import Hummingbird
+import NIOCore
+
 /// Appends JSON text to a byte array.
 ///
 /// Responses are written by hand rather than through `JSONEncoder`: the bytes and the order of
@@ -133,5 +136,15 @@ extension JSONWriter {
             raw("}")
         }
         raw("}}")
+    }
+}
+
+extension Response {
+    /// A JSON response whose body `write` produces.
+    static func json(status: HTTPResponse.Status = .ok, _ write: (inout JSONWriter) -> Void) -> Response {
+        var writer = JSONWriter()
+        write(&writer)
+        return Response(
+            status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: writer.bytes)))
     }
 }

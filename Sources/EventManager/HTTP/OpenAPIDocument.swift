@@ -253,7 +253,8 @@ enum OpenAPIDocument {
                   "422": {
                     "$ref": "#/components/responses/Unprocessable"
                   }
-                }
+                },
+                "description": "Subscribers are told when the date, time or location changes or the event is deleted (reminders.notify_changes); reminders move with the event."
               },
               "delete": {
                 "operationId": "deleteEventSeedForm",
@@ -278,7 +279,8 @@ enum OpenAPIDocument {
                   "404": {
                     "$ref": "#/components/responses/NotFound"
                   }
-                }
+                },
+                "description": "Subscribers are told when the date, time or location changes or the event is deleted (reminders.notify_changes); reminders move with the event."
               }
             },
             "/events/{id}": {
@@ -355,7 +357,8 @@ enum OpenAPIDocument {
                   "422": {
                     "$ref": "#/components/responses/Unprocessable"
                   }
-                }
+                },
+                "description": "Subscribers are told when the date, time or location changes or the event is deleted (reminders.notify_changes); reminders move with the event."
               },
               "patch": {
                 "operationId": "patchEvent",
@@ -406,7 +409,8 @@ enum OpenAPIDocument {
                   "422": {
                     "$ref": "#/components/responses/Unprocessable"
                   }
-                }
+                },
+                "description": "Subscribers are told when the date, time or location changes or the event is deleted (reminders.notify_changes); reminders move with the event."
               },
               "delete": {
                 "operationId": "deleteEvent",
@@ -423,7 +427,8 @@ enum OpenAPIDocument {
                   "404": {
                     "$ref": "#/components/responses/NotFound"
                   }
-                }
+                },
+                "description": "Subscribers are told when the date, time or location changes or the event is deleted (reminders.notify_changes); reminders move with the event."
               }
             },
             "/sort_by/{field}": {
@@ -599,6 +604,317 @@ enum OpenAPIDocument {
                   },
                   "413": {
                     "$ref": "#/components/responses/TooLarge"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/UnsupportedMediaType"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Unprocessable"
+                  }
+                },
+                "description": "Subscribers are told when the date, time or location changes or the event is deleted (reminders.notify_changes); reminders move with the event."
+              }
+            },
+            "/events/{id}/subscriptions": {
+              "parameters": [
+                {
+                  "$ref": "#/components/parameters/event_id"
+                }
+              ],
+              "post": {
+                "operationId": "subscribe",
+                "summary": "Subscribe an email address to an event",
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/SubscriptionInput"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "200": {
+                    "description": "Already subscribed: the existing subscription, no second reminder",
+                    "headers": {
+                      "X-Request-ID": {
+                        "$ref": "#/components/headers/X-Request-ID"
+                      },
+                      "Location": {
+                        "$ref": "#/components/headers/Location"
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Subscription"
+                        }
+                      }
+                    }
+                  },
+                  "201": {
+                    "description": "Subscribed; the reminder is scheduled",
+                    "headers": {
+                      "X-Request-ID": {
+                        "$ref": "#/components/headers/X-Request-ID"
+                      },
+                      "Location": {
+                        "$ref": "#/components/headers/Location"
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Subscription"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/BadRequest"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/NotFound"
+                  },
+                  "409": {
+                    "$ref": "#/components/responses/Conflict"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/TooLarge"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/UnsupportedMediaType"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Unprocessable"
+                  }
+                }
+              },
+              "get": {
+                "operationId": "listSubscriptions",
+                "summary": "The event's subscriptions (personal data)",
+                "responses": {
+                  "200": {
+                    "description": "Subscriptions in creation order",
+                    "headers": {
+                      "X-Request-ID": {
+                        "$ref": "#/components/headers/X-Request-ID"
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "type": "array",
+                          "items": {
+                            "$ref": "#/components/schemas/Subscription"
+                          }
+                        }
+                      }
+                    }
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/NotFound"
+                  }
+                }
+              }
+            },
+            "/subscribe": {
+              "post": {
+                "operationId": "subscribeSeedForm",
+                "summary": "Seed form of POST /events/{id}/subscriptions",
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/SeedSubscriptionInput"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "200": {
+                    "description": "Already subscribed: the existing subscription, no second reminder",
+                    "headers": {
+                      "X-Request-ID": {
+                        "$ref": "#/components/headers/X-Request-ID"
+                      },
+                      "Location": {
+                        "$ref": "#/components/headers/Location"
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Subscription"
+                        }
+                      }
+                    }
+                  },
+                  "201": {
+                    "description": "Subscribed; the reminder is scheduled",
+                    "headers": {
+                      "X-Request-ID": {
+                        "$ref": "#/components/headers/X-Request-ID"
+                      },
+                      "Location": {
+                        "$ref": "#/components/headers/Location"
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Subscription"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/BadRequest"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/NotFound"
+                  },
+                  "409": {
+                    "$ref": "#/components/responses/Conflict"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/TooLarge"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/UnsupportedMediaType"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Unprocessable"
+                  }
+                }
+              }
+            },
+            "/subscriptions/{token}": {
+              "delete": {
+                "operationId": "unsubscribe",
+                "summary": "Unsubscribe with the token from an email link",
+                "parameters": [
+                  {
+                    "name": "token",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 100
+                    }
+                  }
+                ],
+                "responses": {
+                  "204": {
+                    "description": "Unsubscribed; pending mail is cancelled",
+                    "headers": {
+                      "X-Request-ID": {
+                        "$ref": "#/components/headers/X-Request-ID"
+                      }
+                    }
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/NotFound"
+                  }
+                }
+              }
+            },
+            "/unsubscribe": {
+              "get": {
+                "operationId": "unsubscribePage",
+                "summary": "A page with an unsubscribe button; never unsubscribes by itself",
+                "parameters": [
+                  {
+                    "name": "token",
+                    "in": "query",
+                    "required": true,
+                    "schema": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 100
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "The page",
+                    "headers": {
+                      "X-Request-ID": {
+                        "$ref": "#/components/headers/X-Request-ID"
+                      }
+                    },
+                    "content": {
+                      "text/html": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/BadRequest"
+                  }
+                }
+              },
+              "post": {
+                "operationId": "unsubscribeOneClick",
+                "summary": "RFC 8058 one-click unsubscribe",
+                "parameters": [
+                  {
+                    "name": "token",
+                    "in": "query",
+                    "required": true,
+                    "schema": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 100
+                    }
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/x-www-form-urlencoded": {
+                      "schema": {
+                        "type": "object",
+                        "required": [
+                          "List-Unsubscribe"
+                        ],
+                        "additionalProperties": false,
+                        "properties": {
+                          "List-Unsubscribe": {
+                            "type": "string",
+                            "const": "One-Click"
+                          }
+                        }
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "200": {
+                    "description": "Unsubscribed",
+                    "headers": {
+                      "X-Request-ID": {
+                        "$ref": "#/components/headers/X-Request-ID"
+                      }
+                    },
+                    "content": {
+                      "text/html": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/BadRequest"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/NotFound"
                   },
                   "415": {
                     "$ref": "#/components/responses/UnsupportedMediaType"
@@ -895,6 +1211,129 @@ enum OpenAPIDocument {
                     }
                   }
                 }
+              },
+              "Email": {
+                "type": "string",
+                "format": "email",
+                "maxLength": 254,
+                "description": "One '@', a domain with a dot, no spaces or control characters; RFC 5321 lengths"
+              },
+              "SubscriptionInput": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "email"
+                ],
+                "properties": {
+                  "email": {
+                    "$ref": "#/components/schemas/Email"
+                  },
+                  "remind_before_minutes": {
+                    "anyOf": [
+                      {
+                        "type": "integer",
+                        "minimum": 0,
+                        "maximum": 40320
+                      },
+                      {
+                        "type": "null"
+                      }
+                    ],
+                    "description": "Default reminders.default_minutes (30)"
+                  }
+                }
+              },
+              "SeedSubscriptionInput": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "event_id",
+                  "email"
+                ],
+                "properties": {
+                  "event_id": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": 9223372036854775807
+                  },
+                  "email": {
+                    "$ref": "#/components/schemas/Email"
+                  },
+                  "remind_before_minutes": {
+                    "anyOf": [
+                      {
+                        "type": "integer",
+                        "minimum": 0,
+                        "maximum": 40320
+                      },
+                      {
+                        "type": "null"
+                      }
+                    ]
+                  }
+                }
+              },
+              "Subscription": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "id",
+                  "event_id",
+                  "email",
+                  "remind_before_minutes",
+                  "remind_at",
+                  "status",
+                  "reminder_state",
+                  "created_at"
+                ],
+                "properties": {
+                  "id": {
+                    "type": "integer"
+                  },
+                  "event_id": {
+                    "type": "integer"
+                  },
+                  "email": {
+                    "type": "string"
+                  },
+                  "remind_before_minutes": {
+                    "type": "integer"
+                  },
+                  "remind_at": {
+                    "type": "string",
+                    "format": "date-time",
+                    "description": "When the reminder is due; when it has passed the reminder goes out at once"
+                  },
+                  "status": {
+                    "type": "string",
+                    "enum": [
+                      "active",
+                      "unsubscribed"
+                    ]
+                  },
+                  "reminder_state": {
+                    "anyOf": [
+                      {
+                        "type": "string",
+                        "enum": [
+                          "scheduled",
+                          "sending",
+                          "sent",
+                          "failed",
+                          "cancelled",
+                          "skipped"
+                        ]
+                      },
+                      {
+                        "type": "null"
+                      }
+                    ]
+                  },
+                  "created_at": {
+                    "type": "string",
+                    "format": "date-time"
+                  }
+                }
               }
             },
             "parameters": {
@@ -1163,6 +1602,21 @@ enum OpenAPIDocument {
               },
               "Unavailable": {
                 "description": "A dependency is down",
+                "headers": {
+                  "X-Request-ID": {
+                    "$ref": "#/components/headers/X-Request-ID"
+                  }
+                },
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Error"
+                    }
+                  }
+                }
+              },
+              "Conflict": {
+                "description": "The event has already started (code event_started)",
                 "headers": {
                   "X-Request-ID": {
                     "$ref": "#/components/headers/X-Request-ID"

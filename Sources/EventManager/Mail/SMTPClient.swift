@@ -44,7 +44,9 @@ public struct SMTPTransport: MailTransport {
     let eventLoopGroup: any EventLoopGroup
     let logger: Logger
 
-    public init(configuration: SMTPConfiguration, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger) {
+    public init(
+        configuration: SMTPConfiguration, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger
+    ) {
         self.configuration = configuration
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
@@ -136,7 +138,8 @@ final class SMTPConnection: MailSession {
     private var broken = false
 
     init(
-        channel: any Channel, lines: NIOAsyncChannelInboundStream<String>.AsyncIterator, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
+        channel: any Channel, lines: NIOAsyncChannelInboundStream<String>.AsyncIterator,
+        outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
         configuration: SMTPConfiguration, tlsContext: NIOSSLContext?, logger: Logger
     ) {
         self.channel = channel
@@ -261,7 +264,8 @@ final class SMTPConnection: MailSession {
             dataReply = try await command("DATA", step: "DATA")
         }
         let firstFailure: (String, SMTPReply)? =
-            mailReply.code != 250 ? ("MAIL FROM", mailReply) : !(rcptReply.code == 250 || rcptReply.code == 251) ? ("RCPT TO", rcptReply) : nil
+            mailReply.code != 250
+            ? ("MAIL FROM", mailReply) : !(rcptReply.code == 250 || rcptReply.code == 251) ? ("RCPT TO", rcptReply) : nil
         if dataReply.code == 354 {
             if let firstFailure {
                 // A server that accepted DATA without a recipient gets an empty message ended at once.
@@ -321,7 +325,9 @@ final class SMTPConnection: MailSession {
         let limit = timeout ?? configuration.commandTimeout
         let timedOut = Atomic<Bool>(false)
         let channel = self.channel
-        let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(limit.components.seconds) * 1_000_000_000 + limit.components.attoseconds / 1_000_000_000)) {
+        let timer = channel.eventLoop.scheduleTask(
+            in: .nanoseconds(Int64(limit.components.seconds) * 1_000_000_000 + limit.components.attoseconds / 1_000_000_000)
+        ) {
             timedOut.store(true, ordering: .relaxed)
             channel.close(promise: nil)
         }
@@ -332,7 +338,9 @@ final class SMTPConnection: MailSession {
             while true {
                 guard let line = try await lines.next() else {
                     broken = true
-                    if timedOut.load(ordering: .relaxed) { throw MailError(.transient, "timed out after \(limit) waiting for the reply to \(step)") }
+                    if timedOut.load(ordering: .relaxed) {
+                        throw MailError(.transient, "timed out after \(limit) waiting for the reply to \(step)")
+                    }
                     throw MailError(.transient, "the server closed the connection during \(step)")
                 }
                 logger.trace("smtp <", metadata: ["line": .string(line)])
@@ -350,7 +358,9 @@ final class SMTPConnection: MailSession {
             throw error
         } catch {
             broken = true
-            if timedOut.load(ordering: .relaxed) { throw MailError(.transient, "timed out after \(limit) waiting for the reply to \(step)") }
+            if timedOut.load(ordering: .relaxed) {
+                throw MailError(.transient, "timed out after \(limit) waiting for the reply to \(step)")
+            }
             throw MailError(.transient, "connection failed during \(step): \(error)")
         }
         let reply = SMTPReply(code: code, lines: text)

@@ -59,7 +59,8 @@ public struct ReminderMessages: Sendable {
             .init(contentType: "text/calendar; charset=utf-8; method=\(invite.method)", body: invite.render(), filename: "event.ics")
         ]
         let seed = delivery.messageID.filter { $0.isLetter || $0.isNumber }.prefix(24)
-        return OutgoingMail(from: sender, to: delivery.email, messageID: delivery.messageID, data: message.render(boundarySeed: String(seed)))
+        return OutgoingMail(
+            from: sender, to: delivery.email, messageID: delivery.messageID, data: message.render(boundarySeed: String(seed)))
     }
 
     /// What a message says, from the live event for reminders or the snapshot for notices.
@@ -86,7 +87,8 @@ public struct ReminderMessages: Sendable {
                 subject = "Reminder: \(title) starts \(when)"
                 heading = "Starts \(when)"
             } else {
-                let notice = delivery.notice ?? NoticeSnapshot(title: "event \(delivery.eventID)", location: "", startsAt: 0, timeZone: "UTC")
+                let notice =
+                    delivery.notice ?? NoticeSnapshot(title: "event \(delivery.eventID)", location: "", startsAt: 0, timeZone: "UTC")
                 title = notice.title
                 location = notice.location
                 start = Timestamp(millisecondsSinceEpoch: notice.startsAt)
@@ -123,7 +125,8 @@ public struct ReminderMessages: Sendable {
 
     /// `Sunday 27 October 2030, 18:30 (Asia/Jerusalem)`.
     static func localTime(_ instant: Timestamp, zone: EventTimeZone) -> String {
-        let offset = Int64(zone.foundationZone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(instant.millisecondsSinceEpoch) / 1000)))
+        let offset = Int64(
+            zone.foundationZone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(instant.millisecondsSinceEpoch) / 1000)))
         let local = instant.millisecondsSinceEpoch / 1000 + offset
         let days = local >= 0 ? local / 86_400 : (local - 86_399) / 86_400
         let (year, month, day) = CivilDate.fromDays(days)
@@ -133,7 +136,8 @@ public struct ReminderMessages: Sendable {
         ]
         let second = local - days * 86_400
         let minute = second / 60 % 60
-        return "\(weekday) \(day) \(months[Int(month) - 1]) \(year), \(second / 3600 < 10 ? "0" : "")\(second / 3600):\(minute < 10 ? "0" : "")\(minute) (\(zone.identifier))"
+        return
+            "\(weekday) \(day) \(months[Int(month) - 1]) \(year), \(second / 3600 < 10 ? "0" : "")\(second / 3600):\(minute < 10 ? "0" : "")\(minute) (\(zone.identifier))"
     }
 
     static func html(_ text: String) -> String {

@@ -42,7 +42,9 @@ public struct SQLReminderStore: SubscriptionRepository, DeliveryQueue, EventChan
             else { throw AppError.eventNotFound(eventID) }
             let start = Timestamp(millisecondsSinceEpoch: try eventRow.decode(column: "starts_at", as: Int64.self))
             guard now < start else {
-                throw AppError(.conflict, code: "event_started", message: "event \(eventID) started at \(start.rfc3339); it takes no more subscriptions")
+                throw AppError(
+                    .conflict, code: "event_started",
+                    message: "event \(eventID) started at \(start.rfc3339); it takes no more subscriptions")
             }
             let existing = try await sql.raw(
                 """
@@ -100,7 +102,9 @@ public struct SQLReminderStore: SubscriptionRepository, DeliveryQueue, EventChan
         ).all()
         return try rows.map { row in
             let subscription = try Self.subscription(from: row)
-            let state = try row.decodeNil(column: "reminder_state") ? nil : DeliveryState(rawValue: try row.decode(column: "reminder_state", as: String.self))
+            let state =
+                try row.decodeNil(column: "reminder_state")
+                ? nil : DeliveryState(rawValue: try row.decode(column: "reminder_state", as: String.self))
             return SubscriptionView(subscription: subscription, remindAt: subscription.remindAt(start: start), reminderState: state)
         }
     }
@@ -174,7 +178,8 @@ public struct SQLReminderStore: SubscriptionRepository, DeliveryQueue, EventChan
                 timeZone: event.timeZone.identifier, revision: try await Self.revision(of: event.id, sql: sql) + 1
             )
             for subscription in subscriptions {
-                try await Self.enqueueNotice(.cancellation, notice, for: subscription, start: event.startsAt, now: now, sql: sql, settings: settings)
+                try await Self.enqueueNotice(
+                    .cancellation, notice, for: subscription, start: event.startsAt, now: now, sql: sql, settings: settings)
             }
         }
     }
@@ -238,7 +243,8 @@ public struct SQLReminderStore: SubscriptionRepository, DeliveryQueue, EventChan
                 case .sent(let at):
                     assignments = "state = 'sent', sent_at = \(bind: at.millisecondsSinceEpoch), last_error = NULL"
                 case .retry(let at, let error):
-                    assignments = "state = 'scheduled', next_attempt_at = \(bind: at.millisecondsSinceEpoch), last_error = \(bind: String(error.prefix(1000)))"
+                    assignments =
+                        "state = 'scheduled', next_attempt_at = \(bind: at.millisecondsSinceEpoch), last_error = \(bind: String(error.prefix(1000)))"
                 case .failed(let error):
                     assignments = "state = 'failed', last_error = \(bind: String(error.prefix(1000)))"
                 case .skipped(let reason):
@@ -315,7 +321,8 @@ public struct SQLReminderStore: SubscriptionRepository, DeliveryQueue, EventChan
         sql: any SQLDatabase, settings: ReminderSettings
     ) async throws {
         try await insertDelivery(
-            kind: kind, subscription: subscription, start: start, due: now, next: now, notice: notice, now: now, sql: sql, settings: settings
+            kind: kind, subscription: subscription, start: start, due: now, next: now, notice: notice, now: now, sql: sql,
+            settings: settings
         )
     }
 
@@ -337,7 +344,8 @@ public struct SQLReminderStore: SubscriptionRepository, DeliveryQueue, EventChan
     }
 
     static func revision(of eventID: Int64, sql: any SQLDatabase) async throws -> Int64 {
-        try await sql.raw("SELECT revision FROM events WHERE id = \(bind: eventID)").first()?.decode(column: "revision", as: Int64.self) ?? 0
+        try await sql.raw("SELECT revision FROM events WHERE id = \(bind: eventID)").first()?.decode(column: "revision", as: Int64.self)
+            ?? 0
     }
 
     static func activeSubscriptions(eventID: Int64, sql: any SQLDatabase) async throws -> [Subscription] {

@@ -71,7 +71,7 @@ import Testing
     @Test func unknownErrorsAreABare500AndReadyReports503() async throws {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        let router = buildRouter(repository: FailingRepository(), clock: ManualClock(), limits: APILimits(), logger: logger)
+        let router = buildRouter(events: FailingRepository(), subscriptions: FailingRepository(), clock: ManualClock(), logger: logger)
         try await Application(router: router, logger: logger).test(.router) { client in
             let response = try await client.send(.get, "/events/1")
             #expect(response.status == .internalServerError)
@@ -131,7 +131,7 @@ import Testing
 }
 
 /// A repository whose database is gone, with an error that must never reach a client.
-struct FailingRepository: EventRepository {
+struct FailingRepository: EventRepository, SubscriptionRepository {
     struct Broken: Error { let detail = "secret connection string" }
     func create(_ drafts: [EventDraft], now: Timestamp) async throws -> [Event] { throw Broken() }
     func find(id: Int64) async throws -> Event? { throw Broken() }
@@ -141,4 +141,9 @@ struct FailingRepository: EventRepository {
     }
     func delete(ids: [Int64], now: Timestamp) async throws -> [Int64] { throw Broken() }
     func ping() async throws { throw Broken() }
+    func subscribe(eventID: Int64, request: SubscriptionRequest, now: Timestamp) async throws -> (SubscriptionView, created: Bool) {
+        throw Broken()
+    }
+    func subscriptions(eventID: Int64) async throws -> [SubscriptionView] { throw Broken() }
+    func unsubscribe(token: String, now: Timestamp) async throws -> Bool { throw Broken() }
 }

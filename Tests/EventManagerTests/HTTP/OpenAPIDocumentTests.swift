@@ -21,8 +21,11 @@ import Testing
     }
 
     @Test func everyRouteIsDocumentedAndEveryDocumentedRouteExists() async throws {
-        let routes = buildRoutes(repository: FailingRepository(), clock: ManualClock(), limits: APILimits(), logger: Logger(label: "t"))
-            .routes
+        let routes = buildRoutes(
+            events: FailingRepository(), subscriptions: FailingRepository(), clock: ManualClock(), settings: RouterSettings(),
+            logger: Logger(label: "t"), queueChanged: {}
+        )
+        .routes
         let document = try #require(JSONSerialization.jsonObject(with: Data(OpenAPIDocument.json.utf8)) as? [String: Any])
         let documented = try documentedOperations(document)
         #expect(routes.documentedForm.subtracting(documented).sorted() == [], "routes missing from the document")

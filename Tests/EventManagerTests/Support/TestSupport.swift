@@ -54,7 +54,11 @@ func withTestApp<Value>(
     let store = try await database.open()
     var logger = Logger(label: "test")
     logger.logLevel = .critical
-    let router = buildRouter(repository: SQLEventRepository(store: store), clock: clock, limits: limits, logger: logger)
+    let reminders = SQLReminderStore(store: store, settings: ReminderSettings(messageIDDomain: "test.example"))
+    let router = buildRouter(
+        events: CachedEventRepository(base: SQLEventRepository(store: store, observer: reminders)), subscriptions: reminders,
+        clock: clock, settings: RouterSettings(limits: limits), logger: logger
+    )
     let app = Application(router: router, logger: logger)
     do {
         let value = try await app.test(.router) { client in try await body(client, store) }

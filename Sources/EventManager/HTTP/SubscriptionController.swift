@@ -1,0 +1,127 @@
+import Hummingbird
+import NIOCore
+
+/// Subscribing to events, listing subscribers, and unsubscribing (RFC 8058 one-click included).
+struct SubscriptionController<Repository: SubscriptionRepository>: Sendable {
+    let repository: Repository
+    let clock: any WallClock
+    let limits: APILimits
+    let defaultMinutes: Int64
+    /// Called after a change to the queue has committed, to wake the worker.
+    let queueChanged: @Sendable () -> Void
+
+    func addRoutes(to routes: RouteTable) {
+        routes.add(.post, "/events/:id/subscriptions") { request, context in
+            try await subscribe(request, eventID: RequestInput.eventID(context), seedForm: false)
+        }
+        routes.add(.get, "/events/:id/subscriptions") { _, context in
+            let views = try await repository.subscriptions(eventID: RequestInput.eventID(context))
+            return Response.json { writer in writer.array(views) { $0.subscription($1) } }
+        }
+        routes.add(.post, "/subscribe") { request, _ in try await subscribe(request, eventID: nil, seedForm: true) }
+        routes.add(.delete, "/subscriptions/:token") { _, context in
+            guard try await repository.unsubscribe(token: context.parameters.get("token") ?? "", now: clock.now()) else {
+                throw Self.unknownToken
+            }
+            return Response(status: .noContent)
+        }
+        routes.add(.get, "/unsubscribe") { request, _ in try confirmationPage(request) }
+        routes.add(.post, "/unsubscribe") { request, _ in try await oneClick(request) }
+    }
+
+    func subscribe(_ request: Request, eventID pathID: Int64?, seedForm: Bool) async throws -> Response {
+        let body = try await RequestInput.json(request, limit: limits.maxBodyBytes)
+        var eventID = pathID
+        if seedForm {
+            guard case .object(let object) = body, case .integer(let id)? = object["event_id"], id > 0 else {
+                throw AppError.validation([FieldError(field: "event_id", code: "required", message: "event_id must be a positive integer")])
+            }
+            eventID = id
+        }
+        let subscriptionRequest = try SubscriptionRequest.validate(
+            body, defaultMinutes: defaultMinutes, extraFields: seedForm ? ["event_id"] : []
+        ).get()
+        let (view, created) = try await repository.subscribe(eventID: eventID!, request: subscriptionRequest, now: clock.now())
+        if created { queueChanged() }
+        var response = Response.json(status: created ? .created : .ok) {
+            $0.subscription(view)
+        }
+        response.headers[.location] = "/events/\(view.subscription.eventID)/subscriptions"
+        return response
+    }
+
+    /// `GET /unsubscribe?token=`: a page with a button; never unsubscribes by itself, since mail
+    /// scanners follow links.
+    func confirmationPage(_ request: Request) throws -> Response {
+        let token = try Self.token(request)
+        let escaped = ReminderMessages.html(token)
+        let html = """
+            <!doctype html><html><head><meta charset="utf-8"><title>Unsubscribe</title></head><body>\
+            <h1>Unsubscribe</h1><p>Stop reminders and notices for this event?</p>\
+            <form method="post" action="/unsubscribe?token=\(escaped)">\
+            <input type="hidden" name="List-Unsubscribe" value="One-Click">\
+            <button type="submit">Unsubscribe</button></form></body></html>
+            """
+        return Response(
+            status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(string: html))
+        )
+    }
+
+    /// `POST /unsubscribe?token=` with `List-Unsubscribe=One-Click` (RFC 8058).
+    func oneClick(_ request: Request) async throws -> Response {
+        let token = try Self.token(request)
+        let contentType = (request.headers[.contentType] ?? "").lowercased()
+        guard contentType.hasPrefix("application/x-www-form-urlencoded") || contentType.hasPrefix("multipart/form-data") else {
+            throw AppError(
+                .unsupportedMediaType, code: "unsupported_media_type",
+                message: "send the form body List-Unsubscribe=One-Click as application/x-www-form-urlencoded or multipart/form-data"
+            )
+        }
+        let buffer = try await request.body.collect(upTo: 4096)
+        let body = String(buffer: buffer)
+        guard body.contains("List-Unsubscribe=One-Click") else {
+            throw AppError.validation([
+                FieldError(field: "List-Unsubscribe", code: "required", message: "the body must contain List-Unsubscribe=One-Click")
+            ])
+        }
+        guard try await repository.unsubscribe(token: token, now: clock.now()) else { throw Self.unknownToken }
+        return Response(
+            status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: "<!doctype html><html><body><p>You are unsubscribed.</p></body></html>"))
+        )
+    }
+
+    static func token(_ request: Request) throws -> String {
+        let parameters = try RequestInput.query(request)
+        guard let token = parameters.first(where: { $0.0 == "token" })?.1, !token.isEmpty else {
+            throw AppError(.badRequest, code: "missing_parameter", message: "query parameter 'token' is required")
+        }
+        return token
+    }
+
+    static var unknownToken: AppError { AppError(.notFound, code: "subscription_not_found", message: "no subscription has this token") }
+}
+
+extension JSONWriter {
+    mutating func subscription(_ view: SubscriptionView) {
+        let subscription = view.subscription
+        raw("{\"id\":")
+        integer(subscription.id)
+        raw(",\"event_id\":")
+        integer(subscription.eventID)
+        raw(",\"email\":")
+        string(subscription.email)
+        raw(",\"remind_before_minutes\":")
+        integer(subscription.remindBeforeMinutes)
+        raw(",\"remind_at\":")
+        string(view.remindAt.rfc3339)
+        raw(",\"status\":")
+        string(subscription.status.rawValue)
+        raw(",\"reminder_state\":")
+        if let state = view.reminderState { string(state.rawValue) } else { raw("null") }
+        raw(",\"created_at\":")
+        string(subscription.createdAt.rfc3339)
+        raw("}")
+    }
+}

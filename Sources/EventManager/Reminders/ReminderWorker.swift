@@ -1,0 +1,141 @@
+import Logging
+import ServiceLifecycle
+
+/// Settings of the reminder worker (`reminders.*`).
+public struct WorkerSettings: Sendable {
+    public var batchSize = 100
+    /// How long a claim is held; a worker that dies loses its claims after this.
+    public var leaseMilliseconds: Int64 = 60_000
+    /// Longest sleep between looks at the queue, whatever the next due time.
+    public var pollInterval: Duration = .seconds(5)
+    public var retry = RetryPolicy()
+
+    public init() {}
+}
+
+/// Sends what the queue says is due: claims a batch under a lease, sends it over one mail
+/// session, records every outcome in one transaction, and sleeps until the next due time.
+public final class ReminderWorker: Service, Sendable {
+    let queue: any DeliveryQueue
+    let transport: any MailTransport
+    let messages: ReminderMessages
+    let clock: any WallClock
+    let settings: WorkerSettings
+    let owner: String
+    let logger: Logger
+    public let wakeup: Wakeup
+    let jitter: @Sendable () -> Double
+
+    public init(
+        queue: any DeliveryQueue, transport: any MailTransport, messages: ReminderMessages, clock: any WallClock, settings: WorkerSettings,
+        owner: String, logger: Logger, wakeup: Wakeup = Wakeup(), jitter: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }
+    ) {
+        self.queue = queue
+        self.transport = transport
+        self.messages = messages
+        self.clock = clock
+        self.settings = settings
+        self.owner = owner
+        self.logger = logger
+        self.wakeup = wakeup
+        self.jitter = jitter
+    }
+
+    public func run() async throws {
+        logger.info("reminder worker started", metadata: ["owner": .string(owner)])
+        await withGracefulShutdownHandler {
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                do {
+                    while try await processDueBatch() > 0 && !Task.isShuttingDownGracefully {}
+                    await wakeup.wait(timeout: try await sleepDuration())
+                } catch {
+                    logger.error("reminder worker pass failed", metadata: ["error": .string(String(reflecting: error))])
+                    await wakeup.wait(timeout: settings.pollInterval)
+                }
+            }
+        } onGracefulShutdown: { [wakeup] in
+            wakeup.signal()
+        }
+        logger.info("reminder worker stopped", metadata: ["owner": .string(owner)])
+    }
+
+    /// Time until the next delivery falls due, bounded by the poll interval.
+    func sleepDuration() async throws -> Duration {
+        guard let next = try await queue.nextWakeUp() else { return settings.pollInterval }
+        let milliseconds = max(0, next.millisecondsSinceEpoch - clock.now().millisecondsSinceEpoch)
+        return min(settings.pollInterval, .milliseconds(milliseconds))
+    }
+
+    /// Claims and handles one batch of due deliveries; returns how many it claimed.
+    @discardableResult
+    public func processDueBatch() async throws -> Int {
+        let claimed = try await queue.claim(
+            owner: owner, limit: settings.batchSize, now: clock.now(), leaseMilliseconds: settings.leaseMilliseconds
+        )
+        guard !claimed.isEmpty else { return 0 }
+        var outcomes: [(id: Int64, outcome: DeliveryOutcome)] = []
+        var toSend: [ClaimedDelivery] = []
+        for item in claimed {
+            switch DeliveryDecision.decide(item.delivery, event: item.event, subscriptionActive: item.subscriptionActive, now: clock.now())
+            {
+            case .send: toSend.append(item)
+            case .skip(let reason): outcomes.append((item.delivery.id, .skipped(reason)))
+            case .cancel(let reason): outcomes.append((item.delivery.id, .cancelled(reason)))
+            }
+        }
+        if !toSend.isEmpty {
+            outcomes += await send(toSend)
+        }
+        try await queue.complete(outcomes, owner: owner, now: clock.now())
+        return claimed.count
+    }
+
+    private func send(_ items: [ClaimedDelivery]) async -> [(id: Int64, outcome: DeliveryOutcome)] {
+        var outcomes: [(id: Int64, outcome: DeliveryOutcome)] = []
+        do {
+            try await transport.withSession { session in
+                for item in items {
+                    // Checked again per message: a long batch must not deliver after the start.
+                    let now = clock.now()
+                    if item.delivery.kind == .reminder, let event = item.event, now >= event.startsAt {
+                        outcomes.append((item.delivery.id, .skipped("event already started")))
+                        continue
+                    }
+                    do {
+                        try await session.send(messages.compose(item, now: now))
+                        outcomes.append((item.delivery.id, .sent(at: clock.now())))
+                        logger.debug(
+                            "sent",
+                            metadata: ["delivery": .stringConvertible(item.delivery.id), "kind": .string(item.delivery.kind.rawValue)])
+                    } catch {
+                        outcomes.append((item.delivery.id, failure(item.delivery, error)))
+                    }
+                }
+            }
+        } catch {
+            // The session could not open or broke: everything not yet decided is retried.
+            let decided = Set(outcomes.map(\.id))
+            for item in items where !decided.contains(item.delivery.id) {
+                outcomes.append((item.delivery.id, failure(item.delivery, error)))
+            }
+        }
+        return outcomes
+    }
+
+    private func failure(_ delivery: Delivery, _ error: any Error) -> DeliveryOutcome {
+        let mailError = error as? MailError ?? MailError(.transient, String(describing: error))
+        let attempts = delivery.attempts
+        if mailError.kind == .permanent || attempts >= settings.retry.maxAttempts {
+            logger.warning("delivery failed", metadata: ["delivery": .stringConvertible(delivery.id), "error": .string(mailError.message)])
+            return .failed(error: mailError.message)
+        }
+        let delay = settings.retry.delay(afterAttempt: attempts, jitter: jitter())
+        logger.info(
+            "delivery will be retried",
+            metadata: [
+                "delivery": .stringConvertible(delivery.id), "attempt": .stringConvertible(attempts), "error": .string(mailError.message),
+            ]
+        )
+        return .retry(at: clock.now().adding(milliseconds: delay), error: mailError.message)
+    }
+}
