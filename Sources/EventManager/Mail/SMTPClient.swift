@@ -134,7 +134,7 @@ final class SMTPConnection: MailSession {
     private let logger: Logger
     private var extensions: [String: String] = [:]
     private var secure: Bool
-    private var messagesSent = 0
+    private var transactions = 0
     private var broken = false
 
     init(
@@ -218,7 +218,6 @@ final class SMTPConnection: MailSession {
         guard !broken else { throw MailError(.transient, "the connection was lost") }
         do {
             try await transaction(mail)
-            messagesSent += 1
         } catch let error as MailError {
             throw error
         } catch {
@@ -228,7 +227,8 @@ final class SMTPConnection: MailSession {
     }
 
     private func transaction(_ mail: OutgoingMail) async throws {
-        if messagesSent > 0 {
+        transactions += 1
+        if transactions > 1 {
             let reply = try await command("RSET", step: "RSET")
             guard reply.code == 250 else {
                 broken = true

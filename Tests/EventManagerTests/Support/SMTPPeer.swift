@@ -1,0 +1,153 @@
+import Foundation
+import Testing
+
+/// The aiosmtpd-based SMTP server of `Tests/Peers/smtp_peer.py`, run as a child process.
+///
+/// Live mail tests need Python with aiosmtpd. Without it they are skipped, unless
+/// `EVENT_MANAGER_REQUIRE_PEERS=1` (set by `.ci/run`), which turns a missing peer into a failure.
+final class SMTPPeer: @unchecked Sendable {
+    let port: Int
+    let directory: URL
+    private let process: Process
+    private let exited: DispatchSemaphore
+
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Peers/smtp_peer.py").path
+
+    static let required = ProcessInfo.processInfo.environment["EVENT_MANAGER_REQUIRE_PEERS"] == "1"
+
+    /// True when the peer can run here (or must, under CI).
+    static let available: Bool = {
+        if required { return true }
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        probe.arguments = ["python3", "-c", "import aiosmtpd"]
+        probe.standardOutput = FileHandle.nullDevice
+        probe.standardError = FileHandle.nullDevice
+        return (try? probe.runToCompletion()) == 0
+    }()
+
+    private init(port: Int, directory: URL, process: Process, exited: DispatchSemaphore) {
+        self.port = port
+        self.directory = directory
+        self.process = process
+        self.exited = exited
+    }
+
+    /// Starts a peer and returns once it accepts connections.
+    static func start(port: Int? = nil, arguments: [String] = []) async throws -> SMTPPeer {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("em-peer-\(UUID().uuidString)")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script, "--dir", directory.path, "--port", String(port ?? 0)] + arguments
+        let output = Pipe()
+        process.standardOutput = output
+        let exited = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in exited.signal() }
+        try process.run()
+        let line = await withCheckedContinuation { (continuation: CheckedContinuation<String, Never>) in
+            DispatchQueue.global().async {
+                var bytes: [UInt8] = []
+                while true {
+                    let chunk = output.fileHandleForReading.readData(ofLength: 1)
+                    if chunk.isEmpty || chunk.first == 10 { break }
+                    bytes.append(contentsOf: chunk)
+                }
+                continuation.resume(returning: String(decoding: bytes, as: UTF8.self))
+            }
+        }
+        guard line.hasPrefix("READY "), let actual = Int(line.dropFirst(6)) else {
+            process.terminate()
+            throw PeerError.didNotStart(line)
+        }
+        return SMTPPeer(port: actual, directory: directory, process: process, exited: exited)
+    }
+
+    enum PeerError: Error { case didNotStart(String) }
+
+    /// Everything the peer accepted so far, in order.
+    func messages() throws -> [ReceivedMail] {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        return try files.filter { $0.hasSuffix(".json") }.sorted().map { name in
+            try JSONDecoder().decode(ReceivedMail.self, from: Data(contentsOf: directory.appendingPathComponent(name)))
+        }
+    }
+
+    /// Asks the peer to exit; it also exits by itself when this process ends.
+    func stop() {
+        if process.isRunning { process.terminate() }
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// Stops the peer and returns once it has exited and its port is closed.
+    func stopAndWait() async {
+        stop()
+        let exited = self.exited
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                exited.wait()
+                continuation.resume()
+            }
+        }
+    }
+
+    deinit { stop() }
+}
+
+/// A message as Python's email package parsed it on the receiving side.
+struct ReceivedMail: Decodable {
+    struct Part: Decodable {
+        var content_type: String
+        var params: [String: String]?
+        var filename: String?
+        var content: String?
+    }
+
+    var mail_from: String
+    var rcpt_tos: [String]
+    var headers: [[String]]
+    var raw_headers: [[String]]
+    var parts: [Part]
+    var defects: [String]
+
+    func header(_ name: String) -> String? {
+        headers.first { $0[0].lowercased() == name.lowercased() }?[1]
+    }
+
+    func part(_ type: String) -> Part? { parts.first { $0.content_type == type } }
+}
+
+/// A self-signed certificate for `localhost` and 127.0.0.1, made with the openssl command.
+struct TestCertificate {
+    let certificate: String
+    let key: String
+
+    static func make() throws -> TestCertificate {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("em-cert-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let certificate = directory.appendingPathComponent("cert.pem").path
+        let key = directory.appendingPathComponent("key.pem").path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+            "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", key, "-out", certificate,
+        ]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        guard try process.runToCompletion() == 0 else { throw SMTPPeer.PeerError.didNotStart("openssl failed") }
+        return TestCertificate(certificate: certificate, key: key)
+    }
+}
+
+extension Process {
+    /// Runs to the end and returns the exit status. (`waitUntilExit` can hang inside Swift
+    /// concurrency on Linux; the termination handler does not.)
+    func runToCompletion() throws -> Int32 {
+        let done = DispatchSemaphore(value: 0)
+        terminationHandler = { _ in done.signal() }
+        try run()
+        done.wait()
+        return terminationStatus
+    }
+}
