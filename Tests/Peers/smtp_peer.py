@@ -118,7 +118,9 @@ def main():
         while not stop.wait(0.2) and os.getppid() == parent:
             pass
     finally:
+        threading.Timer(3, lambda: os._exit(0)).start()
         controller.stop()
+        os._exit(0)
 
 
 if __name__ == "__main__":

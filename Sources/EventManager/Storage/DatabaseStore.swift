@@ -33,12 +33,14 @@ public final class DatabaseStore: Sendable {
     }
 
     /// A handle on the pool of one event loop; handles are cheap, so take one per operation.
-    public func database() -> any Database {
-        databases.database(logger: logger, on: eventLoopGroup.any())!
+    /// - Throws: `StorageError.closed` after `shutdown()`.
+    public func database() throws -> any Database {
+        guard let database = databases.database(logger: logger, on: eventLoopGroup.any()) else { throw StorageError.closed }
+        return database
     }
 
-    public func sql() -> any SQLDatabase {
-        database() as! any SQLDatabase
+    public func sql() throws -> any SQLDatabase {
+        try database() as! any SQLDatabase
     }
 
     /// Applies every migration not yet applied; safe to run on every start.

@@ -145,6 +145,8 @@ public struct SQLEventRepository: EventRepository {
 
 enum StorageError: Error {
     case missingReturnedRow
+    /// The database was used after it was shut down.
+    case closed
 }
 
 extension Event {

@@ -87,7 +87,7 @@ public struct SQLReminderStore: SubscriptionRepository, DeliveryQueue, EventChan
     }
 
     public func subscriptions(eventID: Int64) async throws -> [SubscriptionView] {
-        let sql = store.sql()
+        let sql = try store.sql()
         guard let eventRow = try await sql.raw("SELECT starts_at FROM events WHERE id = \(bind: eventID)").first() else {
             throw AppError.eventNotFound(eventID)
         }
@@ -206,7 +206,7 @@ public struct SQLReminderStore: SubscriptionRepository, DeliveryQueue, EventChan
             return try rows.map(Self.delivery(from:)).sorted { ($0.nextAttemptAt, $0.id) < ($1.nextAttemptAt, $1.id) }
         }
         guard !claimed.isEmpty else { return [] }
-        let sql = store.sql()
+        let sql = try store.sql()
         let eventIDs = Array(Set(claimed.map(\.eventID)))
         let subscriptionIDs = Array(Set(claimed.map(\.subscriptionID)))
         var events: [Int64: (Event, Int64)] = [:]

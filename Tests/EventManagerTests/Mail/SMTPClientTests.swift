@@ -93,7 +93,7 @@ struct SMTPClientTests {
     }
 
     @Test func startTLSWithAuthentication() async throws {
-        let certificate = try TestCertificate.make()
+        let certificate = try await TestCertificate.make()
         let peer = try await SMTPPeer.start(arguments: [
             "--tls-cert", certificate.certificate, "--tls-key", certificate.key, "--require-starttls", "--auth", "bob:s3cret",
         ])
@@ -121,7 +121,7 @@ struct SMTPClientTests {
     }
 
     @Test func implicitTLS() async throws {
-        let certificate = try TestCertificate.make()
+        let certificate = try await TestCertificate.make()
         let peer = try await SMTPPeer.start(arguments: [
             "--tls-cert", certificate.certificate, "--tls-key", certificate.key, "--implicit-tls",
         ])
@@ -135,7 +135,7 @@ struct SMTPClientTests {
     }
 
     @Test func untrustedCertificateIsRefused() async throws {
-        let certificate = try TestCertificate.make()
+        let certificate = try await TestCertificate.make()
         let peer = try await SMTPPeer.start(arguments: [
             "--tls-cert", certificate.certificate, "--tls-key", certificate.key, "--require-starttls",
         ])

@@ -25,7 +25,7 @@ import Testing
         let database = TemporaryDatabase()
         defer { database.remove() }
         let store = try await database.open()
-        let sql = store.sql()
+        let sql = try store.sql()
         let mode = try await sql.raw("PRAGMA journal_mode").first()?.decode(column: "journal_mode", as: String.self)
         let sync = try await sql.raw("PRAGMA synchronous").first()?.decode(column: "synchronous", as: Int.self)
         let keys = try await sql.raw("PRAGMA foreign_keys").first()?.decode(column: "foreign_keys", as: Int.self)

@@ -122,7 +122,7 @@ struct TestCertificate {
     let certificate: String
     let key: String
 
-    static func make() throws -> TestCertificate {
+    static func make() async throws -> TestCertificate {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("em-cert-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let certificate = directory.appendingPathComponent("cert.pem").path
@@ -135,12 +135,25 @@ struct TestCertificate {
         ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        guard try process.runToCompletion() == 0 else { throw SMTPPeer.PeerError.didNotStart("openssl failed") }
+        guard try await process.runToEnd() == 0 else { throw SMTPPeer.PeerError.didNotStart("openssl failed") }
         return TestCertificate(certificate: certificate, key: key)
     }
 }
 
 extension Process {
+    /// Runs to the end without blocking a thread of the concurrency pool.
+    func runToEnd() async throws -> Int32 {
+        try await withCheckedThrowingContinuation { continuation in
+            terminationHandler = { process in continuation.resume(returning: process.terminationStatus) }
+            do {
+                try run()
+            } catch {
+                terminationHandler = nil
+                continuation.resume(throwing: error)
+            }
+        }
+    }
+
     /// Runs to the end and returns the exit status. (`waitUntilExit` can hang inside Swift
     /// concurrency on Linux; the termination handler does not.)
     func runToCompletion() throws -> Int32 {

@@ -1,0 +1,244 @@
+import Foundation
+import SQLKit
+import Testing
+
+@testable import EventManager
+
+@Suite struct ReminderQueueTests {
+    @Test func reminderGoesOutAtItsDueTimeAndNotBefore() async throws {
+        let harness = try await ReminderHarness.make()
+        defer { Task { await harness.close() } }
+        let event = try await harness.event(startingIn: 120)
+        let view = try await harness.subscribe(event)
+        #expect(view.remindAt == event.startsAt.adding(milliseconds: -30 * 60_000))
+        #expect(view.reminderState == .scheduled)
+        let worker = harness.worker()
+
+        #expect(try await worker.processDueBatch() == 0)
+        #expect(try await harness.reminders.nextWakeUp() == view.remindAt)
+        harness.advance(minutes: 89)
+        #expect(try await worker.processDueBatch() == 0)
+        harness.advance(minutes: 1)
+        #expect(try await worker.processDueBatch() == 1)
+        #expect(harness.subjects() == ["Reminder: Meetup starts in 30 minutes"])
+        #expect(try await worker.processDueBatch() == 0)
+        #expect(try await harness.states() == ["sent": 1])
+    }
+
+    @Test func subscribingTwiceSchedulesOneReminder() async throws {
+        let harness = try await ReminderHarness.make()
+        defer { Task { await harness.close() } }
+        let event = try await harness.event(startingIn: 120)
+        let first = try await harness.reminders.subscribe(
+            eventID: event.id,
+            request: SubscriptionRequest(email: try EmailAddress.parse("Bob@Example.com").get(), remindBeforeMinutes: 30),
+            now: harness.clock.now()
+        )
+        let second = try await harness.reminders.subscribe(
+            eventID: event.id,
+            request: SubscriptionRequest(email: try EmailAddress.parse("bob@example.com").get(), remindBeforeMinutes: 10),
+            now: harness.clock.now()
+        )
+        #expect(first.created && !second.created)
+        #expect(second.0.subscription.id == first.0.subscription.id)
+        #expect(try await harness.states() == ["scheduled": 1])
+    }
+
+    @Test func aLateSubscriptionIsRemindedAtOnceWithTheRealTimeLeft() async throws {
+        let harness = try await ReminderHarness.make()
+        defer { Task { await harness.close() } }
+        let event = try await harness.event(startingIn: 10)
+        try await harness.subscribe(event, minutes: 30)
+        #expect(try await harness.worker().processDueBatch() == 1)
+        #expect(harness.subjects() == ["Reminder: Meetup starts in 10 minutes"])
+    }
+
+    @Test func startedEventsTakeNoSubscriptions() async throws {
+        let harness = try await ReminderHarness.make()
+        defer { Task { await harness.close() } }
+        let event = try await harness.event(startingIn: 1)
+        harness.advance(minutes: 1)
+        await #expect { try await harness.subscribe(event) } throws: { ($0 as? AppError)?.code == "event_started" }
+    }
+
+    @Test func movingTheEventMovesTheReminderAndNotifiesSubscribers() async throws {
+        let harness = try await ReminderHarness.make()
+        defer { Task { await harness.close() } }
+        let event = try await harness.event(startingIn: 120)
+        try await harness.subscribe(event)
+        let later = event.startsAt.adding(milliseconds: 24 * 3_600_000)
+        _ = try await harness.events.update(id: event.id, now: harness.clock.now()) { old in
+            EventDraft(title: old.title, location: old.location, date: .instant(later))
+        }
+        #expect(try await harness.states() == ["cancelled": 1, "scheduled": 2])
+        let worker = harness.worker()
+        #expect(try await worker.processDueBatch() == 1)
+        #expect(harness.subjects() == ["Changed: Meetup"])
+        let notice = try await harness.store.sql().raw("SELECT notice FROM deliveries WHERE kind = 'change'").first()?
+            .decode(column: "notice", as: String.self)
+        #expect(notice?.contains("\"revision\":1") == true, "the calendar SEQUENCE grows with the change")
+        // The old reminder time passes silently; the new one fires.
+        harness.advance(minutes: 90)
+        #expect(try await worker.processDueBatch() == 0)
+        #expect(try await harness.reminders.nextWakeUp() == later.adding(milliseconds: -30 * 60_000))
+        harness.advance(minutes: 24 * 60)
+        #expect(try await worker.processDueBatch() == 1)
+        #expect(harness.subjects().last == "Reminder: Meetup starts in 30 minutes")
+    }
+
+    @Test func subscribersAlreadyRemindedGetANewReminderForTheNewTime() async throws {
+        let harness = try await ReminderHarness.make(notifyChanges: false)
+        defer { Task { await harness.close() } }
+        let event = try await harness.event(startingIn: 60)
+        try await harness.subscribe(event)
+        let worker = harness.worker()
+        harness.advance(minutes: 30)
+        #expect(try await worker.processDueBatch() == 1)
+        let later = event.startsAt.adding(milliseconds: 60 * 60_000)
+        _ = try await harness.events.update(id: event.id, now: harness.clock.now()) { old in
+            EventDraft(title: old.title, location: old.location, date: .instant(later))
+        }
+        harness.advance(minutes: 60)
+        #expect(try await worker.processDueBatch() == 1)
+        #expect(harness.subjects() == ["Reminder: Meetup starts in 30 minutes", "Reminder: Meetup starts in 30 minutes"])
+    }
+
+    @Test func changingOnlyTheTitleChangesNothingInTheQueue() async throws {
+        let harness = try await ReminderHarness.make()
+        defer { Task { await harness.close() } }
+        let event = try await harness.event(startingIn: 120)
+        try await harness.subscribe(event)
+        _ = try await harness.events.update(id: event.id, now: harness.clock.now()) { old in
+            EventDraft(title: "Renamed", location: old.location, date: .instant(old.startsAt))
+        }
+        #expect(try await harness.states() == ["scheduled": 1])
+        harness.advance(minutes: 90)
+        #expect(try await harness.worker().processDueBatch() == 1)
+        #expect(harness.subjects() == ["Reminder: Renamed starts in 30 minutes"])
+    }
+
+    @Test func deletingTheEventCancelsRemindersAndSendsACancellation() async throws {
+        let harness = try await ReminderHarness.make()
+        defer { Task { await harness.close() } }
+        let event = try await harness.event(startingIn: 120)
+        try await harness.subscribe(event)
+        _ = try await harness.events.delete(ids: [event.id], now: harness.clock.now())
+        #expect(try await harness.worker().processDueBatch() == 1)
+        #expect(harness.subjects() == ["Cancelled: Meetup"])
+        let text = String(decoding: harness.transport.mails[0].data, as: UTF8.self)
+        #expect(!text.contains("List-Unsubscribe"))
+        #expect(try await harness.states() == ["cancelled": 1, "sent": 1])
+    }
+
+    @Test func unsubscribingCancelsPendingMail() async throws {
+        let harness = try await ReminderHarness.make()
+        defer { Task { await harness.close() } }
+        let event = try await harness.event(startingIn: 120)
+        let view = try await harness.subscribe(event)
+        #expect(try await harness.reminders.unsubscribe(token: view.subscription.token, now: harness.clock.now()))
+        #expect(try await harness.reminders.unsubscribe(token: "unknown", now: harness.clock.now()) == false)
+        harness.advance(minutes: 90)
+        #expect(try await harness.worker().processDueBatch() == 0)
+        #expect(try await harness.states() == ["cancelled": 1])
+    }
+
+    @Test func aReminderThatWouldArriveAfterTheStartIsSkipped() async throws {
+        let harness = try await ReminderHarness.make()
+        defer { Task { await harness.close() } }
+        let event = try await harness.event(startingIn: 60)
+        try await harness.subscribe(event)
+        harness.advance(minutes: 61)
+        #expect(try await harness.worker().processDueBatch() == 1)
+        #expect(harness.transport.mails.isEmpty)
+        #expect(try await harness.states() == ["skipped": 1])
+    }
+
+    @Test func transientFailuresAreRetriedWithBackoff() async throws {
+        let harness = try await ReminderHarness.make()
+        defer { Task { await harness.close() } }
+        let event = try await harness.event(startingIn: 600)
+        try await harness.subscribe(event, minutes: 600)
+        let failures = Counter()
+        harness.transport.behaviour.withLock {
+            $0 = { _ in
+                if failures.increment() <= 2 { throw MailError(.transient, "451 try later") }
+            }
+        }
+        let worker = harness.worker()
+        #expect(try await worker.processDueBatch() == 1)
+        let start = harness.clock.now()
+        #expect(try await harness.reminders.nextWakeUp() == start.adding(milliseconds: 15_000))
+        harness.clock.advance(milliseconds: 15_000)
+        #expect(try await worker.processDueBatch() == 1)
+        #expect(try await harness.reminders.nextWakeUp() == start.adding(milliseconds: 45_000))
+        harness.clock.advance(milliseconds: 29_999)
+        #expect(try await worker.processDueBatch() == 0)
+        harness.clock.advance(milliseconds: 1)
+        #expect(try await worker.processDueBatch() == 1)
+        #expect(harness.transport.mails.count == 1)
+        let attempts = try await harness.store.sql().raw("SELECT attempts FROM deliveries").first()?.decode(
+            column: "attempts", as: Int.self)
+        #expect(attempts == 3)
+    }
+
+    @Test func givesUpAfterMaxAttempts() async throws {
+        let harness = try await ReminderHarness.make()
+        defer { Task { await harness.close() } }
+        let event = try await harness.event(startingIn: 6000)
+        try await harness.subscribe(event, minutes: 6000)
+        harness.transport.sessionDown.store(true, ordering: .relaxed)
+        var settings = WorkerSettings()
+        settings.retry = RetryPolicy(maxAttempts: 3, baseDelayMilliseconds: 1000, maxDelayMilliseconds: 1000)
+        let worker = harness.worker(settings: settings)
+        for _ in 0..<3 {
+            #expect(try await worker.processDueBatch() == 1)
+            harness.clock.advance(milliseconds: 1000)
+        }
+        #expect(try await worker.processDueBatch() == 0)
+        #expect(try await harness.states() == ["failed": 1])
+    }
+
+    @Test func aPermanentRefusalFailsAtOnce() async throws {
+        let harness = try await ReminderHarness.make()
+        defer { Task { await harness.close() } }
+        let event = try await harness.event(startingIn: 10)
+        try await harness.subscribe(event)
+        harness.transport.behaviour.withLock { $0 = { _ in throw MailError(.permanent, "550 no such user") } }
+        #expect(try await harness.worker().processDueBatch() == 1)
+        #expect(try await harness.states() == ["failed": 1])
+        let error = try await harness.store.sql().raw("SELECT last_error FROM deliveries").first()?.decode(
+            column: "last_error", as: String.self)
+        #expect(error?.contains("550") == true)
+    }
+
+    @Test func aCrashedWorkersLeaseExpiresAndAnotherWorkerDelivers() async throws {
+        let harness = try await ReminderHarness.make()
+        defer { Task { await harness.close() } }
+        let event = try await harness.event(startingIn: 10)
+        try await harness.subscribe(event)
+        // Worker A claims and dies before recording anything.
+        let claimed = try await harness.reminders.claim(owner: "worker-a", limit: 10, now: harness.clock.now(), leaseMilliseconds: 60_000)
+        #expect(claimed.count == 1)
+        let workerB = harness.worker(owner: "worker-b")
+        #expect(try await workerB.processDueBatch() == 0)
+        harness.clock.advance(milliseconds: 60_000)
+        #expect(try await workerB.processDueBatch() == 1)
+        #expect(harness.transport.mails.count == 1)
+        // A's late report must not overwrite B's.
+        try await harness.reminders.complete(
+            [(claimed[0].delivery.id, .failed(error: "late"))], owner: "worker-a", now: harness.clock.now())
+        #expect(try await harness.states() == ["sent": 1])
+        // The Message-ID is the one the delivery was created with, on every attempt.
+        #expect(harness.transport.mails[0].messageID == claimed[0].delivery.messageID)
+    }
+
+    @Test func oneSessionCarriesAWholeBatch() async throws {
+        let harness = try await ReminderHarness.make()
+        defer { Task { await harness.close() } }
+        let event = try await harness.event(startingIn: 10)
+        for index in 0..<25 { try await harness.subscribe(event, "user\(index)@example.com") }
+        #expect(try await harness.worker().processDueBatch() == 25)
+        #expect(harness.transport.sessions.load(ordering: .relaxed) == 1)
+        #expect(harness.transport.mails.count == 25)
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import Logging
+import Synchronization
+import Testing
+
+@testable import EventManager
+
+/// A mail transport that keeps what it is given and fails on request.
+final class RecordingTransport: MailTransport {
+    let sent = Mutex<[OutgoingMail]>([])
+    /// Decides per message: return normally to accept, throw `MailError` to refuse.
+    let behaviour = Mutex<@Sendable (OutgoingMail) throws -> Void>({ _ in })
+    let sessionDown = Atomic<Bool>(false)
+    let sessions = Atomic<Int>(0)
+    let stream: AsyncStream<OutgoingMail>
+    private let continuation: AsyncStream<OutgoingMail>.Continuation
+
+    init() {
+        (stream, continuation) = AsyncStream.makeStream()
+    }
+
+    var mails: [OutgoingMail] { sent.withLock { $0 } }
+
+    func withSession<Result>(_ body: (any MailSession) async throws -> Result) async throws -> Result {
+        guard !sessionDown.load(ordering: .relaxed) else { throw MailError(.transient, "connection refused") }
+        sessions.add(1, ordering: .relaxed)
+        return try await body(Session(transport: self))
+    }
+
+    struct Session: MailSession {
+        let transport: RecordingTransport
+        func send(_ mail: OutgoingMail) async throws {
+            let behaviour = transport.behaviour.withLock { $0 }
+            try behaviour(mail)
+            transport.sent.withLock { $0.append(mail) }
+            transport.continuation.yield(mail)
+        }
+    }
+}
+
+/// The reminder pipeline over a real SQLite file with a hand-driven clock.
+struct ReminderHarness {
+    let database: TemporaryDatabase
+    let store: DatabaseStore
+    let reminders: SQLReminderStore
+    let events: SQLEventRepository
+    let clock: ManualClock
+    let transport: RecordingTransport
+
+    static func make(clock: ManualClock = ManualClock("2030-01-01T10:00:00Z"), notifyChanges: Bool = true) async throws -> ReminderHarness {
+        let database = TemporaryDatabase()
+        let store = try await database.open()
+        let reminders = SQLReminderStore(
+            store: store, settings: ReminderSettings(notifyChanges: notifyChanges, messageIDDomain: "test.example"))
+        return ReminderHarness(
+            database: database, store: store, reminders: reminders, events: SQLEventRepository(store: store, observer: reminders),
+            clock: clock,
+            transport: RecordingTransport()
+        )
+    }
+
+    func worker(owner: String = "worker-a", settings: WorkerSettings = WorkerSettings(), clock: (any WallClock)? = nil) -> ReminderWorker {
+        var logger = Logger(label: "worker")
+        logger.logLevel = .critical
+        return ReminderWorker(
+            queue: reminders, transport: transport,
+            messages: ReminderMessages(sender: "reminders@test.example", publicURL: "http://127.0.0.1:8000"),
+            clock: clock ?? self.clock, settings: settings, owner: owner, logger: logger, jitter: { 0 }
+        )
+    }
+
+    /// Creates an event starting `minutes` after the clock's now.
+    func event(startingIn minutes: Int64, title: String = "Meetup") async throws -> Event {
+        let start = clock.now().adding(milliseconds: minutes * 60_000)
+        return try await events.create([EventDraft(title: title, location: "Hall A", date: .instant(start))], now: clock.now())[0]
+    }
+
+    @discardableResult
+    func subscribe(_ event: Event, _ email: String = "alice@example.com", minutes: Int64 = 30) async throws -> SubscriptionView {
+        let request = SubscriptionRequest(email: try EmailAddress.parse(email).get(), remindBeforeMinutes: minutes)
+        return try await reminders.subscribe(eventID: event.id, request: request, now: clock.now()).0
+    }
+
+    func advance(minutes: Int64) { clock.advance(milliseconds: minutes * 60_000) }
+
+    func subjects() -> [String] {
+        transport.mails.compactMap { mail in
+            String(decoding: mail.data, as: UTF8.self).components(separatedBy: "\r\n").first { $0.hasPrefix("Subject: ") }?
+                .dropFirst("Subject: ".count).description
+        }
+    }
+
+    func states() async throws -> [String: Int] {
+        var result: [String: Int] = [:]
+        for (state, count) in try await reminders.countsByState() { result[state.rawValue] = count }
+        return result
+    }
+
+    func close() async {
+        await store.shutdown()
+        database.remove()
+    }
+}
+
+/// A thread-safe counter for closures that must be `Sendable`.
+final class Counter: Sendable {
+    private let value = Mutex(0)
+
+    /// Adds one and returns the new value.
+    func increment() -> Int {
+        value.withLock {
+            $0 += 1
+            return $0
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+import Testing
+
+@testable import EventManager
+
+@Suite struct WakeupTests {
+    @Test func aSignalBeforeTheWaitIsNotLost() async {
+        let wakeup = Wakeup()
+        wakeup.signal()
+        let start = ContinuousClock.now
+        await wakeup.wait(timeout: .seconds(30))
+        #expect(ContinuousClock.now - start < .seconds(5))
+    }
+
+    @Test func aWaitEndsAtItsTimeout() async {
+        let start = ContinuousClock.now
+        await Wakeup().wait(timeout: .milliseconds(50))
+        #expect(ContinuousClock.now - start >= .milliseconds(50))
+    }
+}
+
+/// The worker as a running service on the real clock: it sleeps until the next due time and is
+/// woken when a sooner reminder is scheduled.
+@Suite struct WorkerLoopTests {
+    @Test func reminderIsHandedOverWithinASecondOfItsDueTime() async throws {
+        let harness = try await ReminderHarness.make(clock: ManualClock())
+        let clock = SystemWallClock()
+        var settings = WorkerSettings()
+        settings.pollInterval = .seconds(60)
+        let worker = harness.worker(settings: settings, clock: clock)
+        let running = Task { try await worker.run() }
+
+        // The worker is asleep for up to a minute; the subscription wakes it.
+        let start = clock.now().adding(milliseconds: 30 * 60_000 + 1500)
+        let event = try await harness.events.create([EventDraft(title: "Soon", location: "Here", date: .instant(start))], now: clock.now())[
+            0]
+        let request = SubscriptionRequest(email: try EmailAddress.parse("alice@example.com").get(), remindBeforeMinutes: 30)
+        let view = try await harness.reminders.subscribe(eventID: event.id, request: request, now: clock.now()).0
+        worker.wakeup.signal()
+
+        var iterator = harness.transport.stream.makeAsyncIterator()
+        let mail = await iterator.next()
+        let handedOver = clock.now()
+        #expect(mail?.to == "alice@example.com")
+        let lateness = handedOver.millisecondsSinceEpoch - view.remindAt.millisecondsSinceEpoch
+        #expect(lateness >= 0 && lateness < 1000, "handed over \(lateness) ms after the due time")
+        running.cancel()
+        _ = await running.result
+        await harness.close()
+    }
+}
