@@ -1,0 +1,126 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import SQLKit
+import Testing
+
+@testable import EventManager
+
+@Suite struct SubscriptionRoutesTests {
+    @Test func subscribeOnceThenGetTheSameSubscription() async throws {
+        let clock = ManualClock("2030-01-01T10:00:00Z")
+        try await withTestApp(clock: clock) { client, store in
+            try await client.createEvent(date: "2030-01-01T12:00:00Z")
+            let created = try await client.send(.post, "/events/1/subscriptions", json: #"{"email":"Alice@Example.com"}"#)
+            #expect(created.status == .created)
+            let body = try created.object()
+            #expect(body["remind_before_minutes"] as? Int == 30)
+            #expect(body["remind_at"] as? String == "2030-01-01T11:30:00Z")
+            #expect(body["status"] as? String == "active")
+            #expect(body["reminder_state"] as? String == "scheduled")
+            #expect(body["token"] == nil, "the unsubscribe token only travels by email")
+
+            let again = try await client.send(.post, "/events/1/subscriptions", json: #"{"email":"alice@example.com","remind_before_minutes":5}"#)
+            #expect(again.status == .ok)
+            #expect(try again.object()["id"] as? Int == body["id"] as? Int)
+            let count = try await store.sql().raw("SELECT COUNT(*) AS n FROM deliveries").first()?.decode(column: "n", as: Int.self)
+            #expect(count == 1)
+
+            let seed = try await client.send(.post, "/subscribe", json: #"{"event_id":1,"email":"bob@example.com","remind_before_minutes":60}"#)
+            #expect(seed.status == .created)
+            #expect(try seed.object()["remind_at"] as? String == "2030-01-01T11:00:00Z")
+
+            let list = try await client.send(.get, "/events/1/subscriptions")
+            #expect(try list.array().compactMap { $0["email"] as? String } == ["Alice@Example.com", "bob@example.com"])
+        }
+    }
+
+    @Test func refusesWhatCannotBeSubscribed() async throws {
+        let clock = ManualClock("2030-01-01T10:00:00Z")
+        try await withTestApp(clock: clock) { client, _ in
+            #expect(try await client.send(.post, "/events/9/subscriptions", json: #"{"email":"a@example.com"}"#).status == .notFound)
+            #expect(try await client.send(.post, "/subscribe", json: #"{"event_id":9,"email":"a@example.com"}"#).status == .notFound)
+            try await client.createEvent(date: "2030-01-01T09:00:00Z")
+            let started = try await client.send(.post, "/events/1/subscriptions", json: #"{"email":"a@example.com"}"#)
+            #expect(started.status == .conflict)
+            #expect(try started.errorCode() == "event_started")
+            try await client.createEvent(date: "2030-06-01")
+            for bad in [
+                #"{"email":"no-at-sign"}"#, #"{"email":"a@@example.com"}"#, #"{"email":"a b@example.com"}"#, #"{"email":"a@localhost"}"#,
+                #"{"email":"\#(String(repeating: "x", count: 65))@example.com"}"#, #"{"email":"a@example.com","remind_before_minutes":40321}"#,
+                #"{"email":"a@example.com","remind_before_minutes":-1}"#, #"{"email":"a@example.com","color":"red"}"#, #"{}"#,
+                #"{"email":"a@example.com\r\nBcc: b@example.com"}"#,
+            ] {
+                let response = try await client.send(.post, "/events/2/subscriptions", json: bad)
+                #expect(response.status == .unprocessableContent, "\(bad)")
+            }
+            #expect(try await client.send(.post, "/subscribe", json: #"{"email":"a@example.com"}"#).status == .unprocessableContent)
+        }
+    }
+
+    @Test func aSubscriptionWhoseReminderTimeHasPassedIsDueNow() async throws {
+        let clock = ManualClock("2030-01-01T10:00:00Z")
+        try await withTestApp(clock: clock) { client, store in
+            try await client.createEvent(date: "2030-01-01T10:10:00Z")
+            let response = try await client.send(.post, "/events/1/subscriptions", json: #"{"email":"a@example.com"}"#)
+            #expect(response.status == .created)
+            let next = try await store.sql().raw("SELECT next_attempt_at FROM deliveries").first()?.decode(column: "next_attempt_at", as: Int64.self)
+            #expect(next == clock.now().millisecondsSinceEpoch)
+        }
+    }
+
+    @Test func unsubscribeByTokenAndByOneClick() async throws {
+        try await withTestApp(clock: ManualClock("2030-01-01T10:00:00Z")) { client, store in
+            try await client.createEvent(date: "2030-06-01")
+            try await client.send(.post, "/events/1/subscriptions", json: #"{"email":"a@example.com"}"#)
+            try await client.send(.post, "/events/1/subscriptions", json: #"{"email":"b@example.com"}"#)
+            let tokens = try await store.sql().raw("SELECT token FROM subscriptions ORDER BY id").all().map { try $0.decode(column: "token", as: String.self) }
+            #expect(tokens.allSatisfy { $0.count >= 43 }, "at least 256 bits, base64url")
+
+            // The page never unsubscribes by itself: link scanners follow links.
+            let page = try await client.send(.get, "/unsubscribe?token=\(tokens[0])")
+            #expect(page.status == .ok)
+            #expect(page.headers[.contentType]?.hasPrefix("text/html") == true)
+            #expect(String(buffer: page.body).contains("List-Unsubscribe"))
+            let stillActive = try await client.send(.get, "/events/1/subscriptions").array().map { $0["status"] as? String }
+            #expect(stillActive == ["active", "active"])
+
+            let oneClick = try await client.execute(
+                uri: "/unsubscribe?token=\(tokens[0])", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: "List-Unsubscribe=One-Click")
+            )
+            #expect(oneClick.status == .ok)
+            #expect(try await client.send(.delete, "/subscriptions/\(tokens[1])").status == .noContent)
+            #expect(try await client.send(.delete, "/subscriptions/not-a-token").status == .notFound)
+            let statuses = try await client.send(.get, "/events/1/subscriptions").array().map { $0["status"] as? String }
+            #expect(statuses == ["unsubscribed", "unsubscribed"])
+            let pending = try await store.sql().raw("SELECT COUNT(*) AS n FROM deliveries WHERE state = 'scheduled'").first()?
+                .decode(column: "n", as: Int.self)
+            #expect(pending == 0)
+
+            let missingBody = try await client.execute(
+                uri: "/unsubscribe?token=\(tokens[0])", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: "")
+            )
+            #expect(missingBody.status == .unprocessableContent)
+            #expect(try await client.send(.get, "/unsubscribe").status == .badRequest)
+
+            // Subscribing again after unsubscribing reactivates the same subscription.
+            let back = try await client.send(.post, "/events/1/subscriptions", json: #"{"email":"a@example.com"}"#)
+            #expect(back.status == .created)
+            #expect(try back.object()["status"] as? String == "active")
+        }
+    }
+
+    @Test func movingAnEventThroughTheAPIReschedulesItsReminders() async throws {
+        try await withTestApp(clock: ManualClock("2030-01-01T10:00:00Z")) { client, _ in
+            try await client.createEvent(date: "2030-06-01T18:00:00Z")
+            try await client.send(.post, "/events/1/subscriptions", json: #"{"email":"a@example.com","remind_before_minutes":60}"#)
+            try await client.send(.patch, "/events/1", json: #"{"date":"2030-06-02T18:00:00Z"}"#)
+            let list = try await client.send(.get, "/events/1/subscriptions").array()
+            #expect(list.first?["remind_at"] as? String == "2030-06-02T17:00:00Z")
+            #expect(list.first?["reminder_state"] as? String == "scheduled")
+        }
+    }
+}
