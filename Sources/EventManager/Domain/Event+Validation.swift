@@ -161,11 +161,13 @@ extension EventDraft {
             let trimmed = raw.trimmingWhitespace()
             if trimmed.isEmpty {
                 errors.append(FieldError(field: field, code: "blank", message: "\(name) must not be empty or only whitespace"))
-            } else if trimmed.count > maxTextLength {
+            } else if raw.unicodeScalars.count > maxTextLength {
                 errors.append(
                     FieldError(
-                        field: field, code: "too_long", message: "\(name) must be at most \(maxTextLength) characters, got \(trimmed.count)"
-                    ))
+                        field: field, code: "too_long",
+                        message: "\(name) must be at most \(maxTextLength) characters (code points), got \(raw.unicodeScalars.count)"
+                    )
+                )
             } else if trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
                 errors.append(
                     FieldError(

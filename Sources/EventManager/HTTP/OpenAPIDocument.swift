@@ -802,8 +802,7 @@ enum OpenAPIDocument {
                     "required": true,
                     "schema": {
                       "type": "string",
-                      "minLength": 1,
-                      "maxLength": 100
+                      "pattern": "^[A-Za-z0-9_-]{1,100}$"
                     }
                   }
                 ],
@@ -833,8 +832,7 @@ enum OpenAPIDocument {
                     "required": true,
                     "schema": {
                       "type": "string",
-                      "minLength": 1,
-                      "maxLength": 100
+                      "pattern": "^[A-Za-z0-9_-]{1,100}$"
                     }
                   }
                 ],
@@ -869,8 +867,7 @@ enum OpenAPIDocument {
                     "required": true,
                     "schema": {
                       "type": "string",
-                      "minLength": 1,
-                      "maxLength": 100
+                      "pattern": "^[A-Za-z0-9_-]{1,100}$"
                     }
                   }
                 ],
@@ -991,9 +988,9 @@ enum OpenAPIDocument {
               "Text": {
                 "type": "string",
                 "minLength": 1,
-                "maxLength": 200,
                 "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$",
-                "description": "Trimmed; 1-200 characters; no control characters"
+                "description": "1-200 characters (Unicode code points) as sent, not only white space, no control characters; stored trimmed",
+                "maxLength": 200
               },
               "DateInput": {
                 "type": "string",

@@ -97,7 +97,14 @@ struct SubscriptionController<Repository: SubscriptionRepository>: Sendable {
         guard let token = parameters.first(where: { $0.0 == "token" })?.1, !token.isEmpty else {
             throw AppError(.badRequest, code: "missing_parameter", message: "query parameter 'token' is required")
         }
+        guard token.utf8.count <= 100, token.utf8.allSatisfy(Self.isTokenByte) else {
+            throw AppError.badParameter("token", token, expected: "the token from an email link (letters, digits, '-' and '_')")
+        }
         return token
+    }
+
+    static func isTokenByte(_ byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x2D || byte == 0x5F
     }
 
     static var unknownToken: AppError { AppError(.notFound, code: "subscription_not_found", message: "no subscription has this token") }

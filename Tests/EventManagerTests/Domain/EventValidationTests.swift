@@ -41,6 +41,10 @@ import Testing
         let long = String(repeating: "é", count: 201)
         let exact = String(repeating: "é", count: 200)
         #expect(
+            fieldErrors(EventDraft.validate(try parse(#"{"title":" \#(exact)","location":"b","date":"2030-01-01"}"#))) == [
+                "title": "too_long"
+            ])
+        #expect(
             fieldErrors(EventDraft.validate(try parse(#"{"title":"\#(long)","location":"a\tb","date":"2030-01-01"}"#))) == [
                 "title": "too_long", "location": "control_character",
             ])

@@ -21,13 +21,15 @@ import Testing
             #expect(body["reminder_state"] as? String == "scheduled")
             #expect(body["token"] == nil, "the unsubscribe token only travels by email")
 
-            let again = try await client.send(.post, "/events/1/subscriptions", json: #"{"email":"alice@example.com","remind_before_minutes":5}"#)
+            let again = try await client.send(
+                .post, "/events/1/subscriptions", json: #"{"email":"alice@example.com","remind_before_minutes":5}"#)
             #expect(again.status == .ok)
             #expect(try again.object()["id"] as? Int == body["id"] as? Int)
             let count = try await store.sql().raw("SELECT COUNT(*) AS n FROM deliveries").first()?.decode(column: "n", as: Int.self)
             #expect(count == 1)
 
-            let seed = try await client.send(.post, "/subscribe", json: #"{"event_id":1,"email":"bob@example.com","remind_before_minutes":60}"#)
+            let seed = try await client.send(
+                .post, "/subscribe", json: #"{"event_id":1,"email":"bob@example.com","remind_before_minutes":60}"#)
             #expect(seed.status == .created)
             #expect(try seed.object()["remind_at"] as? String == "2030-01-01T11:00:00Z")
 
@@ -48,7 +50,8 @@ import Testing
             try await client.createEvent(date: "2030-06-01")
             for bad in [
                 #"{"email":"no-at-sign"}"#, #"{"email":"a@@example.com"}"#, #"{"email":"a b@example.com"}"#, #"{"email":"a@localhost"}"#,
-                #"{"email":"\#(String(repeating: "x", count: 65))@example.com"}"#, #"{"email":"a@example.com","remind_before_minutes":40321}"#,
+                #"{"email":"\#(String(repeating: "x", count: 65))@example.com"}"#,
+                #"{"email":"a@example.com","remind_before_minutes":40321}"#,
                 #"{"email":"a@example.com","remind_before_minutes":-1}"#, #"{"email":"a@example.com","color":"red"}"#, #"{}"#,
                 #"{"email":"a@example.com\r\nBcc: b@example.com"}"#,
             ] {
@@ -65,7 +68,8 @@ import Testing
             try await client.createEvent(date: "2030-01-01T10:10:00Z")
             let response = try await client.send(.post, "/events/1/subscriptions", json: #"{"email":"a@example.com"}"#)
             #expect(response.status == .created)
-            let next = try await store.sql().raw("SELECT next_attempt_at FROM deliveries").first()?.decode(column: "next_attempt_at", as: Int64.self)
+            let next = try await store.sql().raw("SELECT next_attempt_at FROM deliveries").first()?.decode(
+                column: "next_attempt_at", as: Int64.self)
             #expect(next == clock.now().millisecondsSinceEpoch)
         }
     }
@@ -75,7 +79,9 @@ import Testing
             try await client.createEvent(date: "2030-06-01")
             try await client.send(.post, "/events/1/subscriptions", json: #"{"email":"a@example.com"}"#)
             try await client.send(.post, "/events/1/subscriptions", json: #"{"email":"b@example.com"}"#)
-            let tokens = try await store.sql().raw("SELECT token FROM subscriptions ORDER BY id").all().map { try $0.decode(column: "token", as: String.self) }
+            let tokens = try await store.sql().raw("SELECT token FROM subscriptions ORDER BY id").all().map {
+                try $0.decode(column: "token", as: String.self)
+            }
             #expect(tokens.allSatisfy { $0.count >= 43 }, "at least 256 bits, base64url")
 
             // The page never unsubscribes by itself: link scanners follow links.
