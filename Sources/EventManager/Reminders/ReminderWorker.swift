@@ -9,6 +9,8 @@ public struct WorkerSettings: Sendable {
     /// Longest sleep between looks at the queue, whatever the next due time.
     public var pollInterval: Duration = .seconds(5)
     public var retry = RetryPolicy()
+    /// Outcomes are committed after this many messages, so a crash re-sends at most this many.
+    public var commitEvery = 10
 
     public init() {}
 }
@@ -73,53 +75,56 @@ public final class ReminderWorker: Service, Sendable {
             owner: owner, limit: settings.batchSize, now: clock.now(), leaseMilliseconds: settings.leaseMilliseconds
         )
         guard !claimed.isEmpty else { return 0 }
-        var outcomes: [(id: Int64, outcome: DeliveryOutcome)] = []
+        var decided: [(id: Int64, outcome: DeliveryOutcome)] = []
         var toSend: [ClaimedDelivery] = []
         for item in claimed {
-            switch DeliveryDecision.decide(item.delivery, event: item.event, subscriptionActive: item.subscriptionActive, now: clock.now())
-            {
+            switch DeliveryDecision.decide(item.delivery, event: item.event, subscriptionActive: item.subscriptionActive, now: clock.now()) {
             case .send: toSend.append(item)
-            case .skip(let reason): outcomes.append((item.delivery.id, .skipped(reason)))
-            case .cancel(let reason): outcomes.append((item.delivery.id, .cancelled(reason)))
+            case .skip(let reason): decided.append((item.delivery.id, .skipped(reason)))
+            case .cancel(let reason): decided.append((item.delivery.id, .cancelled(reason)))
             }
         }
+        try await queue.complete(decided, owner: owner, now: clock.now())
         if !toSend.isEmpty {
-            outcomes += await send(toSend)
+            try await send(toSend)
         }
-        try await queue.complete(outcomes, owner: owner, now: clock.now())
         return claimed.count
     }
 
-    private func send(_ items: [ClaimedDelivery]) async -> [(id: Int64, outcome: DeliveryOutcome)] {
-        var outcomes: [(id: Int64, outcome: DeliveryOutcome)] = []
+    /// Sends over one session, committing outcomes every `commitEvery` messages: a crash then
+    /// re-sends only the messages since the last commit (with the same Message-ID).
+    private func send(_ items: [ClaimedDelivery]) async throws {
+        var pending: [(id: Int64, outcome: DeliveryOutcome)] = []
+        var handled = Set<Int64>()
         do {
             try await transport.withSession { session in
                 for item in items {
                     // Checked again per message: a long batch must not deliver after the start.
                     let now = clock.now()
                     if item.delivery.kind == .reminder, let event = item.event, now >= event.startsAt {
-                        outcomes.append((item.delivery.id, .skipped("event already started")))
-                        continue
+                        pending.append((item.delivery.id, .skipped("event already started")))
+                    } else {
+                        do {
+                            try await session.send(messages.compose(item, now: now))
+                            pending.append((item.delivery.id, .sent(at: clock.now())))
+                        } catch {
+                            pending.append((item.delivery.id, failure(item.delivery, error)))
+                        }
                     }
-                    do {
-                        try await session.send(messages.compose(item, now: now))
-                        outcomes.append((item.delivery.id, .sent(at: clock.now())))
-                        logger.debug(
-                            "sent",
-                            metadata: ["delivery": .stringConvertible(item.delivery.id), "kind": .string(item.delivery.kind.rawValue)])
-                    } catch {
-                        outcomes.append((item.delivery.id, failure(item.delivery, error)))
+                    handled.insert(item.delivery.id)
+                    if pending.count >= settings.commitEvery {
+                        try await queue.complete(pending, owner: owner, now: clock.now())
+                        pending.removeAll()
                     }
                 }
             }
         } catch {
-            // The session could not open or broke: everything not yet decided is retried.
-            let decided = Set(outcomes.map(\.id))
-            for item in items where !decided.contains(item.delivery.id) {
-                outcomes.append((item.delivery.id, failure(item.delivery, error)))
+            // The session could not open or broke: everything not yet handled is retried.
+            for item in items where !handled.contains(item.delivery.id) {
+                pending.append((item.delivery.id, failure(item.delivery, error)))
             }
         }
-        return outcomes
+        try await queue.complete(pending, owner: owner, now: clock.now())
     }
 
     private func failure(_ delivery: Delivery, _ error: any Error) -> DeliveryOutcome {

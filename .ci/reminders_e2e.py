@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""Reminders end to end, as an operator runs them: the real executable, a real SMTP peer
+(aiosmtpd), and SIGKILL.
+
+1. A subscription acknowledged with 2xx is reminded even if the process is killed right after.
+2. A process killed in the middle of sending a batch: its leases expire and the restarted process
+   delivers the rest. Duplicates (a kill between the server's 250 and our commit) are counted by
+   Message-ID and printed.
+
+  reminders_e2e.py PATH/TO/event-manager
+"""
+import datetime, glob, json, os, signal, socket, subprocess, sys, tempfile, time, urllib.request
+
+binary = os.path.abspath(sys.argv[1])
+peer_script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Peers", "smtp_peer.py")
+work = tempfile.mkdtemp(prefix="em-e2e-")
+failures = []
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def start_peer():
+    maildir = os.path.join(work, "mail")
+    proc = subprocess.Popen([sys.executable, peer_script, "--dir", maildir], stdout=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    assert line.startswith("READY "), line
+    return proc, int(line.split()[1]), maildir
+
+
+def start_server(port, smtp_port):
+    env = dict(os.environ, MAIL_TRANSPORT="smtp", SMTP_PORT=str(smtp_port), REMINDERS_LEASE_SECONDS="5",
+               REMINDERS_POLL_INTERVAL_MS="500", LOG_LEVEL="warning")
+    log = open(os.path.join(work, "server.log"), "a")
+    proc = subprocess.Popen([binary, "serve", "--app-port", str(port)], cwd=work, env=env, stdout=log, stderr=log)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
+            return proc
+        except Exception:
+            if proc.poll() is not None:
+                raise SystemExit("server exited during start-up")
+            time.sleep(0.05)
+    raise SystemExit("server did not start")
+
+
+def call(port, method, path, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method,
+                                     headers={"Content-Type": "application/json"} if data else {})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, json.loads(response.read() or b"null")
+
+
+def received(maildir):
+    messages = []
+    for name in sorted(glob.glob(os.path.join(maildir, "*.json"))):
+        with open(name) as f:
+            mail = json.load(f)
+        headers = {k.lower(): v for k, v in mail["headers"]}
+        messages.append((mail["rcpt_tos"][0], headers.get("message-id"), headers.get("subject")))
+    return messages
+
+
+def wait_for(condition, seconds, what):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    failures.append(f"timed out after {seconds}s waiting for {what}")
+    return False
+
+
+def iso(seconds_from_now):
+    moment = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds_from_now)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+peer, smtp_port, maildir = start_peer()
+port = free_port()
+server = start_server(port, smtp_port)
+try:
+    # 1. Kill right after the 2xx.
+    status, event = call(port, "POST", "/events", {"title": "Durable", "location": "Disk", "date": iso(30 * 60 + 4)})
+    assert status == 201, status
+    status, sub = call(port, "POST", f"/events/{event['id']}/subscriptions", {"email": "durable@example.com"})
+    assert status == 201, status
+    server.send_signal(signal.SIGKILL)
+    server.wait()
+    server = start_server(port, smtp_port)
+    if wait_for(lambda: any(m[0] == "durable@example.com" for m in received(maildir)), 30, "the reminder after SIGKILL"):
+        print("durability: reminder delivered after SIGKILL and restart")
+
+    # 2. Kill in the middle of a batch.
+    count = 300
+    status, event = call(port, "POST", "/events", {"title": "Crowded", "location": "Hall", "date": iso(30 * 60 + 5)})
+    for index in range(count):
+        call(port, "POST", f"/events/{event['id']}/subscriptions", {"email": f"user{index}@example.com"})
+    before = len(received(maildir))
+    wait_for(lambda: len(received(maildir)) > before, 30, "the batch to start")
+    server.send_signal(signal.SIGKILL)
+    server.wait()
+    killed_after = len(received(maildir)) - before
+    server = start_server(port, smtp_port)
+    wanted = {f"user{index}@example.com" for index in range(count)}
+    wait_for(lambda: wanted <= {m[0] for m in received(maildir)}, 60, "every reminder of the batch")
+    batch = [m for m in received(maildir) if m[0] in wanted]
+    ids = [m[1] for m in batch]
+    duplicates = len(ids) - len(set(ids))
+    missing = wanted - {m[0] for m in batch}
+    print(f"mid-batch kill: {killed_after} delivered before the kill, {len(set(ids))}/{count} delivered in all, "
+          f"{duplicates} duplicates by Message-ID, {len(missing)} missing")
+    if missing:
+        failures.append(f"{len(missing)} reminders never arrived")
+    if len({m[1] for m in batch if m[0] == 'user0@example.com'}) > 1:
+        failures.append("one subscriber got reminders with different Message-IDs")
+    subjects = {m[2] for m in batch}
+    if not all(s.startswith("Reminder: Crowded starts in") for s in subjects):
+        failures.append(f"unexpected subjects: {subjects}")
+finally:
+    server.kill()
+    peer.terminate()
+
+for failure in failures:
+    print("FAIL:", failure)
+print(f"reminders e2e: {2 - min(2, len(failures))} passed, {min(2, len(failures))} failed")
+sys.exit(1 if failures else 0)
