@@ -78,7 +78,8 @@ public final class ReminderWorker: Service, Sendable {
         var decided: [(id: Int64, outcome: DeliveryOutcome)] = []
         var toSend: [ClaimedDelivery] = []
         for item in claimed {
-            switch DeliveryDecision.decide(item.delivery, event: item.event, subscriptionActive: item.subscriptionActive, now: clock.now()) {
+            switch DeliveryDecision.decide(item.delivery, event: item.event, subscriptionActive: item.subscriptionActive, now: clock.now())
+            {
             case .send: toSend.append(item)
             case .skip(let reason): decided.append((item.delivery.id, .skipped(reason)))
             case .cancel(let reason): decided.append((item.delivery.id, .cancelled(reason)))

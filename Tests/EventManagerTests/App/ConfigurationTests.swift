@@ -86,3 +86,34 @@ import Testing
         }
     }
 }
+
+@Suite struct ExampleConfigurationTests {
+    static let examplePath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("config.example.json").path
+
+    @Test func theDocumentedExampleLoadsAndEqualsTheDefaults() async throws {
+        let example = try await AppConfiguration.load(path: Self.examplePath, environment: [:])
+        let defaults = AppConfiguration()
+        #expect(example.port == defaults.port)
+        #expect(example.database == defaults.database)
+        #expect(example.mailTransport == .log)
+        #expect(example.reminders.defaultMinutes == 30)
+        #expect(example.worker.leaseMilliseconds == defaults.worker.leaseMilliseconds)
+        #expect(example.smtp.port == 2500)
+    }
+
+    @Test func credentialsWithoutTLSAreRefused() async throws {
+        do {
+            _ = try await AppConfiguration.load(path: "/nonexistent.json", environment: ["SMTP_USERNAME": "bob", "SMTP_PASSWORD": "x"])
+            Issue.record("accepted")
+        } catch {
+            #expect(error.key == "smtp.username")
+        }
+        let secure = try await AppConfiguration.load(
+            path: "/nonexistent.json",
+            environment: ["SMTP_USERNAME": "bob", "SMTP_PASSWORD": "x", "SMTP_TLS": "starttls", "MAIL_TRANSPORT": "smtp"]
+        )
+        #expect(secure.smtp.tls == .starttls)
+        #expect(secure.mailTransport == .smtp)
+    }
+}
