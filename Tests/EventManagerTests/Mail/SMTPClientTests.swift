@@ -33,8 +33,8 @@ struct SMTPClientTests {
         }
         let received = try #require(try peer.messages().first)
         #expect(received.defects.isEmpty)
-        #expect(received.mail_from == "reminders@example.org")
-        #expect(received.rcpt_tos == ["alice@example.com"])
+        #expect(received.mailFrom == "reminders@example.org")
+        #expect(received.rcptTos == ["alice@example.com"])
         #expect(received.header("Subject") == "Reminder: Réunion ✓ à Paris starts in 30 minutes")
         #expect(received.header("Message-ID") == "<reminder.abc@example.org>")
         #expect(received.header("List-Unsubscribe-Post") == "List-Unsubscribe=One-Click")
@@ -64,7 +64,7 @@ struct SMTPClientTests {
         try await transport(peer.port).withSession { session in
             for index in 0..<5 { try await session.send(mail(to: "user\(index)@example.com")) }
         }
-        #expect(try peer.messages().map(\.rcpt_tos) == (0..<5).map { ["user\($0)@example.com"] })
+        #expect(try peer.messages().map(\.rcptTos) == (0..<5).map { ["user\($0)@example.com"] })
     }
 
     @Test func repliesAreClassified() async throws {
@@ -80,7 +80,7 @@ struct SMTPClientTests {
             // The session survives a refused recipient (RSET) and the retry is accepted.
             try await session.send(mail(to: "temp451-1@example.com"))
         }
-        #expect(try peer.messages().map(\.rcpt_tos) == [["temp451-1@example.com"]])
+        #expect(try peer.messages().map(\.rcptTos) == [["temp451-1@example.com"]])
     }
 
     @Test func aServerThatIsDownIsATransientFailure() async throws {

@@ -97,24 +97,36 @@ final class SMTPPeer: @unchecked Sendable {
 /// A message as Python's email package parsed it on the receiving side.
 struct ReceivedMail: Decodable {
     struct Part: Decodable {
-        var content_type: String
+        var contentType: String
         var params: [String: String]?
         var filename: String?
         var content: String?
+
+        enum CodingKeys: String, CodingKey {
+            case contentType = "content_type"
+            case params, filename, content
+        }
     }
 
-    var mail_from: String
-    var rcpt_tos: [String]
+    var mailFrom: String
+    var rcptTos: [String]
     var headers: [[String]]
-    var raw_headers: [[String]]
+    var rawHeaders: [[String]]
     var parts: [Part]
     var defects: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case mailFrom = "mail_from"
+        case rcptTos = "rcpt_tos"
+        case rawHeaders = "raw_headers"
+        case headers, parts, defects
+    }
 
     func header(_ name: String) -> String? {
         headers.first { $0[0].lowercased() == name.lowercased() }?[1]
     }
 
-    func part(_ type: String) -> Part? { parts.first { $0.content_type == type } }
+    func part(_ type: String) -> Part? { parts.first { $0.contentType == type } }
 }
 
 /// A self-signed certificate for `localhost` and 127.0.0.1, made with the openssl command.

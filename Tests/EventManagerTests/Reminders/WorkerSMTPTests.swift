@@ -1,0 +1,61 @@
+import Foundation
+import Logging
+import Testing
+
+@testable import EventManager
+
+/// The worker with the real SMTP client against aiosmtpd: outages and refusals end to end.
+@Suite(.enabled(if: SMTPPeer.available, "needs python3 with aiosmtpd (pip install aiosmtpd)"))
+struct WorkerSMTPTests {
+    func worker(_ harness: ReminderHarness, port: Int) -> ReminderWorker {
+        var configuration = SMTPConfiguration()
+        configuration.port = port
+        configuration.commandTimeout = .seconds(10)
+        var logger = Logger(label: "worker-smtp")
+        logger.logLevel = .critical
+        return ReminderWorker(
+            queue: harness.reminders, transport: SMTPTransport(configuration: configuration, logger: logger),
+            messages: ReminderMessages(sender: "reminders@test.example", publicURL: "http://127.0.0.1:8000"), clock: harness.clock,
+            settings: WorkerSettings(), owner: "worker-smtp", logger: logger, jitter: { 0 }
+        )
+    }
+
+    @Test func aServerThatIsDownThenUpGetsTheReminderOnRetry() async throws {
+        let harness = try await ReminderHarness.make()
+        let first = try await SMTPPeer.start()
+        let port = first.port
+        await first.stopAndWait()
+        let event = try await harness.event(startingIn: 60)
+        try await harness.subscribe(event, minutes: 60)
+        let worker = worker(harness, port: port)
+        #expect(try await worker.processDueBatch() == 1)
+        #expect(try await harness.states() == ["scheduled": 1])
+
+        let peer = try await SMTPPeer.start(port: port)
+        harness.clock.advance(milliseconds: 15_000)
+        #expect(try await worker.processDueBatch() == 1)
+        #expect(try peer.messages().map(\.rcptTos) == [["alice@example.com"]])
+        #expect(try await harness.states() == ["sent": 1])
+        peer.stop()
+        await harness.close()
+    }
+
+    @Test func temporaryRefusalsAreRetriedAndPermanentOnesFail() async throws {
+        let harness = try await ReminderHarness.make()
+        let peer = try await SMTPPeer.start()
+        let event = try await harness.event(startingIn: 60)
+        for address in ["temp451-1@example.com", "close421-1@example.com", "reject550@example.com", "fine@example.com"] {
+            try await harness.subscribe(event, address, minutes: 60)
+        }
+        let worker = worker(harness, port: peer.port)
+        #expect(try await worker.processDueBatch() == 4)
+        // A 421 closes the connection, so the rest of the first batch is retried as well.
+        harness.clock.advance(milliseconds: 15_000)
+        #expect(try await worker.processDueBatch() >= 2)
+        let delivered = Set(try peer.messages().flatMap(\.rcptTos))
+        #expect(delivered == ["temp451-1@example.com", "close421-1@example.com", "fine@example.com"])
+        #expect(try await harness.states() == ["sent": 3, "failed": 1])
+        peer.stop()
+        await harness.close()
+    }
+}
