@@ -35,7 +35,8 @@ def start_peer():
 
 def start_server(port, smtp_port):
     env = dict(os.environ, MAIL_TRANSPORT="smtp", SMTP_PORT=str(smtp_port), REMINDERS_LEASE_SECONDS="5",
-               REMINDERS_POLL_INTERVAL_MS="500", LOG_LEVEL="warning")
+               REMINDERS_POLL_INTERVAL_MS="500", LOG_LEVEL="warning",
+               RATE_LIMIT_ENABLED="false")
     log = open(os.path.join(work, "server.log"), "a")
     proc = subprocess.Popen([binary, "serve", "--app-port", str(port)], cwd=work, env=env, stdout=log, stderr=log)
     deadline = time.time() + 30

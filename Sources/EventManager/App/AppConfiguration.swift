@@ -24,6 +24,7 @@ public struct AppConfiguration: Sendable {
     public var mailDirectory = "data/mail"
     public var reminders = ReminderSettings()
     public var worker = WorkerSettings()
+    public var rateLimits = RateLimitSettings()
 
     /// Where emails go (`mail.transport`).
     public enum MailTransportKind: String, Sendable { case log, file, smtp }
@@ -104,6 +105,13 @@ public struct AppConfiguration: Sendable {
         if let milliseconds = try values.int("reminders.poll_interval_ms", in: 10...600_000) {
             worker.pollInterval = .milliseconds(milliseconds)
         }
+        rateLimits.enabled = try values.bool("rate_limit.enabled") ?? rateLimits.enabled
+        rateLimits.read = try values.limits("rate_limit.read") ?? rateLimits.read
+        rateLimits.write = try values.limits("rate_limit.write") ?? rateLimits.write
+        rateLimits.subscribe = try values.limits("rate_limit.subscribe") ?? rateLimits.subscribe
+        rateLimits.subscribePerEmail = try values.limits("rate_limit.subscribe_per_email") ?? rateLimits.subscribePerEmail
+        rateLimits.subscribePerEvent = try values.limits("rate_limit.subscribe_per_event") ?? rateLimits.subscribePerEvent
+        if let proxies = try values.stringArray("rate_limit.trusted_proxies") { rateLimits.trustedProxies = Set(proxies) }
     }
 }
 
@@ -174,6 +182,27 @@ struct ConfigValues {
         if let value = reader.bool(forKey: ConfigKey(key)) { return value }
         if present(key) { throw ConfigurationError(key: key, message: "expected true or false") }
         return nil
+    }
+
+    func stringArray(_ key: String) throws(ConfigurationError) -> [String]? {
+        if let value = reader.stringArray(forKey: ConfigKey(key)) { return value }
+        if present(key) { throw ConfigurationError(key: key, message: "expected a list of strings") }
+        return nil
+    }
+
+    /// A list like `["300 per minute", "10000 per day"]`; every entry must parse.
+    func limits(_ key: String) throws(ConfigurationError) -> [RateLimit]? {
+        guard let texts = try stringArray(key) else { return nil }
+        guard !texts.isEmpty else { throw ConfigurationError(key: key, message: "give at least one limit, e.g. [\"300 per minute\"]") }
+        var limits: [RateLimit] = []
+        for (index, text) in texts.enumerated() {
+            guard let limit = RateLimit(text) else {
+                throw ConfigurationError(
+                    key: "\(key)[\(index)]", message: "'\(text)' is not a limit like '300 per minute' (second, minute, hour, day)")
+            }
+            limits.append(limit)
+        }
+        return limits
     }
 
     private func present(_ key: String) -> Bool {

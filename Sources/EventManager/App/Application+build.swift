@@ -6,10 +6,12 @@ import ServiceLifecycle
 public struct RouterSettings: Sendable {
     public var limits = APILimits()
     public var defaultReminderMinutes: Int64 = 30
+    public var rateLimits: RateLimitSettings
 
-    public init(limits: APILimits = APILimits(), defaultReminderMinutes: Int64 = 30) {
+    public init(limits: APILimits = APILimits(), defaultReminderMinutes: Int64 = 30, rateLimits: RateLimitSettings = .disabled) {
         self.limits = limits
         self.defaultReminderMinutes = defaultReminderMinutes
+        self.rateLimits = rateLimits
     }
 }
 
@@ -29,15 +31,17 @@ func buildRoutes<Events: EventRepository, Subscriptions: SubscriptionRepository>
     queueChanged: @escaping @Sendable () -> Void
 ) -> (routes: RouteTable, router: Router<AppRequestContext>) {
     let routes = RouteTable()
+    let limiters = RateLimiters(settings: settings.rateLimits)
     HealthController(repository: events).addRoutes(to: routes)
     OpenAPIController().addRoutes(to: routes)
     EventController(repository: events, clock: clock, limits: settings.limits, queueChanged: queueChanged).addRoutes(to: routes)
     SubscriptionController(
         repository: subscriptions, clock: clock, limits: settings.limits, defaultMinutes: settings.defaultReminderMinutes,
-        queueChanged: queueChanged
+        limiters: limiters, queueChanged: queueChanged
     ).addRoutes(to: routes)
     let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
     router.add(middleware: RequestLogMiddleware(logger: logger, methods: routes.methodIndex))
+    router.add(middleware: RateLimitMiddleware(limiters: limiters, clock: clock))
     routes.register(on: router)
     return (routes, router)
 }
@@ -67,7 +71,10 @@ public func buildApplication(
     )
     let router = buildRouter(
         events: events, subscriptions: reminders, clock: clock,
-        settings: RouterSettings(limits: configuration.limits, defaultReminderMinutes: configuration.reminders.defaultMinutes),
+        settings: RouterSettings(
+            limits: configuration.limits, defaultReminderMinutes: configuration.reminders.defaultMinutes,
+            rateLimits: configuration.rateLimits
+        ),
         logger: logger, queueChanged: { [wakeup = worker.wakeup] in wakeup.signal() }
     )
     return Application(

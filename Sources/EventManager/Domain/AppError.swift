@@ -36,6 +36,8 @@ public struct AppError: Error, Sendable, CustomStringConvertible {
     public var code: String
     public var message: String
     public var details: Details?
+    /// For `tooManyRequests`: when the client may try again.
+    public var retryAfterSeconds: Int64?
 
     /// Structured extra information carried in the error body's `details` member.
     public enum Details: Sendable, Equatable {

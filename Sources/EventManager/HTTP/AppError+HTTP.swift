@@ -32,6 +32,9 @@ extension AppError: HTTPResponseError {
         if case .methodNotAllowed(let allowed) = kind {
             headers[.allow] = allowed.joined(separator: ", ")
         }
+        if let retryAfterSeconds {
+            headers[.retryAfter] = String(retryAfterSeconds)
+        }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: writer.bytes)))
     }
 }

@@ -85,6 +85,9 @@ enum OpenAPIDocument {
                         }
                       }
                     }
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/TooManyRequests"
                   }
                 }
               }
@@ -155,6 +158,9 @@ enum OpenAPIDocument {
                   },
                   "400": {
                     "$ref": "#/components/responses/BadRequest"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/TooManyRequests"
                   }
                 }
               },
@@ -201,6 +207,9 @@ enum OpenAPIDocument {
                   },
                   "422": {
                     "$ref": "#/components/responses/Unprocessable"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/TooManyRequests"
                   }
                 }
               },
@@ -252,6 +261,9 @@ enum OpenAPIDocument {
                   },
                   "422": {
                     "$ref": "#/components/responses/Unprocessable"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/TooManyRequests"
                   }
                 },
                 "description": "Subscribers are told when the date, time or location changes or the event is deleted (reminders.notify_changes); reminders move with the event."
@@ -278,6 +290,9 @@ enum OpenAPIDocument {
                   },
                   "404": {
                     "$ref": "#/components/responses/NotFound"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/TooManyRequests"
                   }
                 },
                 "description": "Subscribers are told when the date, time or location changes or the event is deleted (reminders.notify_changes); reminders move with the event."
@@ -310,6 +325,9 @@ enum OpenAPIDocument {
                   },
                   "404": {
                     "$ref": "#/components/responses/NotFound"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/TooManyRequests"
                   }
                 }
               },
@@ -356,6 +374,9 @@ enum OpenAPIDocument {
                   },
                   "422": {
                     "$ref": "#/components/responses/Unprocessable"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/TooManyRequests"
                   }
                 },
                 "description": "Subscribers are told when the date, time or location changes or the event is deleted (reminders.notify_changes); reminders move with the event."
@@ -408,6 +429,9 @@ enum OpenAPIDocument {
                   },
                   "422": {
                     "$ref": "#/components/responses/Unprocessable"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/TooManyRequests"
                   }
                 },
                 "description": "Subscribers are told when the date, time or location changes or the event is deleted (reminders.notify_changes); reminders move with the event."
@@ -426,6 +450,9 @@ enum OpenAPIDocument {
                   },
                   "404": {
                     "$ref": "#/components/responses/NotFound"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/TooManyRequests"
                   }
                 },
                 "description": "Subscribers are told when the date, time or location changes or the event is deleted (reminders.notify_changes); reminders move with the event."
@@ -507,6 +534,9 @@ enum OpenAPIDocument {
                   },
                   "400": {
                     "$ref": "#/components/responses/BadRequest"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/TooManyRequests"
                   }
                 }
               }
@@ -560,6 +590,9 @@ enum OpenAPIDocument {
                   },
                   "422": {
                     "$ref": "#/components/responses/Unprocessable"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/TooManyRequests"
                   }
                 }
               },
@@ -610,6 +643,9 @@ enum OpenAPIDocument {
                   },
                   "422": {
                     "$ref": "#/components/responses/Unprocessable"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/TooManyRequests"
                   }
                 },
                 "description": "Subscribers are told when the date, time or location changes or the event is deleted (reminders.notify_changes); reminders move with the event."
@@ -688,6 +724,9 @@ enum OpenAPIDocument {
                   },
                   "422": {
                     "$ref": "#/components/responses/Unprocessable"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/TooManyRequests"
                   }
                 }
               },
@@ -715,6 +754,9 @@ enum OpenAPIDocument {
                   },
                   "404": {
                     "$ref": "#/components/responses/NotFound"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/TooManyRequests"
                   }
                 }
               }
@@ -787,6 +829,9 @@ enum OpenAPIDocument {
                   },
                   "422": {
                     "$ref": "#/components/responses/Unprocessable"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/TooManyRequests"
                   }
                 }
               }
@@ -817,6 +862,9 @@ enum OpenAPIDocument {
                   },
                   "404": {
                     "$ref": "#/components/responses/NotFound"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/TooManyRequests"
                   }
                 }
               }
@@ -854,6 +902,9 @@ enum OpenAPIDocument {
                   },
                   "400": {
                     "$ref": "#/components/responses/BadRequest"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/TooManyRequests"
                   }
                 }
               },
@@ -918,6 +969,9 @@ enum OpenAPIDocument {
                   },
                   "422": {
                     "$ref": "#/components/responses/Unprocessable"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/TooManyRequests"
                   }
                 }
               }
@@ -1498,6 +1552,24 @@ enum OpenAPIDocument {
                 "schema": {
                   "type": "string"
                 }
+              },
+              "Retry-After": {
+                "description": "Seconds to wait before trying again",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "The limits of this class (draft-ietf-httpapi-ratelimit-headers), e.g. \"write-60\";q=300;w=60",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The limit closest to running out: remaining requests r and seconds t until it is whole, e.g. \"write-60\";r=299;t=1",
+                "schema": {
+                  "type": "string"
+                }
               }
             },
             "responses": {
@@ -1617,6 +1689,30 @@ enum OpenAPIDocument {
                 "headers": {
                   "X-Request-ID": {
                     "$ref": "#/components/headers/X-Request-ID"
+                  }
+                },
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Error"
+                    }
+                  }
+                }
+              },
+              "TooManyRequests": {
+                "description": "A rate limit is spent (rate_limit.*)",
+                "headers": {
+                  "X-Request-ID": {
+                    "$ref": "#/components/headers/X-Request-ID"
+                  },
+                  "Retry-After": {
+                    "$ref": "#/components/headers/Retry-After"
+                  },
+                  "RateLimit-Policy": {
+                    "$ref": "#/components/headers/RateLimit-Policy"
+                  },
+                  "RateLimit": {
+                    "$ref": "#/components/headers/RateLimit"
                   }
                 },
                 "content": {

@@ -7,6 +7,7 @@ struct SubscriptionController<Repository: SubscriptionRepository>: Sendable {
     let clock: any WallClock
     let limits: APILimits
     let defaultMinutes: Int64
+    let limiters: RateLimiters
     /// Called after a change to the queue has committed, to wake the worker.
     let queueChanged: @Sendable () -> Void
 
@@ -41,6 +42,7 @@ struct SubscriptionController<Repository: SubscriptionRepository>: Sendable {
         let subscriptionRequest = try SubscriptionRequest.validate(
             body, defaultMinutes: defaultMinutes, extraFields: seedForm ? ["event_id"] : []
         ).get()
+        try checkLimits(email: subscriptionRequest.email, eventID: eventID!)
         let (view, created) = try await repository.subscribe(eventID: eventID!, request: subscriptionRequest, now: clock.now())
         if created { queueChanged() }
         var response = Response.json(status: created ? .created : .ok) {
@@ -48,6 +50,16 @@ struct SubscriptionController<Repository: SubscriptionRepository>: Sendable {
         }
         response.headers[.location] = "/events/\(view.subscription.eventID)/subscriptions"
         return response
+    }
+
+    /// Nobody may flood one inbox or one event, whatever addresses they send from.
+    func checkLimits(email: EmailAddress, eventID: Int64) throws {
+        guard limiters.settings.enabled else { return }
+        let now = clock.now()
+        let perEmail = limiters.perEmail.check(email.normalized, now: now)
+        guard perEmail.allowed else { throw AppError.rateLimited(perEmail, scope: "subscriptions for this address") }
+        let perEvent = limiters.perEvent.check(String(eventID), now: now)
+        guard perEvent.allowed else { throw AppError.rateLimited(perEvent, scope: "subscriptions to event \(eventID)") }
     }
 
     /// `GET /unsubscribe?token=`: a page with a button; never unsubscribes by itself, since mail

@@ -117,3 +117,30 @@ import Testing
         #expect(secure.mailTransport == .smtp)
     }
 }
+
+@Suite struct RateLimitConfigurationTests {
+    @Test func limitsComeFromTheSeedStyleLists() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("em-rl-\(UUID().uuidString).json").path
+        try #"{"rate_limit": {"enabled": true, "write": ["2 per second", "100 per day"], "trusted_proxies": ["10.0.0.1"]}}"#
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let configuration = try await AppConfiguration.load(path: path, environment: [:])
+        #expect(configuration.rateLimits.write == [RateLimit("2 per second")!, RateLimit("100 per day")!])
+        #expect(configuration.rateLimits.read == [RateLimit("1200 per minute")!])
+        #expect(configuration.rateLimits.trustedProxies == ["10.0.0.1"])
+    }
+
+    @Test func aMalformedLimitStopsStartUpNamingTheKey() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("em-rl-\(UUID().uuidString).json").path
+        try #"{"rate_limit": {"subscribe": ["30 per minute", "lots per day"]}}"#.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        do {
+            _ = try await AppConfiguration.load(path: path, environment: [:])
+            Issue.record("accepted")
+        } catch {
+            #expect(error.key == "rate_limit.subscribe[1]")
+        }
+        let disabled = try await AppConfiguration.load(path: "/nonexistent.json", environment: ["RATE_LIMIT_ENABLED": "false"])
+        #expect(!disabled.rateLimits.enabled)
+    }
+}

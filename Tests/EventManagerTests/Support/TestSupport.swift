@@ -44,10 +44,11 @@ struct TemporaryDatabase {
     }
 }
 
-/// Runs `body` against the full router over a new SQLite database, through `app.test(.router)`.
+/// Runs `body` against the full router over a new SQLite database, through `app.test(.router)`
+/// (or `.live` for tests that need a real socket).
 func withTestApp<Value>(
-    clock: ManualClock = ManualClock(), limits: APILimits = APILimits(),
-    _ body: @Sendable (any TestClientProtocol, DatabaseStore) async throws -> Value
+    clock: ManualClock = ManualClock(), limits: APILimits = APILimits(), rateLimits: RateLimitSettings = .disabled,
+    setup: TestingSetup = .router, _ body: @Sendable (any TestClientProtocol, DatabaseStore) async throws -> Value
 ) async throws -> Value {
     let database = TemporaryDatabase()
     defer { database.remove() }
@@ -57,11 +58,11 @@ func withTestApp<Value>(
     let reminders = SQLReminderStore(store: store, settings: ReminderSettings(messageIDDomain: "test.example"))
     let router = buildRouter(
         events: CachedEventRepository(base: SQLEventRepository(store: store, observer: reminders)), subscriptions: reminders,
-        clock: clock, settings: RouterSettings(limits: limits), logger: logger
+        clock: clock, settings: RouterSettings(limits: limits, rateLimits: rateLimits), logger: logger
     )
-    let app = Application(router: router, logger: logger)
+    let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
     do {
-        let value = try await app.test(.router) { client in try await body(client, store) }
+        let value = try await app.test(setup) { client in try await body(client, store) }
         await store.shutdown()
         return value
     } catch {

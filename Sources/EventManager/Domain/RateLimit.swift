@@ -1,0 +1,130 @@
+import Synchronization
+
+/// One limit: at most `count` requests per `period`, e.g. `300 per minute`.
+public struct RateLimit: Sendable, Equatable, CustomStringConvertible {
+    public var count: Int
+    public var periodMilliseconds: Int64
+
+    public init(count: Int, periodMilliseconds: Int64) {
+        self.count = count
+        self.periodMilliseconds = periodMilliseconds
+    }
+
+    static let units: [String: Int64] = ["second": 1000, "minute": 60_000, "hour": 3_600_000, "day": 86_400_000]
+
+    /// Parses `N per second|minute|hour|day` (a plural unit is accepted too).
+    public init?(_ text: String) {
+        let words = text.split(separator: " ").map { $0.lowercased() }
+        guard words.count == 3, words[1] == "per", let count = Int(words[0]), count > 0, count <= 1_000_000_000 else { return nil }
+        let unit = words[2].hasSuffix("s") ? String(words[2].dropLast()) : words[2]
+        guard let period = Self.units[unit] else { return nil }
+        self.init(count: count, periodMilliseconds: period)
+    }
+
+    public var windowSeconds: Int64 { periodMilliseconds / 1000 }
+    public var description: String {
+        "\(count) per \(Self.units.first { $0.value == periodMilliseconds }?.key ?? "\(periodMilliseconds) ms")"
+    }
+    /// The time one request "costs" under GCRA.
+    var emissionInterval: Double { Double(periodMilliseconds) / Double(count) }
+}
+
+/// What a limiter decided for one request.
+public struct RateLimitDecision: Sendable, Equatable {
+    public var allowed: Bool
+    /// The limit closest to running out, reported in the `RateLimit` header.
+    public var tightest: RateLimit
+    public var remaining: Int
+    /// Seconds until the tightest limit is whole again.
+    public var resetSeconds: Int64
+    /// Seconds to wait before retrying, when refused.
+    public var retryAfterSeconds: Int64
+}
+
+/// A set of limits that all apply to each key, enforced with GCRA (the generic cell rate
+/// algorithm): one timestamp per key and limit, no background timers, O(1) per request.
+///
+/// Memory stays bounded: a key whose every limit has fully recovered carries no information and is
+/// dropped when the table is swept; past `maxKeys`, the keys closest to recovery go first.
+public final class RateLimiter: Sendable {
+    public let limits: [RateLimit]
+    let maxKeys: Int
+    private let table = Mutex<Table>(Table())
+
+    struct Table {
+        var arrivals: [String: [Double]] = [:]
+        var insertsSinceSweep = 0
+    }
+
+    public init(limits: [RateLimit], maxKeys: Int = 100_000) {
+        self.limits = limits
+        self.maxKeys = maxKeys
+    }
+
+    public var keyCount: Int { table.withLock { $0.arrivals.count } }
+
+    /// Counts one request for `key` at `now` if every limit allows it.
+    public func check(_ key: String, now: Timestamp) -> RateLimitDecision {
+        let nowMs = Double(now.millisecondsSinceEpoch)
+        return table.withLock { table in
+            let stored = table.arrivals[key] ?? Array(repeating: 0, count: limits.count)
+            var updated = stored
+            var refusedFor: Double = 0
+            for (index, limit) in limits.enumerated() {
+                let tat = max(stored[index], nowMs)
+                let next = tat + limit.emissionInterval
+                let allowAt = next - Double(limit.periodMilliseconds)
+                if nowMs < allowAt { refusedFor = max(refusedFor, allowAt - nowMs) }
+                updated[index] = next
+            }
+            let allowed = refusedFor == 0
+            if allowed {
+                if table.arrivals[key] == nil {
+                    table.insertsSinceSweep += 1
+                    if table.arrivals.count >= maxKeys || table.insertsSinceSweep >= 10_000 { sweep(&table, now: nowMs) }
+                }
+                table.arrivals[key] = updated
+            }
+            let effective = allowed ? updated : stored.map { max($0, nowMs) }
+            var tightestIndex = 0
+            var tightestRemaining = Int.max
+            for (index, limit) in limits.enumerated() {
+                let used = max(0, effective[index] - nowMs)
+                let remaining = max(0, Int((Double(limit.periodMilliseconds) - used) / limit.emissionInterval))
+                if remaining < tightestRemaining {
+                    tightestRemaining = remaining
+                    tightestIndex = index
+                }
+            }
+            let reset = Int64((max(0, effective[tightestIndex] - nowMs) / 1000).rounded(.up))
+            return RateLimitDecision(
+                allowed: allowed, tightest: limits[tightestIndex], remaining: tightestRemaining, resetSeconds: reset,
+                retryAfterSeconds: allowed ? 0 : max(1, Int64((refusedFor / 1000).rounded(.up)))
+            )
+        }
+    }
+
+    private func sweep(_ table: inout Table, now: Double) {
+        table.insertsSinceSweep = 0
+        table.arrivals = table.arrivals.filter { $0.value.contains { $0 > now } }
+        if table.arrivals.count >= maxKeys {
+            let keep = table.arrivals.sorted { ($0.value.max() ?? 0) > ($1.value.max() ?? 0) }.prefix(maxKeys * 3 / 4)
+            table.arrivals = Dictionary(uniqueKeysWithValues: keep.map { ($0.key, $0.value) })
+        }
+    }
+}
+
+/// Which address a request comes from: the socket's peer, or the client a trusted proxy names.
+public enum ClientAddress {
+    /// `X-Forwarded-For` is read right to left, skipping trusted proxies, and only when the peer
+    /// itself is trusted; otherwise anyone could pick the address they are limited as.
+    public static func resolve(peer: String?, forwardedFor: String?, trustedProxies: Set<String>) -> String {
+        guard let peer else { return "unknown" }
+        guard trustedProxies.contains(peer), let forwardedFor else { return peer }
+        let hops = forwardedFor.split(separator: ",").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty }
+        for hop in hops.reversed() where !trustedProxies.contains(hop) {
+            return hop
+        }
+        return hops.first ?? peer
+    }
+}

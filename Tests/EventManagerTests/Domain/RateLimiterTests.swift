@@ -1,0 +1,66 @@
+import Testing
+
+@testable import EventManager
+
+@Suite struct RateLimiterTests {
+    let start = Timestamp(millisecondsSinceEpoch: 1_900_000_000_000)
+
+    @Test func parsesLimits() {
+        #expect(RateLimit("300 per minute") == RateLimit(count: 300, periodMilliseconds: 60_000))
+        #expect(RateLimit("5 per hours") == RateLimit(count: 5, periodMilliseconds: 3_600_000))
+        for bad in ["", "300", "300 per fortnight", "0 per minute", "-1 per day", "ten per day", "300 each minute"] {
+            #expect(RateLimit(bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test func tripsAtTheCountAndRecoversWithTime() {
+        let limiter = RateLimiter(limits: [RateLimit("3 per minute")!])
+        for index in 0..<3 {
+            let decision = limiter.check("a", now: start)
+            #expect(decision.allowed)
+            #expect(decision.remaining == 2 - index)
+        }
+        let refused = limiter.check("a", now: start)
+        #expect(!refused.allowed)
+        #expect(refused.retryAfterSeconds == 20)
+        #expect(limiter.check("b", now: start).allowed, "keys are independent")
+        #expect(!limiter.check("a", now: start.adding(milliseconds: 19_999)).allowed)
+        #expect(limiter.check("a", now: start.adding(milliseconds: 20_000)).allowed)
+        #expect(limiter.check("a", now: start.adding(milliseconds: 80_000)).remaining == 2, "a whole window later the quota is back")
+    }
+
+    @Test func everyLimitOfAClassApplies() {
+        let limiter = RateLimiter(limits: [RateLimit("2 per second")!, RateLimit("3 per minute")!])
+        #expect(limiter.check("a", now: start).allowed)
+        #expect(limiter.check("a", now: start).allowed)
+        let perSecond = limiter.check("a", now: start)
+        #expect(!perSecond.allowed && perSecond.retryAfterSeconds == 1)
+        #expect(limiter.check("a", now: start.adding(milliseconds: 1000)).allowed)
+        let perMinute = limiter.check("a", now: start.adding(milliseconds: 2000))
+        #expect(!perMinute.allowed)
+        #expect(perMinute.tightest == RateLimit("3 per minute")!)
+    }
+
+    @Test func memoryStaysBoundedWithManyClients() {
+        let limiter = RateLimiter(limits: [RateLimit("10 per minute")!], maxKeys: 10_000)
+        for index in 0..<100_000 {
+            _ = limiter.check("10.\(index / 65536).\(index / 256 % 256).\(index % 256)", now: start.adding(milliseconds: Int64(index)))
+        }
+        #expect(limiter.keyCount <= 10_000)
+        // Idle keys are forgotten entirely once their limits have recovered.
+        _ = limiter.check("late", now: start.adding(milliseconds: 10_000_000))
+        for index in 0..<10_000 { _ = limiter.check("x\(index)", now: start.adding(milliseconds: 10_000_000)) }
+        #expect(limiter.keyCount <= 10_000)
+    }
+
+    @Test func forwardedAddressesCountOnlyFromTrustedProxies() {
+        #expect(ClientAddress.resolve(peer: "203.0.113.9", forwardedFor: "198.51.100.1", trustedProxies: []) == "203.0.113.9")
+        #expect(ClientAddress.resolve(peer: "10.0.0.2", forwardedFor: "198.51.100.1", trustedProxies: ["10.0.0.2"]) == "198.51.100.1")
+        // A client cannot hide behind a forged first hop: the right-most untrusted hop counts.
+        #expect(
+            ClientAddress.resolve(
+                peer: "10.0.0.2", forwardedFor: "1.2.3.4, 198.51.100.1, 10.0.0.3", trustedProxies: ["10.0.0.2", "10.0.0.3"])
+                == "198.51.100.1")
+        #expect(ClientAddress.resolve(peer: nil, forwardedFor: "1.2.3.4", trustedProxies: []) == "unknown")
+    }
+}

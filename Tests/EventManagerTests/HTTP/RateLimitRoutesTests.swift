@@ -1,0 +1,115 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Testing
+
+@testable import EventManager
+
+@Suite struct RateLimitRoutesTests {
+    func settings(_ configure: (inout RateLimitSettings) -> Void) -> RateLimitSettings {
+        var settings = RateLimitSettings()
+        configure(&settings)
+        return settings
+    }
+
+    @Test func writesTripAtTheConfiguredCountWithStandardHeadersAndRecover() async throws {
+        let clock = ManualClock("2030-01-01T10:00:00Z")
+        let limits = settings { $0.write = [RateLimit("2 per minute")!] }
+        try await withTestApp(clock: clock, rateLimits: limits) { client, _ in
+            let first = try await client.createEventResponse()
+            #expect(first.status == .created)
+            #expect(first.headers[HTTPField.Name("RateLimit-Policy")!] == #""write-60";q=2;w=60"#)
+            #expect(first.headers[HTTPField.Name("RateLimit")!] == #""write-60";r=1;t=30"#)
+            #expect(try await client.createEventResponse().status == .created)
+            let refused = try await client.createEventResponse()
+            #expect(refused.status == .tooManyRequests)
+            #expect(refused.headers[.retryAfter] == "30")
+            #expect(try refused.errorCode() == "rate_limited")
+            #expect(refused.headers[HTTPField.Name("RateLimit")!] == #""write-60";r=0;t=60"#)
+            // Reads have their own budget.
+            let read = try await client.send(.get, "/events")
+            #expect(read.status == .ok)
+            #expect(read.headers[HTTPField.Name("RateLimit-Policy")!] == #""read-60";q=1200;w=60"#)
+            clock.advance(milliseconds: 30_000)
+            #expect(try await client.createEventResponse().status == .created)
+            #expect(try await client.send(.get, "/health").headers[HTTPField.Name("RateLimit")!] == nil, "health checks are not limited")
+        }
+    }
+
+    @Test func oneInboxCannotBeFlooded() async throws {
+        let clock = ManualClock("2030-01-01T10:00:00Z")
+        let limits = settings { $0.subscribePerEmail = [RateLimit("2 per hour")!] }
+        try await withTestApp(clock: clock, rateLimits: limits) { client, _ in
+            for _ in 0..<3 { try await client.createEvent(date: "2030-06-01") }
+            #expect(try await client.send(.post, "/events/1/subscriptions", json: #"{"email":"victim@example.com"}"#).status == .created)
+            #expect(try await client.send(.post, "/events/2/subscriptions", json: #"{"email":"Victim@example.com"}"#).status == .created)
+            let refused = try await client.send(.post, "/subscribe", json: #"{"event_id":3,"email":"victim@example.com"}"#)
+            #expect(refused.status == .tooManyRequests)
+            #expect(refused.headers[.retryAfter] == "1800")
+            #expect(try await client.send(.post, "/events/3/subscriptions", json: #"{"email":"other@example.com"}"#).status == .created)
+        }
+    }
+
+    @Test func oneEventCannotBeFlooded() async throws {
+        let limits = settings { $0.subscribePerEvent = [RateLimit("2 per hour")!] }
+        try await withTestApp(clock: ManualClock("2030-01-01T10:00:00Z"), rateLimits: limits) { client, _ in
+            try await client.createEvent(date: "2030-06-01")
+            for index in 0..<2 {
+                #expect(
+                    try await client.send(.post, "/events/1/subscriptions", json: #"{"email":"u\#(index)@example.com"}"#).status == .created
+                )
+            }
+            #expect(
+                try await client.send(.post, "/events/1/subscriptions", json: #"{"email":"u9@example.com"}"#).status == .tooManyRequests)
+        }
+    }
+
+    @Test func disabledMeansNoLimitsAndNoHeaders() async throws {
+        try await withTestApp(rateLimits: .disabled) { client, _ in
+            let response = try await client.send(.get, "/events")
+            #expect(response.headers[HTTPField.Name("RateLimit")!] == nil)
+        }
+    }
+}
+
+extension TestClientProtocol {
+    func createEventResponse() async throws -> TestResponse {
+        try await send(.post, "/events", json: #"{"title":"t","location":"l","date":"2030-06-01"}"#)
+    }
+}
+
+/// Over a real socket the peer address is known: forwarded addresses count only from trusted proxies.
+@Suite struct RateLimitLiveTests {
+    func limits(trusted: Set<String>) -> RateLimitSettings {
+        var limits = RateLimitSettings()
+        limits.write = [RateLimit("1 per minute")!]
+        limits.trustedProxies = trusted
+        return limits
+    }
+
+    /// Creates an event as if forwarded for `address` and checks the answer's status.
+    func expectStatus(_ client: any TestClientProtocol, from address: String, _ expected: HTTPResponse.Status) async throws {
+        let response = try await client.send(
+            .post, "/events", json: #"{"title":"t","location":"l","date":"2030-06-01"}"#,
+            headers: [HTTPField.Name("X-Forwarded-For")!: address]
+        )
+        #expect(response.status == expected, "forwarded for \(address)")
+    }
+
+    @Test func forwardedForIsIgnoredFromAnUntrustedPeer() async throws {
+        try await withTestApp(rateLimits: limits(trusted: []), setup: .live) { client, _ in
+            try await expectStatus(client, from: "198.51.100.1", .created)
+            try await expectStatus(client, from: "198.51.100.2", .tooManyRequests)
+        }
+    }
+
+    @Test func forwardedForNamesTheClientBehindATrustedProxy() async throws {
+        try await withTestApp(rateLimits: limits(trusted: ["127.0.0.1"]), setup: .live) { client, _ in
+            try await expectStatus(client, from: "198.51.100.1", .created)
+            try await expectStatus(client, from: "198.51.100.2", .created)
+            try await expectStatus(client, from: "198.51.100.1", .tooManyRequests)
+        }
+    }
+}
