@@ -25,6 +25,7 @@ public struct AppConfiguration: Sendable {
     public var reminders = ReminderSettings()
     public var worker = WorkerSettings()
     public var rateLimits = RateLimitSettings()
+    public var authMode = AuthMode.required
 
     /// Where emails go (`mail.transport`).
     public enum MailTransportKind: String, Sendable { case log, file, smtp }
@@ -104,6 +105,12 @@ public struct AppConfiguration: Sendable {
         if let seconds = try values.int("reminders.lease_seconds", in: 5...3600) { worker.leaseMilliseconds = Int64(seconds) * 1000 }
         if let milliseconds = try values.int("reminders.poll_interval_ms", in: 10...600_000) {
             worker.pollInterval = .milliseconds(milliseconds)
+        }
+        if let mode = try values.string("auth.mode") {
+            guard let parsed = AuthMode(rawValue: mode) else {
+                throw ConfigurationError(key: "auth.mode", message: "'\(mode)' is not one of required, disabled")
+            }
+            authMode = parsed
         }
         rateLimits.enabled = try values.bool("rate_limit.enabled") ?? rateLimits.enabled
         rateLimits.read = try values.limits("rate_limit.read") ?? rateLimits.read

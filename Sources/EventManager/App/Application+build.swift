@@ -7,11 +7,16 @@ public struct RouterSettings: Sendable {
     public var limits = APILimits()
     public var defaultReminderMinutes: Int64 = 30
     public var rateLimits: RateLimitSettings
+    public var authMode: AuthMode
 
-    public init(limits: APILimits = APILimits(), defaultReminderMinutes: Int64 = 30, rateLimits: RateLimitSettings = .disabled) {
+    public init(
+        limits: APILimits = APILimits(), defaultReminderMinutes: Int64 = 30, rateLimits: RateLimitSettings = .disabled,
+        authMode: AuthMode = .disabled
+    ) {
         self.limits = limits
         self.defaultReminderMinutes = defaultReminderMinutes
         self.rateLimits = rateLimits
+        self.authMode = authMode
     }
 }
 
@@ -19,28 +24,38 @@ public struct RouterSettings: Sendable {
 ///
 /// - Parameter queueChanged: called after a write that may have scheduled mail has committed.
 public func buildRouter<Events: EventRepository, Subscriptions: SubscriptionRepository>(
-    events: Events, subscriptions: Subscriptions, clock: any WallClock, settings: RouterSettings = RouterSettings(), logger: Logger,
-    queueChanged: @escaping @Sendable () -> Void = {}
+    events: Events, subscriptions: Subscriptions, accounts: SQLAccountStore? = nil, clock: any WallClock,
+    settings: RouterSettings = RouterSettings(), logger: Logger, queueChanged: @escaping @Sendable () -> Void = {}
 ) -> Router<AppRequestContext> {
-    buildRoutes(events: events, subscriptions: subscriptions, clock: clock, settings: settings, logger: logger, queueChanged: queueChanged)
-        .router
+    buildRoutes(
+        events: events, subscriptions: subscriptions, accounts: accounts, clock: clock, settings: settings, logger: logger,
+        queueChanged: queueChanged
+    ).router
 }
 
 func buildRoutes<Events: EventRepository, Subscriptions: SubscriptionRepository>(
-    events: Events, subscriptions: Subscriptions, clock: any WallClock, settings: RouterSettings, logger: Logger,
-    queueChanged: @escaping @Sendable () -> Void
+    events: Events, subscriptions: Subscriptions, accounts: SQLAccountStore?, clock: any WallClock, settings: RouterSettings,
+    logger: Logger, queueChanged: @escaping @Sendable () -> Void
 ) -> (routes: RouteTable, router: Router<AppRequestContext>) {
+    let access = Access(mode: settings.authMode)
     let routes = RouteTable()
     let limiters = RateLimiters(settings: settings.rateLimits)
     HealthController(repository: events).addRoutes(to: routes)
     OpenAPIController().addRoutes(to: routes)
-    EventController(repository: events, clock: clock, limits: settings.limits, queueChanged: queueChanged).addRoutes(to: routes)
+    EventController(repository: events, clock: clock, limits: settings.limits, access: access, queueChanged: queueChanged)
+        .addRoutes(to: routes)
     SubscriptionController(
         repository: subscriptions, clock: clock, limits: settings.limits, defaultMinutes: settings.defaultReminderMinutes,
-        limiters: limiters, queueChanged: queueChanged
+        limiters: limiters, access: access, eventOwner: { try await events.find(id: $0) }, queueChanged: queueChanged
     ).addRoutes(to: routes)
+    if let accounts {
+        AccountController(store: accounts, access: access, clock: clock, limits: settings.limits).addRoutes(to: routes)
+    }
     let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
     router.add(middleware: RequestLogMiddleware(logger: logger, methods: routes.methodIndex))
+    if let accounts {
+        router.add(middleware: AuthMiddleware(authenticator: accounts, clock: clock))
+    }
     router.add(middleware: RateLimitMiddleware(limiters: limiters, clock: clock))
     routes.register(on: router)
     return (routes, router)
@@ -69,11 +84,14 @@ public func buildApplication(
         messages: ReminderMessages(sender: configuration.smtpDefaultSender, publicURL: configuration.effectivePublicURL), clock: clock,
         settings: configuration.worker, owner: WorkerIdentity.make(), logger: logger
     )
+    if configuration.authMode == .disabled {
+        logger.warning("auth.mode is disabled: anyone can change and delete every event; use this only for local experiments")
+    }
     let router = buildRouter(
-        events: events, subscriptions: reminders, clock: clock,
+        events: events, subscriptions: reminders, accounts: SQLAccountStore(store: store), clock: clock,
         settings: RouterSettings(
             limits: configuration.limits, defaultReminderMinutes: configuration.reminders.defaultMinutes,
-            rateLimits: configuration.rateLimits
+            rateLimits: configuration.rateLimits, authMode: configuration.authMode
         ),
         logger: logger, queueChanged: { [wakeup = worker.wakeup] in wakeup.signal() }
     )

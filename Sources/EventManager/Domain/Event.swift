@@ -11,11 +11,14 @@ public struct Event: Sendable, Equatable {
     public var popularity: Int64
     public var createdAt: Timestamp
     public var updatedAt: Timestamp
+    /// The account that created the event; nil for events created without a key.
+    public var ownerAccountID: Int64?
 
     public init(
         id: Int64, title: String, location: String, startsAt: Timestamp, timeZone: EventTimeZone, isDateOnly: Bool,
-        popularity: Int64, createdAt: Timestamp, updatedAt: Timestamp
+        popularity: Int64, createdAt: Timestamp, updatedAt: Timestamp, ownerAccountID: Int64? = nil
     ) {
+        self.ownerAccountID = ownerAccountID
         self.id = id
         self.title = title
         self.location = location

@@ -32,6 +32,9 @@ extension AppError: HTTPResponseError {
         if case .methodNotAllowed(let allowed) = kind {
             headers[.allow] = allowed.joined(separator: ", ")
         }
+        if kind == .unauthorized {
+            headers[.wwwAuthenticate] = "Bearer realm=\"event-manager\""
+        }
         if let retryAfterSeconds {
             headers[.retryAfter] = String(retryAfterSeconds)
         }

@@ -6,6 +6,8 @@ public struct AppRequestContext: RequestContext {
     public var requestID: String = ""
     /// The socket peer's IP address; nil when there is no socket (router tests).
     public let peerAddress: String?
+    /// The caller its API key identifies; nil for anonymous requests.
+    public var principal: Principal?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

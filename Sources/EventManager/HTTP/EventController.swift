@@ -6,27 +6,29 @@ struct EventController<Repository: EventRepository>: Sendable {
     let repository: Repository
     let clock: any WallClock
     let limits: APILimits
+    let access: Access
     /// Called after an update or delete commits: either may have rescheduled or queued mail.
     let queueChanged: @Sendable () -> Void
 
     func addRoutes(to routes: RouteTable) {
-        routes.add(.post, "/events") { request, _ in try await create(request) }
+        routes.add(.post, "/events") { request, context in try await create(request, context) }
         routes.add(.get, "/events") { request, _ in try await list(request, fixedSort: nil) }
-        routes.add(.put, "/events") { request, _ in try await replaceSeedForm(request) }
-        routes.add(.delete, "/events") { request, _ in try await deleteSeedForm(request) }
+        routes.add(.put, "/events") { request, context in try await replaceSeedForm(request, context) }
+        routes.add(.delete, "/events") { request, context in try await deleteSeedForm(request, context) }
         routes.add(.get, "/events/:id") { _, context in try await show(RequestInput.eventID(context)) }
-        routes.add(.put, "/events/:id") { request, context in try await replace(request, id: RequestInput.eventID(context)) }
-        routes.add(.patch, "/events/:id") { request, context in try await patch(request, id: RequestInput.eventID(context)) }
-        routes.add(.delete, "/events/:id") { _, context in try await delete(id: RequestInput.eventID(context)) }
+        routes.add(.put, "/events/:id") { request, context in try await replace(request, context, id: RequestInput.eventID(context)) }
+        routes.add(.patch, "/events/:id") { request, context in try await patch(request, context, id: RequestInput.eventID(context)) }
+        routes.add(.delete, "/events/:id") { _, context in try await delete(context, id: RequestInput.eventID(context)) }
         routes.add(.get, "/sort_by/:field") { request, context in try await sortBy(request, field: context.parameters.get("field") ?? "") }
-        routes.add(.post, "/bulk_events") { request, _ in try await bulkCreate(request) }
-        routes.add(.delete, "/bulk_events") { request, _ in try await bulkDelete(request) }
+        routes.add(.post, "/bulk_events") { request, context in try await bulkCreate(request, context) }
+        routes.add(.delete, "/bulk_events") { request, context in try await bulkDelete(request, context) }
     }
 
-    func create(_ request: Request) async throws -> Response {
+    func create(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let writer = try access.writer(context)
         let body = try await RequestInput.json(request, limit: limits.maxBodyBytes)
         let draft = try EventDraft.validate(body).get()
-        let event = try await repository.create([draft], now: clock.now())[0]
+        let event = try await repository.create([draft], owner: writer?.accountID, now: clock.now())[0]
         var response = Response.json(status: .created) { $0.event(event) }
         response.headers[.location] = "/events/\(event.id)"
         return response
@@ -68,18 +70,21 @@ struct EventController<Repository: EventRepository>: Sendable {
         return try await list(request, fixedSort: EventSort(field: sortField, descending: true))
     }
 
-    func replace(_ request: Request, id: Int64) async throws -> Response {
+    func replace(_ request: Request, _ context: AppRequestContext, id: Int64) async throws -> Response {
+        let writer = try access.writer(context)
         let body = try await RequestInput.json(request, limit: limits.maxBodyBytes)
-        return try await update(id: id) { existing in try EventDraft.validate(body, existing: existing).get() }
+        return try await update(id: id, by: writer) { existing in try EventDraft.validate(body, existing: existing).get() }
     }
 
-    func patch(_ request: Request, id: Int64) async throws -> Response {
+    func patch(_ request: Request, _ context: AppRequestContext, id: Int64) async throws -> Response {
+        let writer = try access.writer(context)
         let body = try await RequestInput.json(request, limit: limits.maxBodyBytes, also: ["application/merge-patch+json"])
-        return try await update(id: id) { existing in try EventDraft.validatePatch(body, existing: existing).get() }
+        return try await update(id: id, by: writer) { existing in try EventDraft.validatePatch(body, existing: existing).get() }
     }
 
     /// `PUT /events?id=N` or `PUT /events` with the id in the body, as the seed's clients send it.
-    func replaceSeedForm(_ request: Request) async throws -> Response {
+    func replaceSeedForm(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let writer = try access.writer(context)
         let parameters = try RequestInput.query(request)
         let queryID = try Self.seedID(parameters)
         let body = try await RequestInput.json(request, limit: limits.maxBodyBytes)
@@ -100,30 +105,40 @@ struct EventController<Repository: EventRepository>: Sendable {
             ])
         }
         guard id > 0 else { throw AppError.eventNotFound(id) }
-        return try await update(id: id) { existing in try EventDraft.validate(body, existing: existing).get() }
+        return try await update(id: id, by: writer) { existing in try EventDraft.validate(body, existing: existing).get() }
     }
 
-    func deleteSeedForm(_ request: Request) async throws -> Response {
+    func deleteSeedForm(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         guard let id = try Self.seedID(try RequestInput.query(request)) else {
             throw AppError(.badRequest, code: "missing_parameter", message: "query parameter 'id' is required: DELETE /events?id=N")
         }
-        return try await delete(id: id)
+        return try await delete(context, id: id)
     }
 
-    func delete(id: Int64) async throws -> Response {
-        guard try await repository.delete(ids: [id], now: clock.now()) == [id] else { throw AppError.eventNotFound(id) }
+    func delete(_ context: AppRequestContext, id: Int64) async throws -> Response {
+        let writer = try access.writer(context)
+        let access = self.access
+        guard try await repository.delete(ids: [id], now: clock.now(), authorize: { try access.checkChange($0, by: writer) }) == [id] else {
+            throw AppError.eventNotFound(id)
+        }
         queueChanged()
         return Response(status: .noContent)
     }
 
     /// Stores the draft `change` makes of the stored event and answers with the result.
-    private func update(id: Int64, change: @escaping @Sendable (Event) throws -> EventDraft) async throws -> Response {
-        let event = try await repository.update(id: id, now: clock.now(), change: change)
+    private func update(id: Int64, by writer: Principal?, change: @escaping @Sendable (Event) throws -> EventDraft) async throws -> Response
+    {
+        let access = self.access
+        let event = try await repository.update(id: id, now: clock.now()) { existing in
+            try access.checkChange(existing, by: writer)
+            return try change(existing)
+        }
         queueChanged()
         return Response.json { $0.event(event) }
     }
 
-    func bulkCreate(_ request: Request) async throws -> Response {
+    func bulkCreate(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let writer = try access.writer(context)
         let body = try await RequestInput.json(request, limit: limits.maxBodyBytes)
         let items = try bulkItems(body)
         var drafts: [EventDraft] = []
@@ -143,11 +158,13 @@ struct EventController<Repository: EventRepository>: Sendable {
                 details: .items(failures)
             )
         }
-        let events = try await repository.create(drafts, now: clock.now())
+        let events = try await repository.create(drafts, owner: writer?.accountID, now: clock.now())
         return Response.json(status: .created) { writer in writer.array(events) { $0.event($1) } }
     }
 
-    func bulkDelete(_ request: Request) async throws -> Response {
+    func bulkDelete(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let writer = try access.writer(context)
+        let access = self.access
         let body = try await RequestInput.json(request, limit: limits.maxBodyBytes)
         let items = try bulkItems(body)
         var ids: [Int64] = []
@@ -161,7 +178,7 @@ struct EventController<Repository: EventRepository>: Sendable {
             }
         }
         guard errors.isEmpty else { throw AppError.validation(errors) }
-        let deleted = Set(try await repository.delete(ids: ids, now: clock.now()))
+        let deleted = Set(try await repository.delete(ids: ids, now: clock.now(), authorize: { try access.checkChange($0, by: writer) }))
         queueChanged()
         return Response.json { writer in
             writer.raw("{\"deleted_ids\":")

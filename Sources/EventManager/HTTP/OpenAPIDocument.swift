@@ -210,8 +210,19 @@ enum OpenAPIDocument {
                   },
                   "429": {
                     "$ref": "#/components/responses/TooManyRequests"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
                   }
-                }
+                },
+                "security": [
+                  {
+                    "bearerAuth": []
+                  }
+                ]
               },
               "put": {
                 "operationId": "replaceEventSeedForm",
@@ -264,9 +275,20 @@ enum OpenAPIDocument {
                   },
                   "429": {
                     "$ref": "#/components/responses/TooManyRequests"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
                   }
                 },
-                "description": "Subscribers are told when the date, time or location changes or the event is deleted (reminders.notify_changes); reminders move with the event."
+                "description": "Subscribers are told when the date, time or location changes or the event is deleted (reminders.notify_changes); reminders move with the event.",
+                "security": [
+                  {
+                    "bearerAuth": []
+                  }
+                ]
               },
               "delete": {
                 "operationId": "deleteEventSeedForm",
@@ -293,9 +315,20 @@ enum OpenAPIDocument {
                   },
                   "429": {
                     "$ref": "#/components/responses/TooManyRequests"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
                   }
                 },
-                "description": "Subscribers are told when the date, time or location changes or the event is deleted (reminders.notify_changes); reminders move with the event."
+                "description": "Subscribers are told when the date, time or location changes or the event is deleted (reminders.notify_changes); reminders move with the event.",
+                "security": [
+                  {
+                    "bearerAuth": []
+                  }
+                ]
               }
             },
             "/events/{id}": {
@@ -377,9 +410,20 @@ enum OpenAPIDocument {
                   },
                   "429": {
                     "$ref": "#/components/responses/TooManyRequests"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
                   }
                 },
-                "description": "Subscribers are told when the date, time or location changes or the event is deleted (reminders.notify_changes); reminders move with the event."
+                "description": "Subscribers are told when the date, time or location changes or the event is deleted (reminders.notify_changes); reminders move with the event.",
+                "security": [
+                  {
+                    "bearerAuth": []
+                  }
+                ]
               },
               "patch": {
                 "operationId": "patchEvent",
@@ -432,9 +476,20 @@ enum OpenAPIDocument {
                   },
                   "429": {
                     "$ref": "#/components/responses/TooManyRequests"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
                   }
                 },
-                "description": "Subscribers are told when the date, time or location changes or the event is deleted (reminders.notify_changes); reminders move with the event."
+                "description": "Subscribers are told when the date, time or location changes or the event is deleted (reminders.notify_changes); reminders move with the event.",
+                "security": [
+                  {
+                    "bearerAuth": []
+                  }
+                ]
               },
               "delete": {
                 "operationId": "deleteEvent",
@@ -453,9 +508,20 @@ enum OpenAPIDocument {
                   },
                   "429": {
                     "$ref": "#/components/responses/TooManyRequests"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
                   }
                 },
-                "description": "Subscribers are told when the date, time or location changes or the event is deleted (reminders.notify_changes); reminders move with the event."
+                "description": "Subscribers are told when the date, time or location changes or the event is deleted (reminders.notify_changes); reminders move with the event.",
+                "security": [
+                  {
+                    "bearerAuth": []
+                  }
+                ]
               }
             },
             "/sort_by/{field}": {
@@ -593,8 +659,19 @@ enum OpenAPIDocument {
                   },
                   "429": {
                     "$ref": "#/components/responses/TooManyRequests"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
                   }
-                }
+                },
+                "security": [
+                  {
+                    "bearerAuth": []
+                  }
+                ]
               },
               "delete": {
                 "operationId": "deleteEvents",
@@ -646,9 +723,20 @@ enum OpenAPIDocument {
                   },
                   "429": {
                     "$ref": "#/components/responses/TooManyRequests"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
                   }
                 },
-                "description": "Subscribers are told when the date, time or location changes or the event is deleted (reminders.notify_changes); reminders move with the event."
+                "description": "Subscribers are told when the date, time or location changes or the event is deleted (reminders.notify_changes); reminders move with the event.",
+                "security": [
+                  {
+                    "bearerAuth": []
+                  }
+                ]
               }
             },
             "/events/{id}/subscriptions": {
@@ -757,8 +845,19 @@ enum OpenAPIDocument {
                   },
                   "429": {
                     "$ref": "#/components/responses/TooManyRequests"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
                   }
-                }
+                },
+                "security": [
+                  {
+                    "bearerAuth": []
+                  }
+                ]
               }
             },
             "/subscribe": {
@@ -974,6 +1073,218 @@ enum OpenAPIDocument {
                     "$ref": "#/components/responses/TooManyRequests"
                   }
                 }
+              }
+            },
+            "/accounts": {
+              "post": {
+                "operationId": "createAccount",
+                "summary": "Create an account (admins)",
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/AccountInput"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "201": {
+                    "description": "Created",
+                    "headers": {
+                      "X-Request-ID": {
+                        "$ref": "#/components/headers/X-Request-ID"
+                      },
+                      "Location": {
+                        "$ref": "#/components/headers/Location"
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Account"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/BadRequest"
+                  },
+                  "409": {
+                    "description": "The name is taken",
+                    "headers": {
+                      "X-Request-ID": {
+                        "$ref": "#/components/headers/X-Request-ID"
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    }
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/TooLarge"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/UnsupportedMediaType"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Unprocessable"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/TooManyRequests"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  }
+                },
+                "security": [
+                  {
+                    "bearerAuth": []
+                  }
+                ]
+              },
+              "get": {
+                "operationId": "listAccounts",
+                "summary": "All accounts (admins)",
+                "responses": {
+                  "200": {
+                    "description": "Accounts",
+                    "headers": {
+                      "X-Request-ID": {
+                        "$ref": "#/components/headers/X-Request-ID"
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "type": "array",
+                          "items": {
+                            "$ref": "#/components/schemas/Account"
+                          }
+                        }
+                      }
+                    }
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/TooManyRequests"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  }
+                },
+                "security": [
+                  {
+                    "bearerAuth": []
+                  }
+                ]
+              }
+            },
+            "/accounts/{id}/keys": {
+              "post": {
+                "operationId": "createKey",
+                "summary": "A new API key for an account (admins); the key is shown once",
+                "parameters": [
+                  {
+                    "name": "id",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "integer",
+                      "minimum": 1,
+                      "maximum": 9223372036854775807
+                    }
+                  }
+                ],
+                "responses": {
+                  "201": {
+                    "description": "Created",
+                    "headers": {
+                      "X-Request-ID": {
+                        "$ref": "#/components/headers/X-Request-ID"
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/APIKey"
+                        }
+                      }
+                    }
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/NotFound"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/TooManyRequests"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  }
+                },
+                "security": [
+                  {
+                    "bearerAuth": []
+                  }
+                ]
+              }
+            },
+            "/keys/{id}": {
+              "delete": {
+                "operationId": "revokeKey",
+                "summary": "Revoke an API key (admins)",
+                "parameters": [
+                  {
+                    "name": "id",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "integer",
+                      "minimum": 1,
+                      "maximum": 9223372036854775807
+                    }
+                  }
+                ],
+                "responses": {
+                  "204": {
+                    "description": "Revoked",
+                    "headers": {
+                      "X-Request-ID": {
+                        "$ref": "#/components/headers/X-Request-ID"
+                      }
+                    }
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/NotFound"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/TooManyRequests"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  }
+                },
+                "security": [
+                  {
+                    "bearerAuth": []
+                  }
+                ]
               }
             }
           },
@@ -1385,6 +1696,88 @@ enum OpenAPIDocument {
                     "format": "date-time"
                   }
                 }
+              },
+              "Account": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "id",
+                  "name",
+                  "role",
+                  "created_at"
+                ],
+                "properties": {
+                  "id": {
+                    "type": "integer"
+                  },
+                  "name": {
+                    "type": "string"
+                  },
+                  "role": {
+                    "type": "string",
+                    "enum": [
+                      "admin",
+                      "organizer"
+                    ]
+                  },
+                  "created_at": {
+                    "type": "string",
+                    "format": "date-time"
+                  }
+                }
+              },
+              "AccountInput": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "name",
+                  "role"
+                ],
+                "properties": {
+                  "name": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 100,
+                    "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+                  },
+                  "role": {
+                    "type": "string",
+                    "enum": [
+                      "admin",
+                      "organizer"
+                    ]
+                  }
+                }
+              },
+              "APIKey": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "id",
+                  "account_id",
+                  "key",
+                  "prefix",
+                  "created_at"
+                ],
+                "properties": {
+                  "id": {
+                    "type": "integer"
+                  },
+                  "account_id": {
+                    "type": "integer"
+                  },
+                  "key": {
+                    "type": "string",
+                    "description": "The whole key: shown only in this response"
+                  },
+                  "prefix": {
+                    "type": "string"
+                  },
+                  "created_at": {
+                    "type": "string",
+                    "format": "date-time"
+                  }
+                }
               }
             },
             "parameters": {
@@ -1570,6 +1963,12 @@ enum OpenAPIDocument {
                 "schema": {
                   "type": "string"
                 }
+              },
+              "WWW-Authenticate": {
+                "description": "Bearer realm=\"event-manager\"",
+                "schema": {
+                  "type": "string"
+                }
               }
             },
             "responses": {
@@ -1722,6 +2121,46 @@ enum OpenAPIDocument {
                     }
                   }
                 }
+              },
+              "Unauthorized": {
+                "description": "A missing, unknown or revoked API key",
+                "headers": {
+                  "X-Request-ID": {
+                    "$ref": "#/components/headers/X-Request-ID"
+                  },
+                  "WWW-Authenticate": {
+                    "$ref": "#/components/headers/WWW-Authenticate"
+                  }
+                },
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Error"
+                    }
+                  }
+                }
+              },
+              "Forbidden": {
+                "description": "The key's account may not do this (not the event's owner, or not an admin)",
+                "headers": {
+                  "X-Request-ID": {
+                    "$ref": "#/components/headers/X-Request-ID"
+                  }
+                },
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Error"
+                    }
+                  }
+                }
+              }
+            },
+            "securitySchemes": {
+              "bearerAuth": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "An API key, em_..., from `event-manager accounts create` or POST /accounts/{id}/keys"
               }
             }
           }

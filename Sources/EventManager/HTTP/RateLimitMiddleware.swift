@@ -51,9 +51,12 @@ struct RateLimitMiddleware: RouterMiddleware {
         let path = request.uri.path
         guard limiters.settings.enabled, path != "/health", path != "/ready" else { return try await next(request, context) }
         let (name, limiter) = classify(request.method, path)
-        let client = ClientAddress.resolve(
-            peer: context.peerAddress, forwardedFor: request.headers[.xForwardedFor], trustedProxies: limiters.settings.trustedProxies
-        )
+        // Callers with a key are limited as their account, anonymous ones by address.
+        let client =
+            context.principal.map { "account \($0.accountID)" }
+            ?? ClientAddress.resolve(
+                peer: context.peerAddress, forwardedFor: request.headers[.xForwardedFor], trustedProxies: limiters.settings.trustedProxies
+            )
         let decision = limiter.check(client, now: clock.now())
         var response: Response
         if decision.allowed {

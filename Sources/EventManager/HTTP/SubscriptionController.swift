@@ -8,6 +8,9 @@ struct SubscriptionController<Repository: SubscriptionRepository>: Sendable {
     let limits: APILimits
     let defaultMinutes: Int64
     let limiters: RateLimiters
+    let access: Access
+    /// The owner of an event, for the subscriber list; nil for an unknown event.
+    let eventOwner: @Sendable (Int64) async throws -> Event?
     /// Called after a change to the queue has committed, to wake the worker.
     let queueChanged: @Sendable () -> Void
 
@@ -16,7 +19,12 @@ struct SubscriptionController<Repository: SubscriptionRepository>: Sendable {
             try await subscribe(request, eventID: RequestInput.eventID(context), seedForm: false)
         }
         routes.add(.get, "/events/:id/subscriptions") { _, context in
-            let views = try await repository.subscriptions(eventID: RequestInput.eventID(context))
+            // Addresses are personal data: only the event's owner and admins see them.
+            let writer = try access.writer(context)
+            let eventID = try RequestInput.eventID(context)
+            guard let event = try await eventOwner(eventID) else { throw AppError.eventNotFound(eventID) }
+            try access.checkChange(event, by: writer)
+            let views = try await repository.subscriptions(eventID: eventID)
             return Response.json { writer in writer.array(views) { $0.subscription($1) } }
         }
         routes.add(.post, "/subscribe") { request, _ in try await subscribe(request, eventID: nil, seedForm: true) }

@@ -36,8 +36,8 @@ public final class CachedEventRepository<Base: EventRepository>: EventRepository
         return event
     }
 
-    public func create(_ drafts: [EventDraft], now: Timestamp) async throws -> [Event] {
-        let events = try await base.create(drafts, now: now)
+    public func create(_ drafts: [EventDraft], owner: Int64?, now: Timestamp) async throws -> [Event] {
+        let events = try await base.create(drafts, owner: owner, now: now)
         state.withLock { $0.generation &+= 1 }
         return events
     }
@@ -60,9 +60,9 @@ public final class CachedEventRepository<Base: EventRepository>: EventRepository
         }
     }
 
-    public func delete(ids: [Int64], now: Timestamp) async throws -> [Int64] {
+    public func delete(ids: [Int64], now: Timestamp, authorize: @escaping @Sendable (Event) throws -> Void) async throws -> [Int64] {
         defer { invalidate(ids) }
-        return try await base.delete(ids: ids, now: now)
+        return try await base.delete(ids: ids, now: now, authorize: authorize)
     }
 
     public func ping() async throws {

@@ -10,25 +10,27 @@ public struct SQLEventRepository: EventRepository {
         self.observer = observer
     }
 
-    static let columns = "id, title, location, starts_at, timezone, date_only, popularity, created_at, updated_at"
+    static let columns = "id, title, location, starts_at, timezone, date_only, popularity, created_at, updated_at, owner_account_id"
 
-    public func create(_ drafts: [EventDraft], now: Timestamp) async throws -> [Event] {
+    public func create(_ drafts: [EventDraft], owner: Int64?, now: Timestamp) async throws -> [Event] {
         try await store.transaction { sql in
             var created: [Event] = []
             created.reserveCapacity(drafts.count)
             for draft in drafts {
                 let row = try await sql.raw(
                     """
-                    INSERT INTO events (title, location, starts_at, timezone, date_only, popularity, created_at, updated_at)
+                    INSERT INTO events (title, location, starts_at, timezone, date_only, popularity, created_at, updated_at, owner_account_id)
                     VALUES (\(bind: draft.title), \(bind: draft.location), \(bind: draft.startsAt.millisecondsSinceEpoch), \
                     \(bind: draft.timeZone.identifier), \(bind: draft.date.isDay), \(bind: draft.popularity), \
-                    \(bind: now.millisecondsSinceEpoch), \(bind: now.millisecondsSinceEpoch)) RETURNING id
+                    \(bind: now.millisecondsSinceEpoch), \(bind: now.millisecondsSinceEpoch), \(bind: owner)) RETURNING id
                     """
                 ).first()
                 guard let id = try row?.decode(column: "id", as: Int64.self) else {
                     throw StorageError.missingReturnedRow
                 }
-                created.append(Event(draft: draft, id: id, createdAt: now, updatedAt: now))
+                var event = Event(draft: draft, id: id, createdAt: now, updatedAt: now)
+                event.ownerAccountID = owner
+                created.append(event)
             }
             return created
         }
@@ -95,19 +97,21 @@ public struct SQLEventRepository: EventRepository {
                 updated_at = \(bind: now.millisecondsSinceEpoch), revision = revision + 1 WHERE id = \(bind: id)
                 """
             ).run()
-            let updated = Event(draft: draft, id: id, createdAt: existing.createdAt, updatedAt: now)
+            var updated = Event(draft: draft, id: id, createdAt: existing.createdAt, updatedAt: now)
+            updated.ownerAccountID = existing.ownerAccountID
             try await observer?.eventChanged(from: existing, to: updated, now: now, in: sql)
             return updated
         }
     }
 
-    public func delete(ids: [Int64], now: Timestamp) async throws -> [Int64] {
+    public func delete(ids: [Int64], now: Timestamp, authorize: @escaping @Sendable (Event) throws -> Void) async throws -> [Int64] {
         guard !ids.isEmpty else { return [] }
         let observer = self.observer
         return try await store.transaction { sql in
             let events = try await sql.raw("SELECT \(unsafeRaw: Self.columns) FROM events WHERE id IN (\(binds: ids))").all()
                 .map(Self.event(from:))
             guard !events.isEmpty else { return [] }
+            for event in events { try authorize(event) }
             try await observer?.eventsDeleted(events, now: now, in: sql)
             try await sql.raw("DELETE FROM events WHERE id IN (\(binds: events.map(\.id)))").run()
             return events.map(\.id)
@@ -129,7 +133,8 @@ public struct SQLEventRepository: EventRepository {
             isDateOnly: try row.decode(column: "date_only", as: Bool.self),
             popularity: try row.decode(column: "popularity", as: Int64.self),
             createdAt: Timestamp(millisecondsSinceEpoch: try row.decode(column: "created_at", as: Int64.self)),
-            updatedAt: Timestamp(millisecondsSinceEpoch: try row.decode(column: "updated_at", as: Int64.self))
+            updatedAt: Timestamp(millisecondsSinceEpoch: try row.decode(column: "updated_at", as: Int64.self)),
+            ownerAccountID: try row.decodeNil(column: "owner_account_id") ? nil : try row.decode(column: "owner_account_id", as: Int64.self)
         )
     }
 

@@ -133,13 +133,15 @@ import Testing
 /// A repository whose database is gone, with an error that must never reach a client.
 struct FailingRepository: EventRepository, SubscriptionRepository {
     struct Broken: Error { let detail = "secret connection string" }
-    func create(_ drafts: [EventDraft], now: Timestamp) async throws -> [Event] { throw Broken() }
+    func create(_ drafts: [EventDraft], owner: Int64?, now: Timestamp) async throws -> [Event] { throw Broken() }
     func find(id: Int64) async throws -> Event? { throw Broken() }
     func list(_ query: EventListQuery) async throws -> [Event] { throw Broken() }
     func update(id: Int64, now: Timestamp, change: @escaping @Sendable (Event) throws -> EventDraft) async throws -> Event {
         throw Broken()
     }
-    func delete(ids: [Int64], now: Timestamp) async throws -> [Int64] { throw Broken() }
+    func delete(ids: [Int64], now: Timestamp, authorize: @escaping @Sendable (Event) throws -> Void) async throws -> [Int64] {
+        throw Broken()
+    }
     func ping() async throws { throw Broken() }
     func subscribe(eventID: Int64, request: SubscriptionRequest, now: Timestamp) async throws -> (SubscriptionView, created: Bool) {
         throw Broken()

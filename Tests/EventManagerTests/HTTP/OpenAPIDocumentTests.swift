@@ -21,11 +21,15 @@ import Testing
     }
 
     @Test func everyRouteIsDocumentedAndEveryDocumentedRouteExists() async throws {
+        let database = TemporaryDatabase()
+        defer { database.remove() }
+        let store = try await database.open()
         let routes = buildRoutes(
-            events: FailingRepository(), subscriptions: FailingRepository(), clock: ManualClock(), settings: RouterSettings(),
-            logger: Logger(label: "t"), queueChanged: {}
+            events: FailingRepository(), subscriptions: FailingRepository(), accounts: SQLAccountStore(store: store), clock: ManualClock(),
+            settings: RouterSettings(), logger: Logger(label: "t"), queueChanged: {}
         )
         .routes
+        await store.shutdown()
         let document = try #require(JSONSerialization.jsonObject(with: Data(OpenAPIDocument.json.utf8)) as? [String: Any])
         let documented = try documentedOperations(document)
         #expect(routes.documentedForm.subtracting(documented).sorted() == [], "routes missing from the document")

@@ -11,7 +11,7 @@ final class CountingRepository: EventRepository {
     let readStarted = Mutex<CheckedContinuation<Void, Never>?>(nil)
     let holdNextRead = Atomic<Bool>(false)
 
-    func create(_ drafts: [EventDraft], now: Timestamp) async throws -> [Event] {
+    func create(_ drafts: [EventDraft], owner: Int64?, now: Timestamp) async throws -> [Event] {
         events.withLock { events in
             drafts.map { draft in
                 let event = Event(draft: draft, id: Int64(events.count + 1), createdAt: now, updatedAt: now)
@@ -47,7 +47,7 @@ final class CountingRepository: EventRepository {
         }
     }
 
-    func delete(ids: [Int64], now: Timestamp) async throws -> [Int64] {
+    func delete(ids: [Int64], now: Timestamp, authorize: @escaping @Sendable (Event) throws -> Void) async throws -> [Int64] {
         events.withLock { events in ids.filter { events.removeValue(forKey: $0) != nil } }
     }
 

@@ -48,7 +48,8 @@ struct TemporaryDatabase {
 /// (or `.live` for tests that need a real socket).
 func withTestApp<Value>(
     clock: ManualClock = ManualClock(), limits: APILimits = APILimits(), rateLimits: RateLimitSettings = .disabled,
-    setup: TestingSetup = .router, _ body: @Sendable (any TestClientProtocol, DatabaseStore) async throws -> Value
+    authMode: AuthMode = .disabled, setup: TestingSetup = .router,
+    _ body: @Sendable (any TestClientProtocol, DatabaseStore) async throws -> Value
 ) async throws -> Value {
     let database = TemporaryDatabase()
     defer { database.remove() }
@@ -58,7 +59,8 @@ func withTestApp<Value>(
     let reminders = SQLReminderStore(store: store, settings: ReminderSettings(messageIDDomain: "test.example"))
     let router = buildRouter(
         events: CachedEventRepository(base: SQLEventRepository(store: store, observer: reminders)), subscriptions: reminders,
-        clock: clock, settings: RouterSettings(limits: limits, rateLimits: rateLimits), logger: logger
+        accounts: SQLAccountStore(store: store), clock: clock,
+        settings: RouterSettings(limits: limits, rateLimits: rateLimits, authMode: authMode), logger: logger
     )
     let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
     do {

@@ -1,0 +1,145 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+@testable import EventManager
+
+@Suite struct AuthTests {
+    /// Creates an account straight in the store and returns `Authorization` headers for its key.
+    func key(_ store: DatabaseStore, _ name: String, _ role: Role) async throws -> HTTPFields {
+        let accounts = SQLAccountStore(store: store)
+        let account = try await accounts.createAccount(name: name, role: role, now: .minimum)
+        let (_, token) = try await accounts.createKey(accountID: account.id, now: .minimum)
+        return [.authorization: "Bearer \(token.text)"]
+    }
+
+    let event = #"{"title":"t","location":"l","date":"2030-06-01"}"#
+
+    @Test func writesNeedAKeyAndReadsDoNot() async throws {
+        try await withTestApp(authMode: .required) { client, store in
+            let anonymous = try await client.send(.post, "/events", json: event)
+            #expect(anonymous.status == .unauthorized)
+            #expect(anonymous.headers[.wwwAuthenticate] == #"Bearer realm="event-manager""#)
+            let organizer = try await key(store, "org", .organizer)
+            #expect(try await client.send(.post, "/events", json: event, headers: organizer).status == .created)
+            #expect(try await client.send(.get, "/events/1").status == .ok)
+            #expect(try await client.send(.get, "/events").status == .ok)
+            #expect(try await client.send(.delete, "/events/1").status == .unauthorized)
+            #expect(try await client.send(.post, "/bulk_events", json: "[\(event)]").status == .unauthorized)
+            #expect(try await client.send(.post, "/events/1/subscriptions", json: #"{"email":"a@example.com"}"#).status == .created)
+        }
+    }
+
+    @Test func unknownMalformedAndRevokedKeysAreRefusedAlike() async throws {
+        try await withTestApp(authMode: .required) { client, store in
+            let accounts = SQLAccountStore(store: store)
+            let account = try await accounts.createAccount(name: "org", role: .organizer, now: .minimum)
+            let (record, token) = try await accounts.createKey(accountID: account.id, now: .minimum)
+            var wrongSecret = token
+            wrongSecret.secret = String(token.secret.reversed())
+            for header in ["Bearer em_nope", "Bearer \(wrongSecret.text)", "Basic abc", "Bearer"] {
+                let response = try await client.send(.post, "/events", json: event, headers: [.authorization: header])
+                #expect(response.status == .unauthorized, "\(header)")
+                #expect(try response.errorMessage() == "the API key is missing, unknown or revoked")
+            }
+            // A key works right after creation, and not after revocation.
+            #expect(
+                try await client.send(.post, "/events", json: event, headers: [.authorization: "Bearer \(token.text)"]).status == .created)
+            #expect(try await accounts.revokeKey(id: record.id, now: .minimum))
+            #expect(
+                try await client.send(.post, "/events", json: event, headers: [.authorization: "Bearer \(token.text)"]).status
+                    == .unauthorized)
+        }
+    }
+
+    @Test func organizersChangeOnlyTheirOwnEventsAndAdminsAny() async throws {
+        try await withTestApp(authMode: .required) { client, store in
+            let alice = try await key(store, "alice", .organizer)
+            let bob = try await key(store, "bob", .organizer)
+            let admin = try await key(store, "root", .admin)
+            #expect(try await client.send(.post, "/events", json: event, headers: alice).status == .created)
+            let forbidden = try await client.send(.patch, "/events/1", json: #"{"title":"mine now"}"#, headers: bob)
+            #expect(forbidden.status == .forbidden)
+            #expect(try forbidden.errorCode() == "not_owner")
+            #expect(try await client.send(.delete, "/events/1", headers: bob).status == .forbidden)
+            #expect(try await client.send(.delete, "/bulk_events", json: "[1]", headers: bob).status == .forbidden)
+            #expect(try await client.send(.put, "/events?id=1", json: event, headers: bob).status == .forbidden)
+            #expect(try await client.send(.patch, "/events/1", json: #"{"title":"alice's"}"#, headers: alice).status == .ok)
+            #expect(try await client.send(.patch, "/events/1", json: #"{"title":"admin's"}"#, headers: admin).status == .ok)
+            #expect(try await client.send(.get, "/events/1").object()["title"] as? String == "admin's")
+            #expect(try await client.send(.delete, "/events/1", headers: admin).status == .noContent)
+        }
+    }
+
+    @Test func subscriberListsAreForTheOwnerAndAdmins() async throws {
+        try await withTestApp(authMode: .required) { client, store in
+            let alice = try await key(store, "alice", .organizer)
+            let bob = try await key(store, "bob", .organizer)
+            let admin = try await key(store, "root", .admin)
+            try await client.send(.post, "/events", json: event, headers: alice)
+            try await client.send(.post, "/events/1/subscriptions", json: #"{"email":"a@example.com"}"#)
+            #expect(try await client.send(.get, "/events/1/subscriptions").status == .unauthorized)
+            #expect(try await client.send(.get, "/events/1/subscriptions", headers: bob).status == .forbidden)
+            #expect(try await client.send(.get, "/events/1/subscriptions", headers: alice).array().count == 1)
+            #expect(try await client.send(.get, "/events/1/subscriptions", headers: admin).status == .ok)
+        }
+    }
+
+    @Test func adminsManageAccountsAndKeysOverHTTP() async throws {
+        try await withTestApp(authMode: .required) { client, store in
+            let admin = try await key(store, "root", .admin)
+            let organizer = try await key(store, "org", .organizer)
+            #expect(try await client.send(.get, "/accounts", headers: organizer).status == .forbidden)
+            #expect(try await client.send(.get, "/accounts").status == .unauthorized)
+            let created = try await client.send(.post, "/accounts", json: #"{"name":"carol","role":"organizer"}"#, headers: admin)
+            #expect(created.status == .created)
+            let carolID = try #require(try created.object()["id"] as? Int)
+            #expect(
+                try await client.send(.post, "/accounts", json: #"{"name":"carol","role":"organizer"}"#, headers: admin).status == .conflict
+            )
+            #expect(
+                try await client.send(.post, "/accounts", json: #"{"name":"x","role":"king"}"#, headers: admin).status
+                    == .unprocessableContent)
+            let keyResponse = try await client.send(.post, "/accounts/\(carolID)/keys", headers: admin)
+            #expect(keyResponse.status == .created)
+            let body = try keyResponse.object()
+            let carolKey = try #require(body["key"] as? String)
+            #expect(carolKey.hasPrefix("em_") && carolKey.count >= 3 + 16 + 1 + 43)
+            let carol: HTTPFields = [.authorization: "Bearer \(carolKey)"]
+            #expect(try await client.send(.post, "/events", json: event, headers: carol).status == .created)
+            let keyID = try #require(body["id"] as? Int)
+            #expect(try await client.send(.delete, "/keys/\(keyID)", headers: admin).status == .noContent)
+            #expect(try await client.send(.post, "/events", json: event, headers: carol).status == .unauthorized)
+            #expect(try await client.send(.delete, "/keys/999", headers: admin).status == .notFound)
+            let names = try await client.send(.get, "/accounts", headers: admin).array().compactMap { $0["name"] as? String }
+            #expect(names == ["root", "org", "carol"])
+            // Keys are stored as hashes only.
+            let stored = try await store.sql().raw("SELECT secret_hash FROM api_keys").all().map {
+                try $0.decode(column: "secret_hash", as: String.self)
+            }
+            #expect(!stored.contains { carolKey.contains($0) })
+        }
+    }
+
+    @Test func disabledModeLetsAnyoneWrite() async throws {
+        try await withTestApp(authMode: .disabled) { client, _ in
+            let created = try await client.send(.post, "/events", json: event)
+            #expect(created.status == .created)
+            #expect(try await client.send(.get, "/events/1/subscriptions").status == .ok)
+        }
+    }
+
+    @Test func aCallerWithAKeyIsLimitedAsItsAccount() async throws {
+        var limits = RateLimitSettings()
+        limits.write = [RateLimit("1 per minute")!]
+        try await withTestApp(rateLimits: limits, authMode: .required) { client, store in
+            let alice = try await key(store, "alice", .organizer)
+            let bob = try await key(store, "bob", .organizer)
+            #expect(try await client.send(.post, "/events", json: event, headers: alice).status == .created)
+            #expect(try await client.send(.post, "/events", json: event, headers: alice).status == .tooManyRequests)
+            #expect(try await client.send(.post, "/events", json: event, headers: bob).status == .created)
+        }
+    }
+}
