@@ -4,6 +4,11 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
+# admin_key BINARY WORKDIR - creates an admin account and prints its API key
+admin_key() {
+    (cd "$2" && "$1" accounts create --name "ci-admin-$RANDOM" --role admin) | grep -o 'em_[A-Za-z0-9_-]*'
+}
+
 # start_server BINARY WORKDIR PORT [ARGS...] - sets SERVER_PID
 start_server() {
     local binary=$1 workdir=$2 port=$3

@@ -9,7 +9,7 @@
 
   reminders_e2e.py PATH/TO/event-manager
 """
-import datetime, glob, json, os, signal, socket, subprocess, sys, tempfile, time, urllib.request
+import datetime, glob, json, os, re, signal, socket, subprocess, sys, tempfile, time, urllib.request
 
 binary = os.path.abspath(sys.argv[1])
 peer_script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Peers", "smtp_peer.py")
@@ -51,10 +51,21 @@ def start_server(port, smtp_port):
     raise SystemExit("server did not start")
 
 
+def admin_key():
+    out = subprocess.run([binary, "accounts", "create", "--name", "e2e", "--role", "admin"], cwd=work, check=True,
+                         capture_output=True, text=True).stdout
+    return re.search(r"em_[A-Za-z0-9_-]+", out).group(0)
+
+
+KEY = None
+
+
 def call(port, method, path, body=None):
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method,
-                                     headers={"Content-Type": "application/json"} if data else {})
+    headers = {"Content-Type": "application/json"} if data else {}
+    if KEY and not path.endswith("/subscriptions"):
+        headers["Authorization"] = f"Bearer {KEY}"
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method, headers=headers)
     with urllib.request.urlopen(request, timeout=10) as response:
         return response.status, json.loads(response.read() or b"null")
 
@@ -87,6 +98,7 @@ def iso(seconds_from_now):
 peer, smtp_port, maildir = start_peer()
 port = free_port()
 server = start_server(port, smtp_port)
+KEY = admin_key()
 try:
     # 1. Kill right after the 2xx.
     status, event = call(port, "POST", "/events", {"title": "Durable", "location": "Disk", "date": iso(30 * 60 + 4)})

@@ -17,13 +17,14 @@ port=$(free_port)
 # Limits stay on, so their cost is measured, but high enough that one load generator is not throttled.
 export RATE_LIMIT_READ="1000000000 per minute" RATE_LIMIT_WRITE="1000000000 per minute"
 start_server "$binary" "$work" "$port" --log-level warning
+key=$(admin_key "$binary" "$work")
 
-python3 - "$port" <<'PY'
+python3 - "$port" "$key" <<'PY'
 import json, sys, urllib.request
-port = sys.argv[1]
+port, key = sys.argv[1], sys.argv[2]
 for batch in range(10):
     events = [{"title": f"Event {batch * 100 + i}", "location": "Tel Aviv", "date": f"2030-{i % 12 + 1:02d}-01", "popularity": i} for i in range(100)]
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/bulk_events", data=json.dumps(events).encode(), headers={"Content-Type": "application/json"}, method="POST")
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/bulk_events", data=json.dumps(events).encode(), headers={"Content-Type": "application/json", "Authorization": f"Bearer {key}"}, method="POST")
     urllib.request.urlopen(req).read()
 PY
 
