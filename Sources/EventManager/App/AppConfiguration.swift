@@ -96,6 +96,7 @@ public struct AppConfiguration: Sendable {
         mailDirectory = try values.string("mail.directory") ?? mailDirectory
         reminders.defaultMinutes = Int64(try values.int("reminders.default_minutes", in: 0...40_320) ?? Int(reminders.defaultMinutes))
         reminders.notifyChanges = try values.bool("reminders.notify_changes") ?? reminders.notifyChanges
+        reminders.confirmSubscriptions = try values.bool("subscriptions.confirm") ?? reminders.confirmSubscriptions
         reminders.messageIDDomain = String(smtpDefaultSender.split(separator: "@").last ?? "localhost")
         worker.retry.maxAttempts = try values.int("reminders.max_attempts", in: 1...100) ?? worker.retry.maxAttempts
         if let seconds = try values.int("reminders.retry_base_seconds", in: 1...86_400) {

@@ -6,6 +6,8 @@ public enum DeliveryKind: String, Sendable, CaseIterable {
     case change
     /// The event was deleted.
     case cancellation
+    /// Asks a new subscriber to confirm the address (double opt-in).
+    case confirmation
 }
 
 /// Where a queued email is in its life.
@@ -89,8 +91,11 @@ public enum DeliveryDecision: Equatable, Sendable {
     case cancel(String)
 
     public static func decide(
-        _ delivery: Delivery, event: Event?, subscriptionActive: Bool, now: Timestamp
+        _ delivery: Delivery, event: Event?, subscriptionActive: Bool, subscriptionPending: Bool = false, now: Timestamp
     ) -> DeliveryDecision {
+        if delivery.kind == .confirmation {
+            return subscriptionPending ? .send : .cancel("subscription no longer awaits confirmation")
+        }
         guard delivery.kind == .reminder else {
             return subscriptionActive || delivery.kind == .cancellation ? .send : .cancel("subscriber unsubscribed")
         }

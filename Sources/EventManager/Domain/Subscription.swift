@@ -2,6 +2,8 @@
 public enum SubscriptionStatus: String, Sendable {
     case active
     case unsubscribed
+    /// Waiting for the subscriber to follow the confirmation link (`subscriptions.confirm`).
+    case pending
 }
 
 /// One address subscribed to one event.

@@ -1286,6 +1286,87 @@ enum OpenAPIDocument {
                   }
                 ]
               }
+            },
+            "/confirm": {
+              "get": {
+                "operationId": "confirmPage",
+                "summary": "Double opt-in: a page with a Confirm button; never confirms by itself",
+                "parameters": [
+                  {
+                    "name": "token",
+                    "in": "query",
+                    "required": true,
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[A-Za-z0-9_-]{1,100}$"
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "The page",
+                    "headers": {
+                      "X-Request-ID": {
+                        "$ref": "#/components/headers/X-Request-ID"
+                      }
+                    },
+                    "content": {
+                      "text/html": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/BadRequest"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/TooManyRequests"
+                  }
+                }
+              },
+              "post": {
+                "operationId": "confirm",
+                "summary": "Double opt-in: confirm the subscription; its reminder is scheduled",
+                "parameters": [
+                  {
+                    "name": "token",
+                    "in": "query",
+                    "required": true,
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[A-Za-z0-9_-]{1,100}$"
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "Confirmed (or already confirmed)",
+                    "headers": {
+                      "X-Request-ID": {
+                        "$ref": "#/components/headers/X-Request-ID"
+                      }
+                    },
+                    "content": {
+                      "text/html": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/BadRequest"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/NotFound"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/TooManyRequests"
+                  }
+                }
+              }
             }
           },
           "components": {
@@ -1670,7 +1751,8 @@ enum OpenAPIDocument {
                     "type": "string",
                     "enum": [
                       "active",
-                      "unsubscribed"
+                      "unsubscribed",
+                      "pending"
                     ]
                   },
                   "reminder_state": {

@@ -36,6 +36,19 @@ struct SubscriptionController<Repository: SubscriptionRepository>: Sendable {
         }
         routes.add(.get, "/unsubscribe") { request, _ in try confirmationPage(request) }
         routes.add(.post, "/unsubscribe") { request, _ in try await oneClick(request) }
+        routes.add(.get, "/confirm") { request, _ in
+            let token = try Self.token(request)
+            return Self.page(
+                "Confirm", "Send me reminders for this event.",
+                form:
+                    "<form method=\"post\" action=\"/confirm?token=\(ReminderMessages.html(token))\"><button type=\"submit\">Confirm</button></form>"
+            )
+        }
+        routes.add(.post, "/confirm") { request, _ in
+            guard try await repository.confirm(token: Self.token(request), now: clock.now()) else { throw Self.unknownToken }
+            queueChanged()
+            return Self.page("Confirmed", "You will get a reminder before the event starts.", form: "")
+        }
     }
 
     func subscribe(_ request: Request, eventID pathID: Int64?, seedForm: Bool) async throws -> Response {
@@ -109,6 +122,18 @@ struct SubscriptionController<Repository: SubscriptionRepository>: Sendable {
         return Response(
             status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(string: "<!doctype html><html><body><p>You are unsubscribed.</p></body></html>"))
+        )
+    }
+
+    /// A minimal HTML page; links in emails lead here, and scanners only ever see a button.
+    static func page(_ title: String, _ text: String, form: String) -> Response {
+        let html = """
+            <!doctype html><html><head><meta charset="utf-8"><title>\(title)</title></head><body>\
+            <h1>\(title)</h1><p>\(text)</p>\(form)</body></html>
+            """
+        return Response(
+            status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(string: html))
         )
     }
 

@@ -42,6 +42,11 @@ public struct ReminderMessages: Sendable {
             text += "\(previous)\r\n"
             html += "<p>\(Self.html(previous))</p>"
         }
+        if delivery.kind == .confirmation, let token = claimed.unsubscribeToken {
+            let confirmURL = "\(publicURL)/confirm?token=\(token)"
+            text += "\r\nConfirm your subscription (no reminder is sent until you do): \(confirmURL)\r\n"
+            html += "<p><a href=\"\(Self.html(confirmURL))\">Confirm your subscription</a> (no reminder is sent until you do)</p>"
+        }
         if let unsubscribeURL {
             text += "\r\nUnsubscribe: \(unsubscribeURL)\r\n"
             html += "<p><a href=\"\(Self.html(unsubscribeURL))\">Unsubscribe</a></p>"
@@ -76,7 +81,15 @@ public struct ReminderMessages: Sendable {
 
         init(_ claimed: ClaimedDelivery, now: Timestamp) {
             let delivery = claimed.delivery
-            if delivery.kind == .reminder, let event = claimed.event {
+            if delivery.kind == .confirmation, let event = claimed.event {
+                title = event.title
+                location = event.location
+                start = event.startsAt
+                zone = event.timeZone
+                sequence = claimed.eventRevision
+                subject = "Please confirm: reminders for \(title)"
+                heading = "Please confirm your subscription"
+            } else if delivery.kind == .reminder, let event = claimed.event {
                 title = event.title
                 location = event.location
                 start = event.startsAt

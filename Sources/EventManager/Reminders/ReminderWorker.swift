@@ -78,8 +78,12 @@ public final class ReminderWorker: Service, Sendable {
         var decided: [(id: Int64, outcome: DeliveryOutcome)] = []
         var toSend: [ClaimedDelivery] = []
         for item in claimed {
-            switch DeliveryDecision.decide(item.delivery, event: item.event, subscriptionActive: item.subscriptionActive, now: clock.now())
-            {
+            let decision = DeliveryDecision.decide(
+                item.delivery, event: item.event, subscriptionActive: item.subscriptionActive,
+                subscriptionPending: item.subscriptionPending,
+                now: clock.now()
+            )
+            switch decision {
             case .send: toSend.append(item)
             case .skip(let reason): decided.append((item.delivery.id, .skipped(reason)))
             case .cancel(let reason): decided.append((item.delivery.id, .cancelled(reason)))

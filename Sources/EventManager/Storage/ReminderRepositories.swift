@@ -15,6 +15,8 @@ public protocol SubscriptionRepository: Sendable {
     func subscriptions(eventID: Int64) async throws -> [SubscriptionView]
     /// Unsubscribes and cancels pending mail; false when no subscription has this token.
     func unsubscribe(token: String, now: Timestamp) async throws -> Bool
+    /// Confirms a pending subscription and schedules its reminder; false for an unknown token.
+    func confirm(token: String, now: Timestamp) async throws -> Bool
 }
 
 /// A delivery claimed by a worker, with what it needs to decide and render.
@@ -23,6 +25,7 @@ public struct ClaimedDelivery: Sendable {
     public var event: Event?
     public var eventRevision: Int64
     public var subscriptionActive: Bool
+    public var subscriptionPending: Bool = false
     public var unsubscribeToken: String?
     public var remindBeforeMinutes: Int64
 }

@@ -9,6 +9,8 @@ public struct ReminderSettings: Sendable {
     public var notifyChanges = true
     /// The right-hand side of generated Message-IDs.
     public var messageIDDomain = "event-manager.invalid"
+    /// Double opt-in (`subscriptions.confirm`): remind only after the address is confirmed.
+    public var confirmSubscriptions = false
 
     public init(defaultMinutes: Int64 = 30, notifyChanges: Bool = true, messageIDDomain: String = "event-manager.invalid") {
         self.defaultMinutes = defaultMinutes
@@ -54,15 +56,15 @@ public struct SQLReminderStore: SubscriptionRepository, DeliveryQueue, EventChan
             ).first().map(Self.subscription(from:))
             var subscription: Subscription
             if var existing {
-                if existing.status == .active {
+                if existing.status != .unsubscribed {
                     return (try await Self.view(existing, start: start, sql: sql), false)
                 }
-                existing.status = .active
+                existing.status = settings.confirmSubscriptions ? .pending : .active
                 existing.remindBeforeMinutes = request.remindBeforeMinutes
                 try await sql.raw(
                     """
-                    UPDATE subscriptions SET status = 'active', remind_before_minutes = \(bind: request.remindBeforeMinutes), \
-                    unsubscribed_at = NULL WHERE id = \(bind: existing.id)
+                    UPDATE subscriptions SET status = \(bind: existing.status.rawValue), \
+                    remind_before_minutes = \(bind: request.remindBeforeMinutes), unsubscribed_at = NULL WHERE id = \(bind: existing.id)
                     """
                 ).run()
                 subscription = existing
@@ -72,16 +74,24 @@ public struct SQLReminderStore: SubscriptionRepository, DeliveryQueue, EventChan
                     """
                     INSERT INTO subscriptions (event_id, email, email_normalized, remind_before_minutes, status, token, created_at) \
                     VALUES (\(bind: eventID), \(bind: request.email.value), \(bind: request.email.normalized), \
-                    \(bind: request.remindBeforeMinutes), 'active', \(bind: token), \(bind: now.millisecondsSinceEpoch)) RETURNING id
+                    \(bind: request.remindBeforeMinutes), \(bind: settings.confirmSubscriptions ? "pending" : "active"), \(bind: token), \
+                    \(bind: now.millisecondsSinceEpoch)) RETURNING id
                     """
                 ).first()
                 guard let id = try row?.decode(column: "id", as: Int64.self) else { throw StorageError.missingReturnedRow }
                 subscription = Subscription(
                     id: id, eventID: eventID, email: request.email.value, remindBeforeMinutes: request.remindBeforeMinutes,
-                    status: .active, token: token, createdAt: now
+                    status: settings.confirmSubscriptions ? .pending : .active, token: token, createdAt: now
                 )
             }
-            try await Self.scheduleReminder(for: subscription, start: start, now: now, sql: sql, settings: settings)
+            if subscription.status == .pending {
+                try await Self.insertDelivery(
+                    kind: .confirmation, subscription: subscription, start: start, due: now, next: now, notice: nil, now: now, sql: sql,
+                    settings: settings
+                )
+            } else {
+                try await Self.scheduleReminder(for: subscription, start: start, now: now, sql: sql, settings: settings)
+            }
             return (try await Self.view(subscription, start: start, sql: sql), true)
         }
     }
@@ -127,6 +137,25 @@ public struct SQLReminderStore: SubscriptionRepository, DeliveryQueue, EventChan
                 updated_at = \(bind: now.millisecondsSinceEpoch) WHERE subscription_id = \(bind: id) AND state = 'scheduled'
                 """
             ).run()
+            return true
+        }
+    }
+
+    public func confirm(token: String, now: Timestamp) async throws -> Bool {
+        let settings = self.settings
+        return try await store.transaction { sql in
+            guard
+                let row = try await sql.raw("SELECT \(unsafeRaw: Self.subscriptionColumns) FROM subscriptions WHERE token = \(bind: token)")
+                    .first()
+            else { return false }
+            var subscription = try Self.subscription(from: row)
+            guard subscription.status == .pending else { return true }
+            subscription.status = .active
+            try await sql.raw("UPDATE subscriptions SET status = 'active' WHERE id = \(bind: subscription.id)").run()
+            if let event = try await sql.raw("SELECT starts_at FROM events WHERE id = \(bind: subscription.eventID)").first() {
+                let start = Timestamp(millisecondsSinceEpoch: try event.decode(column: "starts_at", as: Int64.self))
+                if now < start { try await Self.scheduleReminder(for: subscription, start: start, now: now, sql: sql, settings: settings) }
+            }
             return true
         }
     }
@@ -227,7 +256,8 @@ public struct SQLReminderStore: SubscriptionRepository, DeliveryQueue, EventChan
             let subscription = subscriptions[delivery.subscriptionID]
             return ClaimedDelivery(
                 delivery: delivery, event: events[delivery.eventID]?.0, eventRevision: events[delivery.eventID]?.1 ?? 0,
-                subscriptionActive: subscription?.status == .active, unsubscribeToken: subscription?.token,
+                subscriptionActive: subscription?.status == .active, subscriptionPending: subscription?.status == .pending,
+                unsubscribeToken: subscription?.token,
                 remindBeforeMinutes: subscription?.remindBeforeMinutes ?? settings.defaultMinutes
             )
         }
@@ -326,7 +356,7 @@ public struct SQLReminderStore: SubscriptionRepository, DeliveryQueue, EventChan
         )
     }
 
-    private static func insertDelivery(
+    static func insertDelivery(
         kind: DeliveryKind, subscription: Subscription, start: Timestamp, due: Timestamp, next: Timestamp, notice: NoticeSnapshot?,
         now: Timestamp, sql: any SQLDatabase, settings: ReminderSettings
     ) async throws {

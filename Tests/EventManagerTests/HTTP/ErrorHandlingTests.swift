@@ -148,4 +148,5 @@ struct FailingRepository: EventRepository, SubscriptionRepository {
     }
     func subscriptions(eventID: Int64) async throws -> [SubscriptionView] { throw Broken() }
     func unsubscribe(token: String, now: Timestamp) async throws -> Bool { throw Broken() }
+    func confirm(token: String, now: Timestamp) async throws -> Bool { throw Broken() }
 }

@@ -47,11 +47,14 @@ struct ReminderHarness {
     let clock: ManualClock
     let transport: RecordingTransport
 
-    static func make(clock: ManualClock = ManualClock("2030-01-01T10:00:00Z"), notifyChanges: Bool = true) async throws -> ReminderHarness {
+    static func make(
+        clock: ManualClock = ManualClock("2030-01-01T10:00:00Z"), notifyChanges: Bool = true, confirm: Bool = false
+    ) async throws -> ReminderHarness {
         let database = TemporaryDatabase()
         let store = try await database.open()
-        let reminders = SQLReminderStore(
-            store: store, settings: ReminderSettings(notifyChanges: notifyChanges, messageIDDomain: "test.example"))
+        var settings = ReminderSettings(notifyChanges: notifyChanges, messageIDDomain: "test.example")
+        settings.confirmSubscriptions = confirm
+        let reminders = SQLReminderStore(store: store, settings: settings)
         return ReminderHarness(
             database: database, store: store, reminders: reminders, events: SQLEventRepository(store: store, observer: reminders),
             clock: clock,
