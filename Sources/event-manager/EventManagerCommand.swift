@@ -35,12 +35,21 @@ struct ConfigOptions: ParsableArguments {
 }
 
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the HTTP API (the default command).")
+    static let configuration = CommandConfiguration(abstract: "Run the HTTP API and the reminder worker (the default command).")
+
+    @Option(
+        help: """
+            all: API and worker in one process (the default; the only sensible role on SQLite); \
+            api: a stateless API node; worker: a reminder worker that serves /health, /ready and /metrics only.
+            """
+    )
+    var role: AppConfiguration.NodeRole?
 
     @OptionGroup var options: ConfigOptions
 
     func run() async throws {
-        let configuration = try await options.load()
+        var configuration = try await options.load()
+        if let role { configuration.role = role }
         LoggingSetup.bootstrap(configuration)
         let app = try await buildApplication(configuration: configuration)
         try await app.runService()
@@ -58,7 +67,7 @@ struct Migrate: AsyncParsableCommand {
     func run() async throws {
         let configuration = try await options.load()
         LoggingSetup.bootstrap(configuration)
-        let store = try DatabaseStore(url: configuration.database, logger: Logger(label: "event-manager"))
+        let store = try DatabaseStore(url: configuration.database, poolSize: 2, logger: Logger(label: "event-manager"))
         do {
             if revert {
                 try await store.revertLastBatch()
@@ -168,3 +177,5 @@ struct Keys: AsyncParsableCommand {
         }
     }
 }
+
+extension AppConfiguration.NodeRole: ExpressibleByArgument {}

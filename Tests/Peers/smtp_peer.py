@@ -103,14 +103,15 @@ def main():
             return AuthResult(success=ok)
 
         options.update(authenticator=authenticator, auth_required=True, auth_require_tls=True)
+    stop = threading.Event()
+    # The parent may have spawned us with SIGTERM blocked or ignored: handlers first, then
+    # unblock, and both before READY, so a SIGTERM sent right after READY is never lost.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     controller = Controller(Handler(args.dir), hostname="127.0.0.1", port=port, server_hostname="peer.test", **options)
     controller.start()
     print(f"READY {port}", flush=True)
-    stop = threading.Event()
-    # The parent may have spawned us with signals blocked; SIGTERM must stop us.
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
 
     parent = os.getppid()
     try:

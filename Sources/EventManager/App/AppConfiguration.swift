@@ -15,6 +15,10 @@ public struct AppConfiguration: Sendable {
     public var logLevel = Logger.Level.info
     public var logFormat = LogFormat.text
     public var database = DatabaseURL.sqliteFile(path: "data/event-manager.sqlite")
+    /// Database connections this node opens at most (`db.pool_size`).
+    public var poolSize = 10
+    /// What this process does (`app.role`, or `serve --role`).
+    public var role = NodeRole.all
     public var limits = APILimits()
     public var smtp = SMTPConfiguration()
     public var smtpDefaultSender = "event-manager@localhost"
@@ -26,6 +30,19 @@ public struct AppConfiguration: Sendable {
     public var worker = WorkerSettings()
     public var rateLimits = RateLimitSettings()
     public var authMode = AuthMode.required
+
+    /// What one process runs: the API, the reminder worker, or both.
+    public enum NodeRole: String, Sendable, CaseIterable {
+        /// API and worker in one process: the only sensible role on SQLite.
+        case all
+        /// Stateless HTTP API; sends no mail.
+        case api
+        /// Reminder worker; serves only `/health`, `/ready` and `/metrics`.
+        case worker
+
+        var servesAPI: Bool { self != .worker }
+        var runsWorker: Bool { self != .api }
+    }
 
     /// Where emails go (`mail.transport`).
     public enum MailTransportKind: String, Sendable { case log, file, smtp }
@@ -52,11 +69,23 @@ public struct AppConfiguration: Sendable {
             }
             logFormat = parsed
         }
-        if let url = try values.string("db.url") {
+        if let url = try values.string("db.url", secret: true) {
             guard let parsed = DatabaseURL(url) else {
-                throw ConfigurationError(key: "db.url", message: "'\(url)' is not a database URL; expected sqlite:PATH or sqlite::memory:")
+                // A PostgreSQL URL may carry a password: it is not echoed.
+                let shown = url.hasPrefix("postgres") ? "the postgres URL" : "'\(url)'"
+                throw ConfigurationError(
+                    key: "db.url",
+                    message: "\(shown) is not a database URL; expected sqlite:PATH, sqlite::memory: or postgres://USER:PASSWORD@HOST:PORT/DATABASE"
+                )
             }
             database = parsed
+        }
+        poolSize = try values.int("db.pool_size", in: 1...1000) ?? poolSize
+        if let text = try values.string("app.role") {
+            guard let parsed = NodeRole(rawValue: text) else {
+                throw ConfigurationError(key: "app.role", message: "'\(text)' is not one of all, api, worker")
+            }
+            role = parsed
         }
         limits.maxBodyBytes = try values.int("app.max_body_bytes", in: 1024...(1 << 30)) ?? limits.maxBodyBytes
         limits.bulkMaxItems = try values.int("app.bulk_max_items", in: 1...100_000) ?? limits.bulkMaxItems
@@ -138,6 +167,9 @@ extension AppConfiguration {
         } catch {
             throw ConfigurationError(key: path, message: "the configuration file is not valid JSON: \(error)")
         }
+        var environment = environment
+        // DATABASE_URL is the convention of most hosting platforms; DB_URL (db.url) wins if both are set.
+        if environment["DB_URL"] == nil, let url = environment["DATABASE_URL"] { environment["DB_URL"] = url }
         let reader = ConfigReader(providers: [
             CommandLineArgumentsProvider(arguments: ["event-manager"] + arguments),
             EnvironmentVariablesProvider(environmentVariables: environment),

@@ -41,12 +41,58 @@ public struct RateLimitDecision: Sendable, Equatable {
     public var retryAfterSeconds: Int64
 }
 
-/// A set of limits that all apply to each key, enforced with GCRA (the generic cell rate
-/// algorithm): one timestamp per key and limit, no background timers, O(1) per request.
+/// Something that counts requests per key against a set of limits that all apply.
+public protocol RateLimiting: Sendable {
+    var limits: [RateLimit] { get }
+    /// Counts one request for `key` at `now` if every limit allows it.
+    func check(_ key: String, now: Timestamp) async throws -> RateLimitDecision
+}
+
+/// The generic cell rate algorithm over one key: one "theoretical arrival time" per limit, no
+/// background timers, O(1) per request. Pure, so memory and the database share it.
+public enum GCRA {
+    /// Decides one request. `stored` holds the key's arrival times (nil for a new key); `updated`
+    /// is what to store when the request is allowed, nil when it is refused.
+    public static func evaluate(
+        stored: [Double]?, limits: [RateLimit], now: Timestamp
+    ) -> (decision: RateLimitDecision, updated: [Double]?) {
+        let nowMs = Double(now.millisecondsSinceEpoch)
+        let previous = stored.flatMap { $0.count == limits.count ? $0 : nil } ?? Array(repeating: 0, count: limits.count)
+        var updated = previous
+        var refusedFor: Double = 0
+        for (index, limit) in limits.enumerated() {
+            let tat = max(previous[index], nowMs)
+            let next = tat + limit.emissionInterval
+            let allowAt = next - Double(limit.periodMilliseconds)
+            if nowMs < allowAt { refusedFor = max(refusedFor, allowAt - nowMs) }
+            updated[index] = next
+        }
+        let allowed = refusedFor == 0
+        let effective = allowed ? updated : previous.map { max($0, nowMs) }
+        var tightestIndex = 0
+        var tightestRemaining = Int.max
+        for (index, limit) in limits.enumerated() {
+            let used = max(0, effective[index] - nowMs)
+            let remaining = max(0, Int((Double(limit.periodMilliseconds) - used) / limit.emissionInterval))
+            if remaining < tightestRemaining {
+                tightestRemaining = remaining
+                tightestIndex = index
+            }
+        }
+        let reset = Int64((max(0, effective[tightestIndex] - nowMs) / 1000).rounded(.up))
+        let decision = RateLimitDecision(
+            allowed: allowed, tightest: limits[tightestIndex], remaining: tightestRemaining, resetSeconds: reset,
+            retryAfterSeconds: allowed ? 0 : max(1, Int64((refusedFor / 1000).rounded(.up)))
+        )
+        return (decision, allowed ? updated : nil)
+    }
+}
+
+/// GCRA in this process's memory: right for one node.
 ///
 /// Memory stays bounded: a key whose every limit has fully recovered carries no information and is
 /// dropped when the table is swept; past `maxKeys`, the keys closest to recovery go first.
-public final class RateLimiter: Sendable {
+public final class RateLimiter: RateLimiting {
     public let limits: [RateLimit]
     let maxKeys: Int
     private let table = Mutex<Table>(Table())
@@ -63,44 +109,20 @@ public final class RateLimiter: Sendable {
 
     public var keyCount: Int { table.withLock { $0.arrivals.count } }
 
-    /// Counts one request for `key` at `now` if every limit allows it.
     public func check(_ key: String, now: Timestamp) -> RateLimitDecision {
-        let nowMs = Double(now.millisecondsSinceEpoch)
-        return table.withLock { table in
-            let stored = table.arrivals[key] ?? Array(repeating: 0, count: limits.count)
-            var updated = stored
-            var refusedFor: Double = 0
-            for (index, limit) in limits.enumerated() {
-                let tat = max(stored[index], nowMs)
-                let next = tat + limit.emissionInterval
-                let allowAt = next - Double(limit.periodMilliseconds)
-                if nowMs < allowAt { refusedFor = max(refusedFor, allowAt - nowMs) }
-                updated[index] = next
-            }
-            let allowed = refusedFor == 0
-            if allowed {
-                if table.arrivals[key] == nil {
+        table.withLock { table in
+            let stored = table.arrivals[key]
+            let (decision, updated) = GCRA.evaluate(stored: stored, limits: limits, now: now)
+            if let updated {
+                if stored == nil {
                     table.insertsSinceSweep += 1
-                    if table.arrivals.count >= maxKeys || table.insertsSinceSweep >= 10_000 { sweep(&table, now: nowMs) }
+                    if table.arrivals.count >= maxKeys || table.insertsSinceSweep >= 10_000 {
+                        sweep(&table, now: Double(now.millisecondsSinceEpoch))
+                    }
                 }
                 table.arrivals[key] = updated
             }
-            let effective = allowed ? updated : stored.map { max($0, nowMs) }
-            var tightestIndex = 0
-            var tightestRemaining = Int.max
-            for (index, limit) in limits.enumerated() {
-                let used = max(0, effective[index] - nowMs)
-                let remaining = max(0, Int((Double(limit.periodMilliseconds) - used) / limit.emissionInterval))
-                if remaining < tightestRemaining {
-                    tightestRemaining = remaining
-                    tightestIndex = index
-                }
-            }
-            let reset = Int64((max(0, effective[tightestIndex] - nowMs) / 1000).rounded(.up))
-            return RateLimitDecision(
-                allowed: allowed, tightest: limits[tightestIndex], remaining: tightestRemaining, resetSeconds: reset,
-                retryAfterSeconds: allowed ? 0 : max(1, Int64((refusedFor / 1000).rounded(.up)))
-            )
+            return decision
         }
     }
 

@@ -43,7 +43,7 @@ enum OpenAPIDocument {
             "/ready": {
               "get": {
                 "operationId": "ready",
-                "summary": "Database answers",
+                "summary": "Database answers (and, on worker nodes, the SMTP server)",
                 "responses": {
                   "200": {
                     "description": "Ready",
@@ -62,6 +62,29 @@ enum OpenAPIDocument {
                   },
                   "503": {
                     "$ref": "#/components/responses/Unavailable"
+                  }
+                }
+              }
+            },
+            "/metrics": {
+              "get": {
+                "operationId": "metrics",
+                "summary": "Prometheus metrics: requests by route and status with latency, deliveries by outcome, reminder lateness, queue depth by state, pool usage",
+                "responses": {
+                  "200": {
+                    "description": "Prometheus text exposition format",
+                    "headers": {
+                      "X-Request-ID": {
+                        "$ref": "#/components/headers/X-Request-ID"
+                      }
+                    },
+                    "content": {
+                      "text/plain": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    }
                   }
                 }
               }
@@ -1381,6 +1404,9 @@ enum OpenAPIDocument {
                     "type": "string"
                   },
                   "database": {
+                    "type": "string"
+                  },
+                  "smtp": {
                     "type": "string"
                   }
                 }

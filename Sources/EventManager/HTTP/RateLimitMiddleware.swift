@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import Logging
 
 /// The limits of `rate_limit.*`, one limiter per class.
 public struct RateLimitSettings: Sendable {
@@ -20,22 +21,41 @@ public struct RateLimitSettings: Sendable {
     }
 }
 
-/// The limiters of one process, built once from the settings.
+/// The limiters, one per class, built once from the settings.
 public final class RateLimiters: Sendable {
     public let settings: RateLimitSettings
-    let read: RateLimiter
-    let write: RateLimiter
-    let subscribe: RateLimiter
-    let perEmail: RateLimiter
-    let perEvent: RateLimiter
+    let read: any RateLimiting
+    let write: any RateLimiting
+    let subscribe: any RateLimiting
+    let perEmail: any RateLimiting
+    let perEvent: any RateLimiting
+    let logger: Logger
 
-    public init(settings: RateLimitSettings) {
+    /// - Parameter make: builds the limiter of one class from its name and limits; in memory by
+    ///   default, `SQLRateLimiter` when several nodes must share the budget.
+    public init(
+        settings: RateLimitSettings, logger: Logger = Logger(label: "rate-limit"),
+        make: (String, [RateLimit]) -> any RateLimiting = { RateLimiter(limits: $1) }
+    ) {
         self.settings = settings
-        read = RateLimiter(limits: settings.read)
-        write = RateLimiter(limits: settings.write)
-        subscribe = RateLimiter(limits: settings.subscribe)
-        perEmail = RateLimiter(limits: settings.subscribePerEmail)
-        perEvent = RateLimiter(limits: settings.subscribePerEvent)
+        self.logger = logger
+        read = make("read", settings.read)
+        write = make("write", settings.write)
+        subscribe = make("subscribe", settings.subscribe)
+        perEmail = make("email", settings.subscribePerEmail)
+        perEvent = make("event", settings.subscribePerEvent)
+    }
+
+    /// Checks one key; a limiter that cannot answer (its database is down) lets the request
+    /// through, because refusing every client for an outage of the limiter is worse.
+    func check(_ limiter: any RateLimiting, _ key: String, now: Timestamp) async -> RateLimitDecision {
+        do {
+            return try await limiter.check(key, now: now)
+        } catch {
+            logger.warning("rate limiter unavailable; request allowed", metadata: ["error": .string(String(reflecting: error))])
+            return RateLimitDecision(
+                allowed: true, tightest: limiter.limits[0], remaining: limiter.limits[0].count, resetSeconds: 0, retryAfterSeconds: 0)
+        }
     }
 }
 
@@ -49,7 +69,7 @@ struct RateLimitMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
-        guard limiters.settings.enabled, path != "/health", path != "/ready" else { return try await next(request, context) }
+        guard limiters.settings.enabled, path != "/health", path != "/ready", path != "/metrics" else { return try await next(request, context) }
         let (name, limiter) = classify(request.method, path)
         // Callers with a key are limited as their account, anonymous ones by address.
         let client =
@@ -57,7 +77,7 @@ struct RateLimitMiddleware: RouterMiddleware {
             ?? ClientAddress.resolve(
                 peer: context.peerAddress, forwardedFor: request.headers[.xForwardedFor], trustedProxies: limiters.settings.trustedProxies
             )
-        let decision = limiter.check(client, now: clock.now())
+        let decision = await limiters.check(limiter, client, now: clock.now())
         var response: Response
         if decision.allowed {
             do {
@@ -73,7 +93,7 @@ struct RateLimitMiddleware: RouterMiddleware {
         return response
     }
 
-    func classify(_ method: HTTPRequest.Method, _ path: String) -> (String, RateLimiter) {
+    func classify(_ method: HTTPRequest.Method, _ path: String) -> (String, any RateLimiting) {
         if method == .get || method == .head { return ("read", limiters.read) }
         if method == .post && (path == "/subscribe" || (path.hasPrefix("/events/") && path.hasSuffix("/subscriptions"))) {
             return ("subscribe", limiters.subscribe)
@@ -83,7 +103,7 @@ struct RateLimitMiddleware: RouterMiddleware {
 
     /// `RateLimit-Policy: "write-60";q=300;w=60, "write-86400";q=10000;w=86400` and
     /// `RateLimit: "write-60";r=299;t=1` for the limit closest to running out.
-    static func describe(_ name: String, limiter: RateLimiter, decision: RateLimitDecision, in headers: inout HTTPFields) {
+    static func describe(_ name: String, limiter: any RateLimiting, decision: RateLimitDecision, in headers: inout HTTPFields) {
         headers[.rateLimitPolicy] = limiter.limits.map { "\"\(name)-\($0.windowSeconds)\";q=\($0.count);w=\($0.windowSeconds)" }
             .joined(separator: ", ")
         headers[.rateLimit] = "\"\(name)-\(decision.tightest.windowSeconds)\";r=\(decision.remaining);t=\(decision.resetSeconds)"

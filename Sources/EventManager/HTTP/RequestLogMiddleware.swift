@@ -3,7 +3,8 @@ import Hummingbird
 import Logging
 import NIOCore
 
-/// Gives every request an id, turns every error into the JSON error body, and logs one line.
+/// Gives every request an id, turns every error into the JSON error body, logs one line and
+/// counts the request in the metrics.
 ///
 /// Sitting outermost, it sees the final status of every request, including unknown routes and
 /// errors no handler caught. Unknown errors are logged in full and answered with a bare 500.
@@ -11,6 +12,7 @@ struct RequestLogMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let logger: Logger
     let methods: MethodIndex
+    let metrics: AppMetrics?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
@@ -48,8 +50,14 @@ struct RequestLogMiddleware: RouterMiddleware {
             )
         }
         response.headers[.xRequestID] = requestID
+        let elapsed = ContinuousClock.now - start
+        if let metrics {
+            metrics.recordRequest(
+                route: context.endpointPath.flatMap { $0 == "NotFound" ? nil : $0 } ?? "unmatched", method: request.method.rawValue, status: response.status.code,
+                nanoseconds: elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
+            )
+        }
         if logger.logLevel <= logLevel {
-            let elapsed = ContinuousClock.now - start
             let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
             logger.log(
                 level: logLevel, "request",

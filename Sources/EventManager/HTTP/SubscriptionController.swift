@@ -63,7 +63,7 @@ struct SubscriptionController<Repository: SubscriptionRepository>: Sendable {
         let subscriptionRequest = try SubscriptionRequest.validate(
             body, defaultMinutes: defaultMinutes, extraFields: seedForm ? ["event_id"] : []
         ).get()
-        try checkLimits(email: subscriptionRequest.email, eventID: eventID!)
+        try await checkLimits(email: subscriptionRequest.email, eventID: eventID!)
         let (view, created) = try await repository.subscribe(eventID: eventID!, request: subscriptionRequest, now: clock.now())
         if created { queueChanged() }
         var response = Response.json(status: created ? .created : .ok) {
@@ -74,12 +74,12 @@ struct SubscriptionController<Repository: SubscriptionRepository>: Sendable {
     }
 
     /// Nobody may flood one inbox or one event, whatever addresses they send from.
-    func checkLimits(email: EmailAddress, eventID: Int64) throws {
+    func checkLimits(email: EmailAddress, eventID: Int64) async throws {
         guard limiters.settings.enabled else { return }
         let now = clock.now()
-        let perEmail = limiters.perEmail.check(email.normalized, now: now)
+        let perEmail = await limiters.check(limiters.perEmail, email.normalized, now: now)
         guard perEmail.allowed else { throw AppError.rateLimited(perEmail, scope: "subscriptions for this address") }
-        let perEvent = limiters.perEvent.check(String(eventID), now: now)
+        let perEvent = await limiters.check(limiters.perEvent, String(eventID), now: now)
         guard perEvent.allowed else { throw AppError.rateLimited(perEvent, scope: "subscriptions to event \(eventID)") }
     }
 

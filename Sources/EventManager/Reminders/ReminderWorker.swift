@@ -27,11 +27,14 @@ public final class ReminderWorker: Service, Sendable {
     let logger: Logger
     public let wakeup: Wakeup
     let jitter: @Sendable () -> Double
+    let metrics: AppMetrics?
 
     public init(
         queue: any DeliveryQueue, transport: any MailTransport, messages: ReminderMessages, clock: any WallClock, settings: WorkerSettings,
-        owner: String, logger: Logger, wakeup: Wakeup = Wakeup(), jitter: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }
+        owner: String, logger: Logger, wakeup: Wakeup = Wakeup(), metrics: AppMetrics? = nil,
+        jitter: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }
     ) {
+        self.metrics = metrics
         self.queue = queue
         self.transport = transport
         self.messages = messages
@@ -85,8 +88,8 @@ public final class ReminderWorker: Service, Sendable {
             )
             switch decision {
             case .send: toSend.append(item)
-            case .skip(let reason): decided.append((item.delivery.id, .skipped(reason)))
-            case .cancel(let reason): decided.append((item.delivery.id, .cancelled(reason)))
+            case .skip(let reason): decided.append((item.delivery.id, record(item.delivery, .skipped(reason))))
+            case .cancel(let reason): decided.append((item.delivery.id, record(item.delivery, .cancelled(reason))))
             }
         }
         try await queue.complete(decided, owner: owner, now: clock.now())
@@ -107,13 +110,13 @@ public final class ReminderWorker: Service, Sendable {
                     // Checked again per message: a long batch must not deliver after the start.
                     let now = clock.now()
                     if item.delivery.kind == .reminder, let event = item.event, now >= event.startsAt {
-                        pending.append((item.delivery.id, .skipped("event already started")))
+                        pending.append((item.delivery.id, record(item.delivery, .skipped("event already started"))))
                     } else {
                         do {
                             try await session.send(messages.compose(item, now: now))
-                            pending.append((item.delivery.id, .sent(at: clock.now())))
+                            pending.append((item.delivery.id, record(item.delivery, .sent(at: clock.now()))))
                         } catch {
-                            pending.append((item.delivery.id, failure(item.delivery, error)))
+                            pending.append((item.delivery.id, record(item.delivery, failure(item.delivery, error))))
                         }
                     }
                     handled.insert(item.delivery.id)
@@ -126,10 +129,29 @@ public final class ReminderWorker: Service, Sendable {
         } catch {
             // The session could not open or broke: everything not yet handled is retried.
             for item in items where !handled.contains(item.delivery.id) {
-                pending.append((item.delivery.id, failure(item.delivery, error)))
+                pending.append((item.delivery.id, record(item.delivery, failure(item.delivery, error))))
             }
         }
         try await queue.complete(pending, owner: owner, now: clock.now())
+    }
+
+    /// Counts an outcome in the metrics (and a reminder's lateness when it is sent).
+    private func record(_ delivery: Delivery, _ outcome: DeliveryOutcome) -> DeliveryOutcome {
+        guard let metrics else { return outcome }
+        let name: String
+        switch outcome {
+        case .sent(let at):
+            name = "sent"
+            if delivery.kind == .reminder {
+                metrics.recordLateness(milliseconds: at.millisecondsSinceEpoch - delivery.dueAt.millisecondsSinceEpoch)
+            }
+        case .retry: name = "retried"
+        case .failed: name = "failed"
+        case .skipped: name = "skipped"
+        case .cancelled: name = "cancelled"
+        }
+        metrics.recordDelivery(kind: delivery.kind.rawValue, outcome: name)
+        return outcome
     }
 
     private func failure(_ delivery: Delivery, _ error: any Error) -> DeliveryOutcome {

@@ -1,10 +1,12 @@
 import FluentKit
+import FluentPostgresDriver
 import FluentSQLiteDriver
 import Foundation
 import Logging
 import NIOCore
 import NIOPosix
 import SQLKit
+import Synchronization
 
 /// The open database: connection pools, migrations and transactions, for either backend.
 public final class DatabaseStore: Sendable {
@@ -12,24 +14,51 @@ public final class DatabaseStore: Sendable {
     let eventLoopGroup: any EventLoopGroup
     let logger: Logger
     let isSQLite: Bool
+    /// The server's settings when the backend is PostgreSQL (LISTEN needs its own connection).
+    let postgres: SQLPostgresConfiguration?
+    /// Connections this node may open at most (`db.pool_size`).
+    public let poolSize: Int
+    /// Queries and transactions running now: the pool's usage.
+    let usage = PoolUsage()
 
     /// Opens (and for a SQLite file, creates) the database. Call `migrate()` before use.
+    ///
+    /// - Parameter poolSize: PostgreSQL connections for this process, spread over its event loops.
     public init(
-        url: DatabaseURL, logger: Logger, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        url: DatabaseURL, poolSize: Int = 10, logger: Logger, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         threadPool: NIOThreadPool = .singleton
     ) throws {
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
         self.databases = Databases(threadPool: threadPool, on: eventLoopGroup)
+        var loops = 0
+        for _ in eventLoopGroup.makeIterator() { loops += 1 }
+        let perLoop = max(1, (poolSize + max(1, loops) - 1) / max(1, loops))
+        self.poolSize = perLoop * max(1, loops)
         switch url {
         case .sqliteMemory:
             databases.use(.sqlite(.memory, sqlLogLevel: .trace), as: .sqlite)
+            isSQLite = true
+            postgres = nil
         case .sqliteFile(let path):
             let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             databases.use(.sqlite(.file(path), sqlLogLevel: .trace), as: .sqlite)
+            isSQLite = true
+            postgres = nil
+        case .postgres(let text):
+            guard let parsed = URL(string: text) else { throw StorageError.badURL(url.redacted) }
+            let configuration = try SQLPostgresConfiguration(url: parsed)
+            databases.use(
+                .postgres(
+                    configuration: configuration, maxConnectionsPerEventLoop: perLoop, connectionPoolTimeout: .seconds(10),
+                    encodingContext: .default, decodingContext: .default, sqlLogLevel: .trace
+                ),
+                as: .psql
+            )
+            isSQLite = false
+            postgres = configuration
         }
-        isSQLite = true
     }
 
     /// A handle on the pool of one event loop; handles are cheap, so take one per operation.
@@ -39,17 +68,52 @@ public final class DatabaseStore: Sendable {
         return database
     }
 
+    /// Runs queries on the pool, counting each while it runs.
     public func sql() throws -> any SQLDatabase {
-        try database() as! any SQLDatabase
+        MeteredSQLDatabase(base: try database() as! any SQLDatabase, usage: usage)
     }
 
-    /// Applies every migration not yet applied; safe to run on every start.
+    /// Applies every migration not yet applied; safe to run on every start, from several nodes at once.
     public func migrate() async throws {
         if isSQLite {
             // WAL lets readers run beside the writer; the mode is stored in the file.
             // synchronous stays at SQLite's default FULL, so a commit is on disk before we answer.
             try await sql().raw("PRAGMA journal_mode=WAL").run()
+            try await runMigrations()
+        } else {
+            // Nodes that start together take turns: the first migrates, the others find it done.
+            // The lock lives on a connection of its own so the migrator keeps the whole pool.
+            try await withDedicatedConnection { connection in
+                _ = try await connection.query("SELECT pg_advisory_lock(\(Self.migrationLockKey))", logger: self.logger)
+                do {
+                    try await self.runMigrations()
+                } catch {
+                    _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.migrationLockKey))", logger: self.logger)
+                    throw error
+                }
+                _ = try await connection.query("SELECT pg_advisory_unlock(\(Self.migrationLockKey))", logger: self.logger)
+            }
         }
+    }
+
+    /// Opens a PostgreSQL connection outside the pool (advisory locks, LISTEN), closed after `body`.
+    func withDedicatedConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        guard let postgres else { throw StorageError.notPostgres }
+        let connection = try await PostgresConnection.connect(
+            on: eventLoopGroup.any(), configuration: postgres.coreConfiguration, id: Int.random(in: 1...Int.max), logger: logger)
+        do {
+            let value = try await body(connection)
+            try? await connection.close()
+            return value
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+
+    static let migrationLockKey = 7_301_994_022
+
+    private func runMigrations() async throws {
         try await migrator().setupIfNeeded().get()
         try await migrator().prepareBatch().get()
     }
@@ -69,9 +133,12 @@ public final class DatabaseStore: Sendable {
     /// Runs `body` in one transaction on one connection.
     ///
     /// SQLite transactions start with `BEGIN IMMEDIATE`: taking the write lock up front means two
-    /// writers queue instead of deadlocking when both try to upgrade a read lock.
+    /// writers queue instead of deadlocking when both try to upgrade a read lock. PostgreSQL runs
+    /// at READ COMMITTED; code that reads before it writes takes row locks (`FOR UPDATE`).
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         let begin = isSQLite ? "BEGIN IMMEDIATE" : "BEGIN"
+        usage.inFlight.add(1, ordering: .relaxed)
+        defer { usage.inFlight.subtract(1, ordering: .relaxed) }
         return try await database().withConnection { connection in
             let sql = connection as! any SQLDatabase
             try await sql.raw(SQLQueryString(begin)).run()
@@ -86,7 +153,49 @@ public final class DatabaseStore: Sendable {
         }
     }
 
+    /// `FOR UPDATE` on PostgreSQL; nothing on SQLite, whose writers are serialized already.
+    var forUpdate: SQLQueryString { isSQLite ? "" : " FOR UPDATE" }
+
+    /// `FOR SHARE` on PostgreSQL; nothing on SQLite.
+    var forShare: SQLQueryString { isSQLite ? "" : " FOR SHARE" }
+
+    /// Connections in use right now (queries and transactions), for the pool gauge.
+    public var connectionsInUse: Int { min(poolSize, usage.inFlight.load(ordering: .relaxed)) }
+
     public func shutdown() async {
         await databases.shutdownAsync()
     }
+}
+
+/// How many queries and transactions hold a connection right now.
+final class PoolUsage: Sendable {
+    let inFlight = Atomic<Int>(0)
+}
+
+/// Counts queries while they run; everything else is the wrapped database's.
+struct MeteredSQLDatabase: SQLDatabase {
+    let base: any SQLDatabase
+    let usage: PoolUsage
+
+    var logger: Logger { base.logger }
+    var eventLoop: any EventLoop { base.eventLoop }
+    var version: (any SQLDatabaseReportedVersion)? { base.version }
+    var dialect: any SQLDialect { base.dialect }
+    var queryLogLevel: Logger.Level? { base.queryLogLevel }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
+        usage.inFlight.add(1, ordering: .relaxed)
+        return base.execute(sql: query, onRow).always { [usage] _ in usage.inFlight.subtract(1, ordering: .relaxed) }
+    }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
+        usage.inFlight.add(1, ordering: .relaxed)
+        defer { usage.inFlight.subtract(1, ordering: .relaxed) }
+        try await base.execute(sql: query, onRow)
+    }
+}
+
+extension Error {
+    /// A unique or foreign key constraint refused the write (a concurrent duplicate, usually).
+    var isConstraintFailure: Bool { (self as? any DatabaseError)?.isConstraintFailure ?? false }
 }

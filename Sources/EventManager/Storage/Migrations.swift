@@ -4,7 +4,7 @@ import SQLKit
 /// Every schema change, in order. Append; never edit a migration that has shipped.
 public enum SchemaMigrations {
     public static var all: [any Migration] {
-        [M001CreateEvents(), M002CreateSubscriptionsAndDeliveries(), M003CreateAccountsAndKeys()]
+        [M001CreateEvents(), M002CreateSubscriptionsAndDeliveries(), M003CreateAccountsAndKeys(), M004CreateRateLimits()]
     }
 }
 
@@ -118,6 +118,24 @@ struct M003CreateAccountsAndKeys: AsyncMigration {
         try await sql.raw("ALTER TABLE events DROP COLUMN owner_account_id").run()
         try await sql.drop(table: "api_keys").run()
         try await sql.drop(table: "accounts").run()
+    }
+}
+
+/// Rate-limit state shared by every API node: one row per class and client.
+///
+/// `tats` holds the GCRA arrival times as text, compared as a whole when written back;
+/// `expires_at` is when the key has fully recovered and its row may go.
+struct M004CreateRateLimits: AsyncMigration {
+    var name: String { "004_create_rate_limits" }
+
+    func prepare(on database: any Database) async throws {
+        let sql = database as! any SQLDatabase
+        try await sql.raw("CREATE TABLE rate_limits (key TEXT PRIMARY KEY, tats TEXT NOT NULL, expires_at BIGINT NOT NULL)").run()
+        try await sql.raw("CREATE INDEX rate_limits_expires_idx ON rate_limits (expires_at)").run()
+    }
+
+    func revert(on database: any Database) async throws {
+        try await (database as! any SQLDatabase).drop(table: "rate_limits").run()
     }
 }
 

@@ -12,15 +12,19 @@ public struct SQLAccountStore: Sendable {
 
     /// - Throws: `AppError` 409 `account_exists` when the name is taken.
     public func createAccount(name: String, role: Role, now: Timestamp) async throws -> Account {
-        try await store.transaction { sql in
-            if try await sql.raw("SELECT id FROM accounts WHERE name = \(bind: name)").first() != nil {
-                throw AppError(.conflict, code: "account_exists", message: "an account named '\(name)' exists")
+        let taken = AppError(.conflict, code: "account_exists", message: "an account named '\(name)' exists")
+        do {
+            return try await store.transaction { sql in
+                if try await sql.raw("SELECT id FROM accounts WHERE name = \(bind: name)").first() != nil { throw taken }
+                let row = try await sql.raw(
+                    "INSERT INTO accounts (name, role, created_at) VALUES (\(bind: name), \(bind: role.rawValue), \(bind: now.millisecondsSinceEpoch)) RETURNING id"
+                ).first()
+                guard let id = try row?.decode(column: "id", as: Int64.self) else { throw StorageError.missingReturnedRow }
+                return Account(id: id, name: name, role: role, createdAt: now)
             }
-            let row = try await sql.raw(
-                "INSERT INTO accounts (name, role, created_at) VALUES (\(bind: name), \(bind: role.rawValue), \(bind: now.millisecondsSinceEpoch)) RETURNING id"
-            ).first()
-            guard let id = try row?.decode(column: "id", as: Int64.self) else { throw StorageError.missingReturnedRow }
-            return Account(id: id, name: name, role: role, createdAt: now)
+        } catch where error.isConstraintFailure {
+            // PostgreSQL: a concurrent request took the name between our check and our insert.
+            throw taken
         }
     }
 

@@ -83,8 +83,11 @@ public struct SQLEventRepository: EventRepository {
     }
 
     public func update(id: Int64, now: Timestamp, change: @escaping @Sendable (Event) throws -> EventDraft) async throws -> Event {
-        try await store.transaction { sql in
-            guard let row = try await sql.raw("SELECT \(unsafeRaw: Self.columns) FROM events WHERE id = \(bind: id)").first() else {
+        let forUpdate = store.forUpdate
+        return try await store.transaction { sql in
+            guard
+                let row = try await sql.raw("SELECT \(unsafeRaw: Self.columns) FROM events WHERE id = \(bind: id)\(forUpdate)").first()
+            else {
                 throw AppError.eventNotFound(id)
             }
             let existing = try Self.event(from: row)
@@ -107,8 +110,9 @@ public struct SQLEventRepository: EventRepository {
     public func delete(ids: [Int64], now: Timestamp, authorize: @escaping @Sendable (Event) throws -> Void) async throws -> [Int64] {
         guard !ids.isEmpty else { return [] }
         let observer = self.observer
+        let forUpdate = store.forUpdate
         return try await store.transaction { sql in
-            let events = try await sql.raw("SELECT \(unsafeRaw: Self.columns) FROM events WHERE id IN (\(binds: ids))").all()
+            let events = try await sql.raw("SELECT \(unsafeRaw: Self.columns) FROM events WHERE id IN (\(binds: ids))\(forUpdate)").all()
                 .map(Self.event(from:))
             guard !events.isEmpty else { return [] }
             for event in events { try authorize(event) }
@@ -152,6 +156,10 @@ enum StorageError: Error {
     case missingReturnedRow
     /// The database was used after it was shut down.
     case closed
+    /// `db.url` could not be read.
+    case badURL(String)
+    /// A PostgreSQL-only feature was asked of another backend.
+    case notPostgres
 }
 
 extension Event {

@@ -11,6 +11,9 @@ public struct ReminderSettings: Sendable {
     public var messageIDDomain = "event-manager.invalid"
     /// Double opt-in (`subscriptions.confirm`): remind only after the address is confirmed.
     public var confirmSubscriptions = false
+    /// On PostgreSQL: a write that makes mail due within this many milliseconds sends
+    /// `NOTIFY event_manager_queue`, waking sleeping workers on every node. Nil sends none.
+    public var notifyWithinMilliseconds: Int64?
 
     public init(defaultMinutes: Int64 = 30, notifyChanges: Bool = true, messageIDDomain: String = "event-manager.invalid") {
         self.defaultMinutes = defaultMinutes
@@ -37,10 +40,21 @@ public struct SQLReminderStore: SubscriptionRepository, DeliveryQueue, EventChan
     // MARK: Subscriptions
 
     public func subscribe(eventID: Int64, request: SubscriptionRequest, now: Timestamp) async throws -> (SubscriptionView, created: Bool) {
+        do {
+            return try await subscribeOnce(eventID: eventID, request: request, now: now)
+        } catch where error.isConstraintFailure {
+            // PostgreSQL: the same address subscribed concurrently; the retry finds that subscription.
+            return try await subscribeOnce(eventID: eventID, request: request, now: now)
+        }
+    }
+
+    private func subscribeOnce(eventID: Int64, request: SubscriptionRequest, now: Timestamp) async throws -> (SubscriptionView, created: Bool) {
         let settings = self.settings
+        let forShare = store.forShare
         return try await store.transaction { sql in
+            // The share lock waits for a concurrent move of the event, so the reminder is written for its final time.
             guard
-                let eventRow = try await sql.raw("SELECT starts_at FROM events WHERE id = \(bind: eventID)").first()
+                let eventRow = try await sql.raw("SELECT starts_at FROM events WHERE id = \(bind: eventID)\(forShare)").first()
             else { throw AppError.eventNotFound(eventID) }
             let start = Timestamp(millisecondsSinceEpoch: try eventRow.decode(column: "starts_at", as: Int64.self))
             guard now < start else {
@@ -84,14 +98,16 @@ public struct SQLReminderStore: SubscriptionRepository, DeliveryQueue, EventChan
                     status: settings.confirmSubscriptions ? .pending : .active, token: token, createdAt: now
                 )
             }
+            let next: Timestamp?
             if subscription.status == .pending {
-                try await Self.insertDelivery(
+                next = try await Self.insertDelivery(
                     kind: .confirmation, subscription: subscription, start: start, due: now, next: now, notice: nil, now: now, sql: sql,
                     settings: settings
                 )
             } else {
-                try await Self.scheduleReminder(for: subscription, start: start, now: now, sql: sql, settings: settings)
+                next = try await Self.scheduleReminder(for: subscription, start: start, now: now, sql: sql, settings: settings)
             }
+            try await Self.wakeWorkers(ifDue: next, now: now, sql: sql, settings: settings)
             return (try await Self.view(subscription, start: start, sql: sql), true)
         }
     }
@@ -120,9 +136,10 @@ public struct SQLReminderStore: SubscriptionRepository, DeliveryQueue, EventChan
     }
 
     public func unsubscribe(token: String, now: Timestamp) async throws -> Bool {
-        try await store.transaction { sql in
+        let forUpdate = store.forUpdate
+        return try await store.transaction { sql in
             guard
-                let row = try await sql.raw("SELECT id, status FROM subscriptions WHERE token = \(bind: token)").first()
+                let row = try await sql.raw("SELECT id, status FROM subscriptions WHERE token = \(bind: token)\(forUpdate)").first()
             else { return false }
             let id = try row.decode(column: "id", as: Int64.self)
             try await sql.raw(
@@ -143,10 +160,12 @@ public struct SQLReminderStore: SubscriptionRepository, DeliveryQueue, EventChan
 
     public func confirm(token: String, now: Timestamp) async throws -> Bool {
         let settings = self.settings
+        let forUpdate = store.forUpdate
         return try await store.transaction { sql in
             guard
-                let row = try await sql.raw("SELECT \(unsafeRaw: Self.subscriptionColumns) FROM subscriptions WHERE token = \(bind: token)")
-                    .first()
+                let row = try await sql.raw(
+                    "SELECT \(unsafeRaw: Self.subscriptionColumns) FROM subscriptions WHERE token = \(bind: token)\(forUpdate)"
+                ).first()
             else { return false }
             var subscription = try Self.subscription(from: row)
             guard subscription.status == .pending else { return true }
@@ -154,7 +173,10 @@ public struct SQLReminderStore: SubscriptionRepository, DeliveryQueue, EventChan
             try await sql.raw("UPDATE subscriptions SET status = 'active' WHERE id = \(bind: subscription.id)").run()
             if let event = try await sql.raw("SELECT starts_at FROM events WHERE id = \(bind: subscription.eventID)").first() {
                 let start = Timestamp(millisecondsSinceEpoch: try event.decode(column: "starts_at", as: Int64.self))
-                if now < start { try await Self.scheduleReminder(for: subscription, start: start, now: now, sql: sql, settings: settings) }
+                if now < start {
+                    let next = try await Self.scheduleReminder(for: subscription, start: start, now: now, sql: sql, settings: settings)
+                    try await Self.wakeWorkers(ifDue: next, now: now, sql: sql, settings: settings)
+                }
             }
             return true
         }
@@ -176,9 +198,13 @@ public struct SQLReminderStore: SubscriptionRepository, DeliveryQueue, EventChan
                 """
             ).run()
             if now < new.startsAt {
+                var earliest: Timestamp?
                 for subscription in subscriptions {
-                    try await Self.scheduleReminder(for: subscription, start: new.startsAt, now: now, sql: sql, settings: settings)
+                    if let next = try await Self.scheduleReminder(for: subscription, start: new.startsAt, now: now, sql: sql, settings: settings) {
+                        earliest = min(earliest ?? next, next)
+                    }
                 }
+                try await Self.wakeWorkers(ifDue: earliest, now: now, sql: sql, settings: settings)
             }
         }
         guard settings.notifyChanges else { return }
@@ -190,6 +216,7 @@ public struct SQLReminderStore: SubscriptionRepository, DeliveryQueue, EventChan
         for subscription in subscriptions {
             try await Self.enqueueNotice(.change, notice, for: subscription, start: new.startsAt, now: now, sql: sql, settings: settings)
         }
+        if !subscriptions.isEmpty { try await Self.wakeWorkers(ifDue: now, now: now, sql: sql, settings: settings) }
     }
 
     public func eventsDeleted(_ events: [Event], now: Timestamp, in sql: any SQLDatabase) async throws {
@@ -210,6 +237,7 @@ public struct SQLReminderStore: SubscriptionRepository, DeliveryQueue, EventChan
                 try await Self.enqueueNotice(
                     .cancellation, notice, for: subscription, start: event.startsAt, now: now, sql: sql, settings: settings)
             }
+            if !subscriptions.isEmpty { try await Self.wakeWorkers(ifDue: now, now: now, sql: sql, settings: settings) }
         }
     }
 
@@ -317,9 +345,11 @@ public struct SQLReminderStore: SubscriptionRepository, DeliveryQueue, EventChan
 
     /// Writes the reminder for `subscription` at `start`; a reminder for the same start that was
     /// cancelled comes back, one already sent is not sent again.
+    /// - Returns: when the scheduled reminder is due, or nil when nothing was scheduled.
+    @discardableResult
     static func scheduleReminder(
         for subscription: Subscription, start: Timestamp, now: Timestamp, sql: any SQLDatabase, settings: ReminderSettings
-    ) async throws {
+    ) async throws -> Timestamp? {
         let due = subscription.remindAt(start: start)
         let next = max(due, now)
         let existing = try await sql.raw(
@@ -330,7 +360,7 @@ public struct SQLReminderStore: SubscriptionRepository, DeliveryQueue, EventChan
         ).first()
         if let existing {
             let state = try existing.decode(column: "state", as: String.self)
-            guard state == DeliveryState.cancelled.rawValue || state == DeliveryState.skipped.rawValue else { return }
+            guard state == DeliveryState.cancelled.rawValue || state == DeliveryState.skipped.rawValue else { return nil }
             try await sql.raw(
                 """
                 UPDATE deliveries SET state = 'scheduled', due_at = \(bind: due.millisecondsSinceEpoch), \
@@ -338,9 +368,9 @@ public struct SQLReminderStore: SubscriptionRepository, DeliveryQueue, EventChan
                 updated_at = \(bind: now.millisecondsSinceEpoch) WHERE id = \(bind: try existing.decode(column: "id", as: Int64.self))
                 """
             ).run()
-            return
+            return next
         }
-        try await insertDelivery(
+        return try await insertDelivery(
             kind: .reminder, subscription: subscription, start: start, due: due, next: next, notice: nil, now: now, sql: sql,
             settings: settings
         )
@@ -356,10 +386,11 @@ public struct SQLReminderStore: SubscriptionRepository, DeliveryQueue, EventChan
         )
     }
 
+    @discardableResult
     static func insertDelivery(
         kind: DeliveryKind, subscription: Subscription, start: Timestamp, due: Timestamp, next: Timestamp, notice: NoticeSnapshot?,
         now: Timestamp, sql: any SQLDatabase, settings: ReminderSettings
-    ) async throws {
+    ) async throws -> Timestamp {
         let noticeText = try notice.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
         let messageID = "<\(kind.rawValue).\(randomToken(bytes: 16))@\(settings.messageIDDomain)>"
         try await sql.raw(
@@ -371,6 +402,16 @@ public struct SQLReminderStore: SubscriptionRepository, DeliveryQueue, EventChan
             \(bind: noticeText), \(bind: now.millisecondsSinceEpoch), \(bind: now.millisecondsSinceEpoch))
             """
         ).run()
+        return next
+    }
+
+    static let notifyChannel = "event_manager_queue"
+
+    /// Tells listening workers that mail falls due soon. NOTIFY is transactional: it is delivered
+    /// at commit, once per transaction however often it is sent, and never for a rollback.
+    static func wakeWorkers(ifDue next: Timestamp?, now: Timestamp, sql: any SQLDatabase, settings: ReminderSettings) async throws {
+        guard let horizon = settings.notifyWithinMilliseconds, let next, next <= now.adding(milliseconds: horizon) else { return }
+        try await sql.raw("NOTIFY \(unsafeRaw: notifyChannel)").run()
     }
 
     static func revision(of eventID: Int64, sql: any SQLDatabase) async throws -> Int64 {

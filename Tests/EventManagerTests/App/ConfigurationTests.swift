@@ -64,6 +64,32 @@ import Testing
         #expect(configuration.database == .sqliteFile(path: "file.sqlite"))
     }
 
+    @Test func postgresRolesAndPoolComeFromFileEnvironmentOrDATABASE_URL() async throws {
+        let path = try write(#"{"db": {"url": "postgres://em:secret@db.internal:5433/events", "pool_size": 24}, "app": {"role": "api"}}"#)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let fromFile = try await AppConfiguration.load(path: path, environment: [:])
+        #expect(fromFile.database == .postgres(url: "postgres://em:secret@db.internal:5433/events"))
+        #expect(fromFile.database.redacted == "postgres://em:***@db.internal:5433/events")
+        #expect(fromFile.poolSize == 24)
+        #expect(fromFile.role == .api)
+        let platform = try await AppConfiguration.load(
+            path: "/nonexistent.json", arguments: ["--app-role", "worker"], environment: ["DATABASE_URL": "postgresql://u@127.0.0.1/x"])
+        #expect(platform.database == .postgres(url: "postgresql://u@127.0.0.1/x"))
+        #expect(platform.role == .worker)
+        let both = try await AppConfiguration.load(
+            path: "/nonexistent.json", environment: ["DATABASE_URL": "postgres://u@h/x", "DB_URL": "sqlite:mine.sqlite"])
+        #expect(both.database == .sqliteFile(path: "mine.sqlite"), "db.url wins over DATABASE_URL")
+        for (key, value) in [("DB_URL", "postgres://nohost"), ("DB_URL", "mysql://u@h/x"), ("APP_ROLE", "scheduler"), ("DB_POOL_SIZE", "0")] {
+            do {
+                _ = try await AppConfiguration.load(path: "/nonexistent.json", environment: [key: value])
+                Issue.record("\(key)=\(value) accepted")
+            } catch {
+                #expect(error.key == key.lowercased().replacingOccurrences(of: "_", with: ".").replacingOccurrences(of: "pool.size", with: "pool_size"))
+                #expect(!error.description.contains("secret"))
+            }
+        }
+    }
+
     @Test func missingFileMeansDefaults() async throws {
         let configuration = try await AppConfiguration.load(path: "/nonexistent/config.json", environment: [:])
         #expect(configuration.port == 8000)

@@ -17,8 +17,8 @@ import Testing
 
     let event = #"{"title":"t","location":"l","date":"2030-06-01"}"#
 
-    @Test func writesNeedAKeyAndReadsDoNot() async throws {
-        try await withTestApp(authMode: .required) { client, store in
+    @Test(arguments: Backend.all) func writesNeedAKeyAndReadsDoNot(backend: Backend) async throws {
+        try await withTestApp(backend: backend, authMode: .required) { client, store in
             let anonymous = try await client.send(.post, "/events", json: event)
             #expect(anonymous.status == .unauthorized)
             #expect(anonymous.headers[.wwwAuthenticate] == #"Bearer realm="event-manager""#)
@@ -32,8 +32,8 @@ import Testing
         }
     }
 
-    @Test func unknownMalformedAndRevokedKeysAreRefusedAlike() async throws {
-        try await withTestApp(authMode: .required) { client, store in
+    @Test(arguments: Backend.all) func unknownMalformedAndRevokedKeysAreRefusedAlike(backend: Backend) async throws {
+        try await withTestApp(backend: backend, authMode: .required) { client, store in
             let accounts = SQLAccountStore(store: store)
             let account = try await accounts.createAccount(name: "org", role: .organizer, now: .minimum)
             let (record, token) = try await accounts.createKey(accountID: account.id, now: .minimum)
@@ -54,8 +54,8 @@ import Testing
         }
     }
 
-    @Test func organizersChangeOnlyTheirOwnEventsAndAdminsAny() async throws {
-        try await withTestApp(authMode: .required) { client, store in
+    @Test(arguments: Backend.all) func organizersChangeOnlyTheirOwnEventsAndAdminsAny(backend: Backend) async throws {
+        try await withTestApp(backend: backend, authMode: .required) { client, store in
             let alice = try await key(store, "alice", .organizer)
             let bob = try await key(store, "bob", .organizer)
             let admin = try await key(store, "root", .admin)
@@ -73,8 +73,8 @@ import Testing
         }
     }
 
-    @Test func subscriberListsAreForTheOwnerAndAdmins() async throws {
-        try await withTestApp(authMode: .required) { client, store in
+    @Test(arguments: Backend.all) func subscriberListsAreForTheOwnerAndAdmins(backend: Backend) async throws {
+        try await withTestApp(backend: backend, authMode: .required) { client, store in
             let alice = try await key(store, "alice", .organizer)
             let bob = try await key(store, "bob", .organizer)
             let admin = try await key(store, "root", .admin)
@@ -87,8 +87,8 @@ import Testing
         }
     }
 
-    @Test func adminsManageAccountsAndKeysOverHTTP() async throws {
-        try await withTestApp(authMode: .required) { client, store in
+    @Test(arguments: Backend.all) func adminsManageAccountsAndKeysOverHTTP(backend: Backend) async throws {
+        try await withTestApp(backend: backend, authMode: .required) { client, store in
             let admin = try await key(store, "root", .admin)
             let organizer = try await key(store, "org", .organizer)
             #expect(try await client.send(.get, "/accounts", headers: organizer).status == .forbidden)
@@ -123,18 +123,18 @@ import Testing
         }
     }
 
-    @Test func disabledModeLetsAnyoneWrite() async throws {
-        try await withTestApp(authMode: .disabled) { client, _ in
+    @Test(arguments: Backend.all) func disabledModeLetsAnyoneWrite(backend: Backend) async throws {
+        try await withTestApp(backend: backend, authMode: .disabled) { client, _ in
             let created = try await client.send(.post, "/events", json: event)
             #expect(created.status == .created)
             #expect(try await client.send(.get, "/events/1/subscriptions").status == .ok)
         }
     }
 
-    @Test func aCallerWithAKeyIsLimitedAsItsAccount() async throws {
+    @Test(arguments: Backend.all) func aCallerWithAKeyIsLimitedAsItsAccount(backend: Backend) async throws {
         var limits = RateLimitSettings()
         limits.write = [RateLimit("1 per minute")!]
-        try await withTestApp(rateLimits: limits, authMode: .required) { client, store in
+        try await withTestApp(backend: backend, rateLimits: limits, authMode: .required) { client, store in
             let alice = try await key(store, "alice", .organizer)
             let bob = try await key(store, "bob", .organizer)
             #expect(try await client.send(.post, "/events", json: event, headers: alice).status == .created)

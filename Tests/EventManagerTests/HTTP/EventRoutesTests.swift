@@ -7,9 +7,9 @@ import Testing
 @testable import EventManager
 
 @Suite struct EventRoutesTests {
-    @Test func createReadUpdateDelete() async throws {
+    @Test(arguments: Backend.all) func createReadUpdateDelete(backend: Backend) async throws {
         let clock = ManualClock("2026-03-01T10:00:00Z")
-        try await withTestApp(clock: clock) { client, _ in
+        try await withTestApp(backend: backend, clock: clock) { client, _ in
             let created = try await client.send(
                 .post, "/events",
                 json: #"{"title":"Convention-3","location":"Bat Yam","date":"2027-10-27","timezone":"Asia/Jerusalem","popularity":1000}"#
@@ -53,8 +53,8 @@ import Testing
         }
     }
 
-    @Test func idsAreNeverReusedAfterADelete() async throws {
-        try await withTestApp { client, _ in
+    @Test(arguments: Backend.all) func idsAreNeverReusedAfterADelete(backend: Backend) async throws {
+        try await withTestApp(backend: backend) { client, _ in
             try await client.createEvent()
             try await client.createEvent()
             #expect(try await client.send(.delete, "/events/2").status == .noContent)
@@ -63,8 +63,8 @@ import Testing
         }
     }
 
-    @Test func unknownEventAndBadIdAre404WithJSON() async throws {
-        try await withTestApp { client, _ in
+    @Test(arguments: Backend.all) func unknownEventAndBadIdAre404WithJSON(backend: Backend) async throws {
+        try await withTestApp(backend: backend) { client, _ in
             let missing = try await client.send(.get, "/events/99")
             #expect(missing.status == .notFound)
             #expect(try missing.errorCode() == "event_not_found")
@@ -73,8 +73,8 @@ import Testing
         }
     }
 
-    @Test func seedFormsStillWork() async throws {
-        try await withTestApp { client, _ in
+    @Test(arguments: Backend.all) func seedFormsStillWork(backend: Backend) async throws {
+        try await withTestApp(backend: backend) { client, _ in
             try await client.createEvent(title: "One")
             try await client.createEvent(title: "Two")
             let filtered = try await client.send(.get, "/events?id=2")
@@ -100,8 +100,8 @@ import Testing
         }
     }
 
-    @Test func readOnlyFieldsAreIgnoredWhenUnchangedAndRejectedOtherwise() async throws {
-        try await withTestApp { client, _ in
+    @Test(arguments: Backend.all) func readOnlyFieldsAreIgnoredWhenUnchangedAndRejectedOtherwise(backend: Backend) async throws {
+        try await withTestApp(backend: backend) { client, _ in
             let event = try await client.createEvent()
             let createdAt = try #require(event["created_at"] as? String)
             let same = try await client.send(
@@ -114,8 +114,8 @@ import Testing
         }
     }
 
-    @Test func changingTheZoneOfACalendarDayEventMovesItsStart() async throws {
-        try await withTestApp { client, _ in
+    @Test(arguments: Backend.all) func changingTheZoneOfACalendarDayEventMovesItsStart(backend: Backend) async throws {
+        try await withTestApp(backend: backend) { client, _ in
             try await client.createEvent(date: "2030-06-01")
             let patched = try await client.send(.patch, "/events/1", json: #"{"timezone":"America/New_York"}"#)
             #expect(try patched.object()["date"] as? String == "2030-06-01T04:00:00Z")
@@ -125,8 +125,8 @@ import Testing
         }
     }
 
-    @Test func validationNamesEveryField() async throws {
-        try await withTestApp { client, _ in
+    @Test(arguments: Backend.all) func validationNamesEveryField(backend: Backend) async throws {
+        try await withTestApp(backend: backend) { client, _ in
             let response = try await client.send(
                 .post, "/events", json: #"{"title":"  ","date":"2023-02-30","popularity":"abc","extra":1}"#)
             #expect(response.status == .unprocessableContent)

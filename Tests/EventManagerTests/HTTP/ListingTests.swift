@@ -11,8 +11,8 @@ import Testing
         try response.array().compactMap { $0["title"] as? String }
     }
 
-    @Test func filtersCombine() async throws {
-        try await withTestApp { client, _ in
+    @Test(arguments: Backend.all) func filtersCombine(backend: Backend) async throws {
+        try await withTestApp(backend: backend) { client, _ in
             try await client.createEvent(title: "Swift Conf", location: "Tel Aviv", date: "2030-01-10", popularity: 10)
             try await client.createEvent(title: "Rust Conf", location: "Tel Aviv", date: "2030-01-20", popularity: 50)
             try await client.createEvent(title: "Go Meetup", location: "Haifa", date: "2030-02-01", popularity: 50)
@@ -33,8 +33,8 @@ import Testing
         }
     }
 
-    @Test func sortsWithTiesBrokenById() async throws {
-        try await withTestApp { client, _ in
+    @Test(arguments: Backend.all) func sortsWithTiesBrokenById(backend: Backend) async throws {
+        try await withTestApp(backend: backend) { client, _ in
             try await client.createEvent(title: "A", date: "2030-03-01", popularity: 5)
             try await client.createEvent(title: "B", date: "2030-01-01", popularity: 9)
             try await client.createEvent(title: "C", date: "2030-03-01", popularity: 5)
@@ -53,8 +53,8 @@ import Testing
         }
     }
 
-    @Test func keysetPagesStayStableWhileRowsAreInserted() async throws {
-        try await withTestApp { client, _ in
+    @Test(arguments: Backend.all) func keysetPagesStayStableWhileRowsAreInserted(backend: Backend) async throws {
+        try await withTestApp(backend: backend) { client, _ in
             for index in 0..<7 {
                 try await client.createEvent(title: "E\(index)", date: "2030-01-0\(index % 3 + 1)")
             }
@@ -75,8 +75,8 @@ import Testing
         }
     }
 
-    @Test func linkKeepsFiltersAndSortByPagesToo() async throws {
-        try await withTestApp { client, _ in
+    @Test(arguments: Backend.all) func linkKeepsFiltersAndSortByPagesToo(backend: Backend) async throws {
+        try await withTestApp(backend: backend) { client, _ in
             for index in 0..<5 { try await client.createEvent(title: "T \(index)", location: "Tel Aviv", popularity: index) }
             let first = try await client.send(.get, "/sort_by/popularity?limit=2")
             #expect(try titles(first) == ["T 4", "T 3"])
@@ -92,8 +92,8 @@ import Testing
         }
     }
 
-    @Test func badQueryParametersAre400() async throws {
-        try await withTestApp { client, _ in
+    @Test(arguments: Backend.all) func badQueryParametersAre400(backend: Backend) async throws {
+        try await withTestApp(backend: backend) { client, _ in
             for uri in [
                 "/events?limit=0", "/events?limit=5000", "/events?sort=title", "/events?start_date=soon", "/events?page=2",
                 "/events?cursor=nope", "/events?q=%ZZ",

@@ -26,7 +26,8 @@ import Testing
         let store = try await database.open()
         let routes = buildRoutes(
             events: FailingRepository(), subscriptions: FailingRepository(), accounts: SQLAccountStore(store: store), clock: ManualClock(),
-            settings: RouterSettings(), logger: Logger(label: "t"), queueChanged: {}
+            settings: RouterSettings(metrics: AppMetrics()), limiters: RateLimiters(settings: .disabled), logger: Logger(label: "t"),
+            queueChanged: {}
         )
         .routes
         await store.shutdown()

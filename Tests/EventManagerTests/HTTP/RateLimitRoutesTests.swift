@@ -14,10 +14,10 @@ import Testing
         return settings
     }
 
-    @Test func writesTripAtTheConfiguredCountWithStandardHeadersAndRecover() async throws {
+    @Test(arguments: Backend.all) func writesTripAtTheConfiguredCountWithStandardHeadersAndRecover(backend: Backend) async throws {
         let clock = ManualClock("2030-01-01T10:00:00Z")
         let limits = settings { $0.write = [RateLimit("2 per minute")!] }
-        try await withTestApp(clock: clock, rateLimits: limits) { client, _ in
+        try await withTestApp(backend: backend, clock: clock, rateLimits: limits) { client, _ in
             let first = try await client.createEventResponse()
             #expect(first.status == .created)
             #expect(first.headers[HTTPField.Name("RateLimit-Policy")!] == #""write-60";q=2;w=60"#)
@@ -38,10 +38,10 @@ import Testing
         }
     }
 
-    @Test func oneInboxCannotBeFlooded() async throws {
+    @Test(arguments: Backend.all) func oneInboxCannotBeFlooded(backend: Backend) async throws {
         let clock = ManualClock("2030-01-01T10:00:00Z")
         let limits = settings { $0.subscribePerEmail = [RateLimit("2 per hour")!] }
-        try await withTestApp(clock: clock, rateLimits: limits) { client, _ in
+        try await withTestApp(backend: backend, clock: clock, rateLimits: limits) { client, _ in
             for _ in 0..<3 { try await client.createEvent(date: "2030-06-01") }
             #expect(try await client.send(.post, "/events/1/subscriptions", json: #"{"email":"victim@example.com"}"#).status == .created)
             #expect(try await client.send(.post, "/events/2/subscriptions", json: #"{"email":"Victim@example.com"}"#).status == .created)
@@ -52,9 +52,9 @@ import Testing
         }
     }
 
-    @Test func oneEventCannotBeFlooded() async throws {
+    @Test(arguments: Backend.all) func oneEventCannotBeFlooded(backend: Backend) async throws {
         let limits = settings { $0.subscribePerEvent = [RateLimit("2 per hour")!] }
-        try await withTestApp(clock: ManualClock("2030-01-01T10:00:00Z"), rateLimits: limits) { client, _ in
+        try await withTestApp(backend: backend, clock: ManualClock("2030-01-01T10:00:00Z"), rateLimits: limits) { client, _ in
             try await client.createEvent(date: "2030-06-01")
             for index in 0..<2 {
                 #expect(
@@ -66,8 +66,8 @@ import Testing
         }
     }
 
-    @Test func disabledMeansNoLimitsAndNoHeaders() async throws {
-        try await withTestApp(rateLimits: .disabled) { client, _ in
+    @Test(arguments: Backend.all) func disabledMeansNoLimitsAndNoHeaders(backend: Backend) async throws {
+        try await withTestApp(backend: backend, rateLimits: .disabled) { client, _ in
             let response = try await client.send(.get, "/events")
             #expect(response.headers[HTTPField.Name("RateLimit")!] == nil)
         }
@@ -81,7 +81,7 @@ extension TestClientProtocol {
 }
 
 /// Over a real socket the peer address is known: forwarded addresses count only from trusted proxies.
-@Suite struct RateLimitLiveTests {
+@Suite(.timeLimit(.minutes(2))) struct RateLimitLiveTests {
     func limits(trusted: Set<String>) -> RateLimitSettings {
         var limits = RateLimitSettings()
         limits.write = [RateLimit("1 per minute")!]
@@ -98,15 +98,15 @@ extension TestClientProtocol {
         #expect(response.status == expected, "forwarded for \(address)")
     }
 
-    @Test func forwardedForIsIgnoredFromAnUntrustedPeer() async throws {
-        try await withTestApp(rateLimits: limits(trusted: []), setup: .live) { client, _ in
+    @Test(arguments: Backend.all) func forwardedForIsIgnoredFromAnUntrustedPeer(backend: Backend) async throws {
+        try await withTestApp(backend: backend, rateLimits: limits(trusted: []), setup: .live) { client, _ in
             try await expectStatus(client, from: "198.51.100.1", .created)
             try await expectStatus(client, from: "198.51.100.2", .tooManyRequests)
         }
     }
 
-    @Test func forwardedForNamesTheClientBehindATrustedProxy() async throws {
-        try await withTestApp(rateLimits: limits(trusted: ["127.0.0.1"]), setup: .live) { client, _ in
+    @Test(arguments: Backend.all) func forwardedForNamesTheClientBehindATrustedProxy(backend: Backend) async throws {
+        try await withTestApp(backend: backend, rateLimits: limits(trusted: ["127.0.0.1"]), setup: .live) { client, _ in
             try await expectStatus(client, from: "198.51.100.1", .created)
             try await expectStatus(client, from: "198.51.100.2", .created)
             try await expectStatus(client, from: "198.51.100.1", .tooManyRequests)

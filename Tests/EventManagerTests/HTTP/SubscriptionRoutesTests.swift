@@ -8,9 +8,9 @@ import Testing
 @testable import EventManager
 
 @Suite struct SubscriptionRoutesTests {
-    @Test func subscribeOnceThenGetTheSameSubscription() async throws {
+    @Test(arguments: Backend.all) func subscribeOnceThenGetTheSameSubscription(backend: Backend) async throws {
         let clock = ManualClock("2030-01-01T10:00:00Z")
-        try await withTestApp(clock: clock) { client, store in
+        try await withTestApp(backend: backend, clock: clock) { client, store in
             try await client.createEvent(date: "2030-01-01T12:00:00Z")
             let created = try await client.send(.post, "/events/1/subscriptions", json: #"{"email":"Alice@Example.com"}"#)
             #expect(created.status == .created)
@@ -38,9 +38,9 @@ import Testing
         }
     }
 
-    @Test func refusesWhatCannotBeSubscribed() async throws {
+    @Test(arguments: Backend.all) func refusesWhatCannotBeSubscribed(backend: Backend) async throws {
         let clock = ManualClock("2030-01-01T10:00:00Z")
-        try await withTestApp(clock: clock) { client, _ in
+        try await withTestApp(backend: backend, clock: clock) { client, _ in
             #expect(try await client.send(.post, "/events/9/subscriptions", json: #"{"email":"a@example.com"}"#).status == .notFound)
             #expect(try await client.send(.post, "/subscribe", json: #"{"event_id":9,"email":"a@example.com"}"#).status == .notFound)
             try await client.createEvent(date: "2030-01-01T09:00:00Z")
@@ -62,9 +62,9 @@ import Testing
         }
     }
 
-    @Test func aSubscriptionWhoseReminderTimeHasPassedIsDueNow() async throws {
+    @Test(arguments: Backend.all) func aSubscriptionWhoseReminderTimeHasPassedIsDueNow(backend: Backend) async throws {
         let clock = ManualClock("2030-01-01T10:00:00Z")
-        try await withTestApp(clock: clock) { client, store in
+        try await withTestApp(backend: backend, clock: clock) { client, store in
             try await client.createEvent(date: "2030-01-01T10:10:00Z")
             let response = try await client.send(.post, "/events/1/subscriptions", json: #"{"email":"a@example.com"}"#)
             #expect(response.status == .created)
@@ -74,8 +74,8 @@ import Testing
         }
     }
 
-    @Test func unsubscribeByTokenAndByOneClick() async throws {
-        try await withTestApp(clock: ManualClock("2030-01-01T10:00:00Z")) { client, store in
+    @Test(arguments: Backend.all) func unsubscribeByTokenAndByOneClick(backend: Backend) async throws {
+        try await withTestApp(backend: backend, clock: ManualClock("2030-01-01T10:00:00Z")) { client, store in
             try await client.createEvent(date: "2030-06-01")
             try await client.send(.post, "/events/1/subscriptions", json: #"{"email":"a@example.com"}"#)
             try await client.send(.post, "/events/1/subscriptions", json: #"{"email":"b@example.com"}"#)
@@ -119,8 +119,8 @@ import Testing
         }
     }
 
-    @Test func movingAnEventThroughTheAPIReschedulesItsReminders() async throws {
-        try await withTestApp(clock: ManualClock("2030-01-01T10:00:00Z")) { client, _ in
+    @Test(arguments: Backend.all) func movingAnEventThroughTheAPIReschedulesItsReminders(backend: Backend) async throws {
+        try await withTestApp(backend: backend, clock: ManualClock("2030-01-01T10:00:00Z")) { client, _ in
             try await client.createEvent(date: "2030-06-01T18:00:00Z")
             try await client.send(.post, "/events/1/subscriptions", json: #"{"email":"a@example.com","remind_before_minutes":60}"#)
             try await client.send(.patch, "/events/1", json: #"{"date":"2030-06-02T18:00:00Z"}"#)

@@ -5,7 +5,7 @@ import Testing
 @testable import EventManager
 
 /// The SMTP client against a real server (aiosmtpd), over real sockets.
-@Suite(.enabled(if: SMTPPeer.available, "needs python3 with aiosmtpd (pip install aiosmtpd)"))
+@Suite(.enabled(if: SMTPPeer.available, "needs python3 with aiosmtpd (pip install aiosmtpd)"), .timeLimit(.minutes(2)))
 struct SMTPClientTests {
     let messages = ReminderMessages(sender: "reminders@example.org", publicURL: "http://127.0.0.1:8000")
     let now = Timestamp(millisecondsSinceEpoch: 1_900_000_000_000)
@@ -99,7 +99,7 @@ struct SMTPClientTests {
         ])
         defer { peer.stop() }
         let secure = transport(peer.port) {
-            $0.host = "localhost"
+            $0.host = "127.0.0.1"
             $0.tls = .starttls
             $0.caFile = certificate.certificate
             $0.username = "bob"
@@ -109,7 +109,7 @@ struct SMTPClientTests {
         #expect(try peer.messages().count == 1)
 
         let wrongPassword = transport(peer.port) {
-            $0.host = "localhost"
+            $0.host = "127.0.0.1"
             $0.tls = .starttls
             $0.caFile = certificate.certificate
             $0.username = "bob"
@@ -127,7 +127,7 @@ struct SMTPClientTests {
         ])
         defer { peer.stop() }
         try await transport(peer.port) {
-            $0.host = "localhost"
+            $0.host = "127.0.0.1"
             $0.tls = .tls
             $0.caFile = certificate.certificate
         }.withSession { try await $0.send(mail()) }
@@ -142,7 +142,7 @@ struct SMTPClientTests {
         defer { peer.stop() }
         await #expect(throws: MailError.self) {
             try await transport(peer.port) {
-                $0.host = "localhost"
+                $0.host = "127.0.0.1"
                 $0.tls = .starttls
             }.withSession { try await $0.send(mail()) }
         }

@@ -5,7 +5,7 @@ import Testing
 @testable import EventManager
 
 /// The SMTP client against Postfix's smtp-sink: PIPELINING and the HELO fallback.
-@Suite(.enabled(if: SMTPSink.available, "needs smtp-sink (apt-get install postfix)"))
+@Suite(.enabled(if: SMTPSink.available, "needs smtp-sink (apt-get install postfix)"), .timeLimit(.minutes(2)))
 struct SMTPSinkTests {
     func transport(_ port: Int) -> SMTPTransport {
         var configuration = SMTPConfiguration()
@@ -41,7 +41,7 @@ struct SMTPSinkTests {
     @Test func aRefusedRecipientInAPipelineIsPermanent() async throws {
         let sink = try await SMTPSink.start(options: ["-f", "RCPT"])
         defer { sink.stop() }
-        try await transport(sink.port).withSession { session in
+        _ = try await transport(sink.port).withSession { session in
             await #expect {
                 try await session.send(mail(to: "alice@example.com"))
             } throws: { ($0 as? MailError)?.kind == .permanent }

@@ -5,8 +5,8 @@ import Testing
 
 /// `subscriptions.confirm`: the subscriber is reminded only after following the link.
 @Suite struct DoubleOptInTests {
-    @Test func remindersWaitForTheConfirmationLink() async throws {
-        let harness = try await ReminderHarness.make(confirm: true)
+    @Test(arguments: Backend.all) func remindersWaitForTheConfirmationLink(backend: Backend) async throws {
+        let harness = try await ReminderHarness.make(backend: backend, confirm: true)
         let event = try await harness.event(startingIn: 120)
         let view = try await harness.subscribe(event)
         #expect(view.subscription.status == .pending)
@@ -31,8 +31,8 @@ import Testing
         await harness.close()
     }
 
-    @Test func unsubscribingBeforeConfirmingCancelsTheConfirmation() async throws {
-        let harness = try await ReminderHarness.make(confirm: true)
+    @Test(arguments: Backend.all) func unsubscribingBeforeConfirmingCancelsTheConfirmation(backend: Backend) async throws {
+        let harness = try await ReminderHarness.make(backend: backend, confirm: true)
         let event = try await harness.event(startingIn: 120)
         let view = try await harness.subscribe(event)
         #expect(try await harness.reminders.unsubscribe(token: view.subscription.token, now: harness.clock.now()))
@@ -41,8 +41,8 @@ import Testing
         await harness.close()
     }
 
-    @Test func theConfirmPageNeverConfirmsByItself() async throws {
-        try await withTestApp(clock: ManualClock("2030-01-01T10:00:00Z")) { client, store in
+    @Test(arguments: Backend.all) func theConfirmPageNeverConfirmsByItself(backend: Backend) async throws {
+        try await withTestApp(backend: backend, clock: ManualClock("2030-01-01T10:00:00Z")) { client, store in
             try await client.createEvent(date: "2030-06-01")
             try await client.send(.post, "/events/1/subscriptions", json: #"{"email":"a@example.com"}"#)
             let token = try await store.sql().raw("SELECT token FROM subscriptions").first()?.decode(column: "token", as: String.self) ?? ""

@@ -5,8 +5,8 @@ import Testing
 @testable import EventManager
 
 @Suite struct ReminderQueueTests {
-    @Test func reminderGoesOutAtItsDueTimeAndNotBefore() async throws {
-        let harness = try await ReminderHarness.make()
+    @Test(arguments: Backend.all) func reminderGoesOutAtItsDueTimeAndNotBefore(backend: Backend) async throws {
+        let harness = try await ReminderHarness.make(backend: backend)
         defer { Task { await harness.close() } }
         let event = try await harness.event(startingIn: 120)
         let view = try await harness.subscribe(event)
@@ -25,8 +25,8 @@ import Testing
         #expect(try await harness.states() == ["sent": 1])
     }
 
-    @Test func subscribingTwiceSchedulesOneReminder() async throws {
-        let harness = try await ReminderHarness.make()
+    @Test(arguments: Backend.all) func subscribingTwiceSchedulesOneReminder(backend: Backend) async throws {
+        let harness = try await ReminderHarness.make(backend: backend)
         defer { Task { await harness.close() } }
         let event = try await harness.event(startingIn: 120)
         let first = try await harness.reminders.subscribe(
@@ -44,8 +44,8 @@ import Testing
         #expect(try await harness.states() == ["scheduled": 1])
     }
 
-    @Test func aLateSubscriptionIsRemindedAtOnceWithTheRealTimeLeft() async throws {
-        let harness = try await ReminderHarness.make()
+    @Test(arguments: Backend.all) func aLateSubscriptionIsRemindedAtOnceWithTheRealTimeLeft(backend: Backend) async throws {
+        let harness = try await ReminderHarness.make(backend: backend)
         defer { Task { await harness.close() } }
         let event = try await harness.event(startingIn: 10)
         try await harness.subscribe(event, minutes: 30)
@@ -53,16 +53,16 @@ import Testing
         #expect(harness.subjects() == ["Reminder: Meetup starts in 10 minutes"])
     }
 
-    @Test func startedEventsTakeNoSubscriptions() async throws {
-        let harness = try await ReminderHarness.make()
+    @Test(arguments: Backend.all) func startedEventsTakeNoSubscriptions(backend: Backend) async throws {
+        let harness = try await ReminderHarness.make(backend: backend)
         defer { Task { await harness.close() } }
         let event = try await harness.event(startingIn: 1)
         harness.advance(minutes: 1)
         await #expect { try await harness.subscribe(event) } throws: { ($0 as? AppError)?.code == "event_started" }
     }
 
-    @Test func movingTheEventMovesTheReminderAndNotifiesSubscribers() async throws {
-        let harness = try await ReminderHarness.make()
+    @Test(arguments: Backend.all) func movingTheEventMovesTheReminderAndNotifiesSubscribers(backend: Backend) async throws {
+        let harness = try await ReminderHarness.make(backend: backend)
         defer { Task { await harness.close() } }
         let event = try await harness.event(startingIn: 120)
         try await harness.subscribe(event)
@@ -86,8 +86,8 @@ import Testing
         #expect(harness.subjects().last == "Reminder: Meetup starts in 30 minutes")
     }
 
-    @Test func subscribersAlreadyRemindedGetANewReminderForTheNewTime() async throws {
-        let harness = try await ReminderHarness.make(notifyChanges: false)
+    @Test(arguments: Backend.all) func subscribersAlreadyRemindedGetANewReminderForTheNewTime(backend: Backend) async throws {
+        let harness = try await ReminderHarness.make(backend: backend, notifyChanges: false)
         defer { Task { await harness.close() } }
         let event = try await harness.event(startingIn: 60)
         try await harness.subscribe(event)
@@ -103,8 +103,8 @@ import Testing
         #expect(harness.subjects() == ["Reminder: Meetup starts in 30 minutes", "Reminder: Meetup starts in 30 minutes"])
     }
 
-    @Test func changingOnlyTheTitleChangesNothingInTheQueue() async throws {
-        let harness = try await ReminderHarness.make()
+    @Test(arguments: Backend.all) func changingOnlyTheTitleChangesNothingInTheQueue(backend: Backend) async throws {
+        let harness = try await ReminderHarness.make(backend: backend)
         defer { Task { await harness.close() } }
         let event = try await harness.event(startingIn: 120)
         try await harness.subscribe(event)
@@ -117,8 +117,8 @@ import Testing
         #expect(harness.subjects() == ["Reminder: Renamed starts in 30 minutes"])
     }
 
-    @Test func deletingTheEventCancelsRemindersAndSendsACancellation() async throws {
-        let harness = try await ReminderHarness.make()
+    @Test(arguments: Backend.all) func deletingTheEventCancelsRemindersAndSendsACancellation(backend: Backend) async throws {
+        let harness = try await ReminderHarness.make(backend: backend)
         defer { Task { await harness.close() } }
         let event = try await harness.event(startingIn: 120)
         try await harness.subscribe(event)
@@ -130,8 +130,8 @@ import Testing
         #expect(try await harness.states() == ["cancelled": 1, "sent": 1])
     }
 
-    @Test func unsubscribingCancelsPendingMail() async throws {
-        let harness = try await ReminderHarness.make()
+    @Test(arguments: Backend.all) func unsubscribingCancelsPendingMail(backend: Backend) async throws {
+        let harness = try await ReminderHarness.make(backend: backend)
         defer { Task { await harness.close() } }
         let event = try await harness.event(startingIn: 120)
         let view = try await harness.subscribe(event)
@@ -142,8 +142,8 @@ import Testing
         #expect(try await harness.states() == ["cancelled": 1])
     }
 
-    @Test func aReminderThatWouldArriveAfterTheStartIsSkipped() async throws {
-        let harness = try await ReminderHarness.make()
+    @Test(arguments: Backend.all) func aReminderThatWouldArriveAfterTheStartIsSkipped(backend: Backend) async throws {
+        let harness = try await ReminderHarness.make(backend: backend)
         defer { Task { await harness.close() } }
         let event = try await harness.event(startingIn: 60)
         try await harness.subscribe(event)
@@ -153,8 +153,8 @@ import Testing
         #expect(try await harness.states() == ["skipped": 1])
     }
 
-    @Test func transientFailuresAreRetriedWithBackoff() async throws {
-        let harness = try await ReminderHarness.make()
+    @Test(arguments: Backend.all) func transientFailuresAreRetriedWithBackoff(backend: Backend) async throws {
+        let harness = try await ReminderHarness.make(backend: backend)
         defer { Task { await harness.close() } }
         let event = try await harness.event(startingIn: 600)
         try await harness.subscribe(event, minutes: 600)
@@ -181,8 +181,8 @@ import Testing
         #expect(attempts == 3)
     }
 
-    @Test func givesUpAfterMaxAttempts() async throws {
-        let harness = try await ReminderHarness.make()
+    @Test(arguments: Backend.all) func givesUpAfterMaxAttempts(backend: Backend) async throws {
+        let harness = try await ReminderHarness.make(backend: backend)
         defer { Task { await harness.close() } }
         let event = try await harness.event(startingIn: 6000)
         try await harness.subscribe(event, minutes: 6000)
@@ -198,8 +198,8 @@ import Testing
         #expect(try await harness.states() == ["failed": 1])
     }
 
-    @Test func aPermanentRefusalFailsAtOnce() async throws {
-        let harness = try await ReminderHarness.make()
+    @Test(arguments: Backend.all) func aPermanentRefusalFailsAtOnce(backend: Backend) async throws {
+        let harness = try await ReminderHarness.make(backend: backend)
         defer { Task { await harness.close() } }
         let event = try await harness.event(startingIn: 10)
         try await harness.subscribe(event)
@@ -211,8 +211,8 @@ import Testing
         #expect(error?.contains("550") == true)
     }
 
-    @Test func aCrashedWorkersLeaseExpiresAndAnotherWorkerDelivers() async throws {
-        let harness = try await ReminderHarness.make()
+    @Test(arguments: Backend.all) func aCrashedWorkersLeaseExpiresAndAnotherWorkerDelivers(backend: Backend) async throws {
+        let harness = try await ReminderHarness.make(backend: backend)
         defer { Task { await harness.close() } }
         let event = try await harness.event(startingIn: 10)
         try await harness.subscribe(event)
@@ -232,8 +232,8 @@ import Testing
         #expect(harness.transport.mails[0].messageID == claimed[0].delivery.messageID)
     }
 
-    @Test func oneSessionCarriesAWholeBatch() async throws {
-        let harness = try await ReminderHarness.make()
+    @Test(arguments: Backend.all) func oneSessionCarriesAWholeBatch(backend: Backend) async throws {
+        let harness = try await ReminderHarness.make(backend: backend)
         defer { Task { await harness.close() } }
         let event = try await harness.event(startingIn: 10)
         for index in 0..<25 { try await harness.subscribe(event, "user\(index)@example.com") }

@@ -38,7 +38,7 @@ final class RecordingTransport: MailTransport {
     }
 }
 
-/// The reminder pipeline over a real SQLite file with a hand-driven clock.
+/// The reminder pipeline over a real database (SQLite or PostgreSQL) with a hand-driven clock.
 struct ReminderHarness {
     let database: TemporaryDatabase
     let store: DatabaseStore
@@ -48,9 +48,10 @@ struct ReminderHarness {
     let transport: RecordingTransport
 
     static func make(
-        clock: ManualClock = ManualClock("2030-01-01T10:00:00Z"), notifyChanges: Bool = true, confirm: Bool = false
+        backend: Backend = .sqlite, clock: ManualClock = ManualClock("2030-01-01T10:00:00Z"), notifyChanges: Bool = true,
+        confirm: Bool = false
     ) async throws -> ReminderHarness {
-        let database = TemporaryDatabase()
+        let database = TemporaryDatabase(backend: backend)
         let store = try await database.open()
         var settings = ReminderSettings(notifyChanges: notifyChanges, messageIDDomain: "test.example")
         settings.confirmSubscriptions = confirm

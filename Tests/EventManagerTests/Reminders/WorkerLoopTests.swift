@@ -21,7 +21,7 @@ import Testing
 
 /// The worker as a running service on the real clock: it sleeps until the next due time and is
 /// woken when a sooner reminder is scheduled.
-@Suite struct WorkerLoopTests {
+@Suite(.timeLimit(.minutes(2))) struct WorkerLoopTests {
     @Test func reminderIsHandedOverWithinASecondOfItsDueTime() async throws {
         let harness = try await ReminderHarness.make(clock: ManualClock())
         let clock = SystemWallClock()

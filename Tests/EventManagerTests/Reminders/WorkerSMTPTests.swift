@@ -5,7 +5,7 @@ import Testing
 @testable import EventManager
 
 /// The worker with the real SMTP client against aiosmtpd: outages and refusals end to end.
-@Suite(.enabled(if: SMTPPeer.available, "needs python3 with aiosmtpd (pip install aiosmtpd)"))
+@Suite(.enabled(if: SMTPPeer.available, "needs python3 with aiosmtpd (pip install aiosmtpd)"), .timeLimit(.minutes(2)))
 struct WorkerSMTPTests {
     func worker(_ harness: ReminderHarness, port: Int) -> ReminderWorker {
         var configuration = SMTPConfiguration()

@@ -79,13 +79,18 @@ final class SMTPPeer: @unchecked Sendable {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    /// Stops the peer and returns once it has exited and its port is closed.
+    /// Stops the peer and returns once it has exited and its port is closed; a peer that
+    /// ignores SIGTERM for five seconds gets SIGKILL.
     func stopAndWait() async {
         stop()
         let exited = self.exited
+        let pid = process.processIdentifier
         await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
-                exited.wait()
+                if exited.wait(timeout: .now() + 5) == .timedOut {
+                    kill(pid, SIGKILL)
+                    exited.wait()
+                }
                 continuation.resume()
             }
         }

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import SQLKit
 import Synchronization
 import Testing
 
@@ -24,44 +25,113 @@ final class ManualClock: WallClock {
     }
 }
 
-/// A fresh SQLite file in a temporary directory, removed when the test ends.
-struct TemporaryDatabase {
-    let directory: URL
-    var path: String { directory.appendingPathComponent("test.sqlite").path }
+/// The databases storage tests run on. PostgreSQL joins when `EVENT_MANAGER_TEST_POSTGRES_URL`
+/// names a server (an admin URL, e.g. `postgres://postgres@127.0.0.1:5432/postgres`); every test
+/// then gets a database of its own.
+enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case sqlite, postgres
 
-    init() {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("em-\(UUID().uuidString)")
+    static var postgresURL: String? {
+        ProcessInfo.processInfo.environment["EVENT_MANAGER_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
     }
 
-    func open() async throws -> DatabaseStore {
-        let store = try DatabaseStore(url: .sqliteFile(path: path), logger: Logger(label: "test"))
+    /// `EVENT_MANAGER_REQUIRE_POSTGRES=1` (CI) turns a missing server into a failure.
+    static var postgresRequired: Bool { ProcessInfo.processInfo.environment["EVENT_MANAGER_REQUIRE_POSTGRES"] == "1" }
+
+    static var all: [Backend] { postgresURL == nil ? [.sqlite] : [.sqlite, .postgres] }
+
+    var testDescription: String { rawValue }
+}
+
+/// A fresh database removed when the test ends: a SQLite file in a temporary directory, or a new
+/// PostgreSQL database on the test server.
+struct TemporaryDatabase: Sendable {
+    let backend: Backend
+    let directory: URL
+    let name: String
+    var path: String { directory.appendingPathComponent("test.sqlite").path }
+
+    init(backend: Backend = .sqlite) {
+        self.backend = backend
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("em-\(UUID().uuidString)")
+        name = "em_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+    }
+
+    var url: DatabaseURL {
+        switch backend {
+        case .sqlite: return .sqliteFile(path: path)
+        case .postgres:
+            var components = URLComponents(string: Backend.postgresURL!)!
+            components.path = "/" + name
+            return .postgres(url: components.string!)
+        }
+    }
+
+    func open(poolSize: Int = 10) async throws -> DatabaseStore {
+        if backend == .postgres { try await Self.admin { try await $0.raw("CREATE DATABASE \(unsafeRaw: name)").run() } }
+        let store = try DatabaseStore(url: url, poolSize: poolSize, logger: Logger(label: "test"))
         try await store.migrate()
         return store
     }
 
     func remove() {
         try? FileManager.default.removeItem(at: directory)
+        guard backend == .postgres else { return }
+        let name = self.name
+        // Dropped in the background; CI starts from an empty server, so a crash leaves nothing behind there.
+        Task.detached { try? await Self.admin { try await $0.raw("DROP DATABASE IF EXISTS \(unsafeRaw: name) WITH (FORCE)").run() } }
     }
+
+    /// Runs `body` on the server's admin database.
+    static func admin(_ body: @Sendable (any SQLDatabase) async throws -> Void) async throws {
+        guard let url = Backend.postgresURL, let parsed = DatabaseURL(url) else {
+            throw TestSetupError("EVENT_MANAGER_TEST_POSTGRES_URL is not a postgres:// URL")
+        }
+        let store = try DatabaseStore(url: parsed, poolSize: 1, logger: Logger(label: "test-admin"))
+        do {
+            try await body(try store.sql())
+            await store.shutdown()
+        } catch {
+            await store.shutdown()
+            throw error
+        }
+    }
+}
+
+struct TestSetupError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// Runs `body` against the full router over a new SQLite database, through `app.test(.router)`
 /// (or `.live` for tests that need a real socket).
+///
+/// On PostgreSQL the app is wired as an API node of several: no read cache, rate limits in the database.
 func withTestApp<Value>(
-    clock: ManualClock = ManualClock(), limits: APILimits = APILimits(), rateLimits: RateLimitSettings = .disabled,
-    authMode: AuthMode = .disabled, setup: TestingSetup = .router,
-    _ body: @Sendable (any TestClientProtocol, DatabaseStore) async throws -> Value
+    backend: Backend = .sqlite, clock: ManualClock = ManualClock(), limits: APILimits = APILimits(),
+    rateLimits: RateLimitSettings = .disabled, authMode: AuthMode = .disabled, metrics: AppMetrics? = nil,
+    setup: TestingSetup = .router, _ body: @Sendable (any TestClientProtocol, DatabaseStore) async throws -> Value
 ) async throws -> Value {
-    let database = TemporaryDatabase()
+    let database = TemporaryDatabase(backend: backend)
     defer { database.remove() }
     let store = try await database.open()
     var logger = Logger(label: "test")
     logger.logLevel = .critical
     let reminders = SQLReminderStore(store: store, settings: ReminderSettings(messageIDDomain: "test.example"))
-    let router = buildRouter(
-        events: CachedEventRepository(base: SQLEventRepository(store: store, observer: reminders)), subscriptions: reminders,
-        accounts: SQLAccountStore(store: store), clock: clock,
-        settings: RouterSettings(limits: limits, rateLimits: rateLimits, authMode: authMode), logger: logger
-    )
+    let settings = RouterSettings(limits: limits, rateLimits: rateLimits, authMode: authMode, metrics: metrics)
+    let router: Router<AppRequestContext>
+    if backend == .sqlite {
+        router = buildRouter(
+            events: CachedEventRepository(base: SQLEventRepository(store: store, observer: reminders)), subscriptions: reminders,
+            accounts: SQLAccountStore(store: store), clock: clock, settings: settings, logger: logger
+        )
+    } else {
+        router = buildRouter(
+            events: SQLEventRepository(store: store, observer: reminders), subscriptions: reminders,
+            accounts: SQLAccountStore(store: store), clock: clock, settings: settings,
+            limiters: RateLimiters(settings: rateLimits) { SQLRateLimiter(store: store, scope: $0, limits: $1) }, logger: logger
+        )
+    }
     let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
     do {
         let value = try await app.test(setup) { client in try await body(client, store) }

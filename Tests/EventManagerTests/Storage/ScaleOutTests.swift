@@ -1,0 +1,146 @@
+import Foundation
+import Logging
+import Testing
+
+@testable import EventManager
+
+/// What several nodes on one database rely on: competing workers, shared rate limits,
+/// concurrent duplicates, and (on PostgreSQL) wake-ups through LISTEN/NOTIFY.
+@Suite(.timeLimit(.minutes(2))) struct ScaleOutTests {
+    @Test func postgresIsThereWhenCIRequiresIt() {
+        if Backend.postgresRequired {
+            #expect(Backend.postgresURL != nil, "EVENT_MANAGER_REQUIRE_POSTGRES=1 but EVENT_MANAGER_TEST_POSTGRES_URL is not set")
+            #expect(Backend.all == [.sqlite, .postgres])
+        }
+    }
+
+    @Test(arguments: Backend.all) func competingWorkersNeverSendTheSameReminderTwice(backend: Backend) async throws {
+        let harness = try await ReminderHarness.make(backend: backend)
+        defer { Task { await harness.close() } }
+        let event = try await harness.event(startingIn: 10)
+        for index in 0..<120 { try await harness.subscribe(event, "user\(index)@example.com") }
+        var settings = WorkerSettings()
+        settings.batchSize = 7
+        let workers = (0..<4).map { harness.worker(owner: "worker-\($0)", settings: settings) }
+        let claimed = try await withThrowingTaskGroup(of: Int.self) { group in
+            for worker in workers {
+                group.addTask {
+                    var total = 0
+                    while case let count = try await worker.processDueBatch(), count > 0 { total += count }
+                    return total
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        let ids = harness.transport.mails.map(\.messageID)
+        #expect(claimed == 120)
+        #expect(ids.count == 120)
+        #expect(Set(ids).count == 120, "no reminder was sent twice")
+        #expect(try await harness.states() == ["sent": 120])
+    }
+
+    @Test(arguments: Backend.all) func concurrentDuplicateSubscriptionsMakeOne(backend: Backend) async throws {
+        let harness = try await ReminderHarness.make(backend: backend)
+        defer { Task { await harness.close() } }
+        let event = try await harness.event(startingIn: 600)
+        let request = SubscriptionRequest(email: try EmailAddress.parse("same@example.com").get(), remindBeforeMinutes: 30)
+        let created = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for _ in 0..<8 {
+                group.addTask { try await harness.reminders.subscribe(eventID: event.id, request: request, now: harness.clock.now()).created }
+            }
+            return try await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(created.filter { $0 }.count == 1)
+        #expect(try await harness.states() == ["scheduled": 1])
+    }
+
+    @Test(arguments: Backend.all) func concurrentMovesLeaveOneReminderAtTheFinalTime(backend: Backend) async throws {
+        let harness = try await ReminderHarness.make(backend: backend, notifyChanges: false)
+        defer { Task { await harness.close() } }
+        let event = try await harness.event(startingIn: 600)
+        for index in 0..<10 { try await harness.subscribe(event, "user\(index)@example.com") }
+        let now = harness.clock.now()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for hours in 1...6 {
+                group.addTask {
+                    _ = try await harness.events.update(id: event.id, now: now) { current in
+                        EventDraft(title: current.title, location: current.location, date: .instant(now.adding(milliseconds: Int64(hours) * 3_600_000)))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let final = try #require(try await harness.events.find(id: event.id))
+        let rows = try await harness.store.sql().raw(
+            "SELECT event_starts_at FROM deliveries WHERE state = 'scheduled' AND kind = 'reminder'"
+        ).all()
+        let starts = try rows.map { try $0.decode(column: "event_starts_at", as: Int64.self) }
+        #expect(starts.count == 10)
+        #expect(Set(starts) == [final.startsAt.millisecondsSinceEpoch])
+    }
+
+    /// Two limiters on one database behave as one: the budget is shared, not per node.
+    @Test(arguments: Backend.all) func rateLimitsInTheDatabaseAreSharedByEveryNode(backend: Backend) async throws {
+        let database = TemporaryDatabase(backend: backend)
+        defer { database.remove() }
+        let nodeA = try await database.open()
+        let nodeB = try DatabaseStore(url: database.url, logger: Logger(label: "test"))
+        let limits = [RateLimit("3 per minute")!, RateLimit("5 per hour")!]
+        let a = SQLRateLimiter(store: nodeA, scope: "write", limits: limits)
+        let b = SQLRateLimiter(store: nodeB, scope: "write", limits: limits)
+        let clock = ManualClock()
+        var allowed = 0
+        for index in 0..<6 where try await (index.isMultiple(of: 2) ? a : b).check("client", now: clock.now()).allowed { allowed += 1 }
+        #expect(allowed == 3)
+        let refused = try await b.check("client", now: clock.now())
+        #expect(!refused.allowed && refused.retryAfterSeconds == 20)
+        #expect(try await a.check("other", now: clock.now()).allowed, "keys are independent")
+        clock.advance(milliseconds: 20_000)
+        #expect(try await a.check("client", now: clock.now()).allowed)
+        // Many requests at once from both nodes: exactly the budget gets through.
+        clock.advance(milliseconds: 3_600_000)
+        let results = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for index in 0..<20 {
+                group.addTask { try await (index.isMultiple(of: 2) ? a : b).check("burst", now: clock.now()).allowed }
+            }
+            return try await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(results.filter { $0 }.count == 3)
+        await nodeB.shutdown()
+        await nodeA.shutdown()
+    }
+
+    /// A subscription written through one node wakes the worker of another at once.
+    @Test(.enabled(if: Backend.postgresURL != nil, "needs EVENT_MANAGER_TEST_POSTGRES_URL"))
+    func aNotificationWakesWorkersOnOtherNodes() async throws {
+        let harness = try await ReminderHarness.make(backend: .postgres)
+        defer { Task { await harness.close() } }
+        let event = try await harness.event(startingIn: 600)
+        let workerNode = try DatabaseStore(url: harness.database.url, logger: Logger(label: "test"))
+        let wakeup = CountingWakeup()
+        let listener = Task {
+            try await QueueListener(store: workerNode, wakeup: wakeup.wakeup, logger: Logger(label: "test")).run()
+        }
+        #expect(await wakeup.next(), "the listener wakes the worker once it is connected")
+        var settings = ReminderSettings(messageIDDomain: "test.example")
+        settings.notifyWithinMilliseconds = 5000
+        let apiNode = SQLReminderStore(store: harness.store, settings: settings)
+        let due = SubscriptionRequest(email: try EmailAddress.parse("soon@example.com").get(), remindBeforeMinutes: 600)
+        _ = try await apiNode.subscribe(eventID: event.id, request: due, now: harness.clock.now())
+        #expect(await wakeup.next(), "the commit of a reminder due now woke the other node")
+        listener.cancel()
+        await workerNode.shutdown()
+    }
+}
+
+/// Wraps a `Wakeup` so a test can await each signal in turn.
+final class CountingWakeup: Sendable {
+    let wakeup = Wakeup()
+
+    /// Waits for the next signal; false when none came within a minute.
+    func next() async -> Bool {
+        let start = ContinuousClock.now
+        await wakeup.wait(timeout: .seconds(60))
+        return ContinuousClock.now - start < .seconds(59)
+    }
+}
