@@ -10,7 +10,10 @@ our output with a parser we did not write. Misbehaves on request, by recipient:
 Prints "READY <port>" on stdout once it accepts connections.
 
   smtp_peer.py --dir DIR [--port P] [--tls-cert C --tls-key K] [--require-starttls | --implicit-tls]
-               [--auth USER:PASSWORD]
+               [--auth USER:PASSWORD] [--ledger]
+
+With --ledger (load tests) nothing is parsed or saved per message: one line per accepted message,
+"<Message-ID> <recipients>", is appended to DIR/ledger.txt instead.
 """
 import argparse, email, email.policy, json, os, re, signal, socket, ssl, threading
 
@@ -19,8 +22,9 @@ from aiosmtpd.smtp import SMTP
 
 
 class Handler:
-    def __init__(self, directory):
+    def __init__(self, directory, ledger=False):
         self.directory = directory
+        self.ledger = open(os.path.join(directory, "ledger.txt"), "a", buffering=1) if ledger else None
         self.count = 0
         self.failures = {}
         self.lock = threading.Lock()
@@ -40,6 +44,15 @@ class Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.ledger:
+            data = envelope.original_content or envelope.content
+            if isinstance(data, str):
+                data = data.encode()
+            found = re.search(rb"^Message-ID:\s*(\S+)", data, re.IGNORECASE | re.MULTILINE)
+            message_id = found.group(1).decode() if found else "-"
+            with self.lock:
+                self.ledger.write(f"{message_id} {','.join(envelope.rcpt_tos)}\n")
+            return "250 2.0.0 accepted"
         with self.lock:
             self.count += 1
             name = os.path.join(self.directory, f"{self.count:06d}")
@@ -77,6 +90,7 @@ def main():
     parser.add_argument("--require-starttls", action="store_true")
     parser.add_argument("--implicit-tls", action="store_true")
     parser.add_argument("--auth")
+    parser.add_argument("--ledger", action="store_true")
     args = parser.parse_args()
     os.makedirs(args.dir, exist_ok=True)
     port = args.port
@@ -109,7 +123,7 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
-    controller = Controller(Handler(args.dir), hostname="127.0.0.1", port=port, server_hostname="peer.test", **options)
+    controller = Controller(Handler(args.dir, args.ledger), hostname="127.0.0.1", port=port, server_hostname="peer.test", **options)
     controller.start()
     print(f"READY {port}", flush=True)
 

@@ -74,8 +74,9 @@ public final class ReminderWorker: Service, Sendable {
     /// Claims and handles one batch of due deliveries; returns how many it claimed.
     @discardableResult
     public func processDueBatch() async throws -> Int {
+        let claimedAt = clock.now()
         let claimed = try await queue.claim(
-            owner: owner, limit: settings.batchSize, now: clock.now(), leaseMilliseconds: settings.leaseMilliseconds
+            owner: owner, limit: settings.batchSize, now: claimedAt, leaseMilliseconds: settings.leaseMilliseconds
         )
         guard !claimed.isEmpty else { return 0 }
         var decided: [(id: Int64, outcome: DeliveryOutcome)] = []
@@ -94,21 +95,35 @@ public final class ReminderWorker: Service, Sendable {
         }
         try await queue.complete(decided, owner: owner, now: clock.now())
         if !toSend.isEmpty {
-            try await send(toSend)
+            try await send(toSend, leaseUntil: claimedAt.adding(milliseconds: settings.leaseMilliseconds))
         }
         return claimed.count
     }
 
     /// Sends over one session, committing outcomes every `commitEvery` messages: a crash then
     /// re-sends only the messages since the last commit (with the same Message-ID).
-    private func send(_ items: [ClaimedDelivery]) async throws {
+    ///
+    /// Each commit also renews the lease on the rest of the batch, so a slow mail server never
+    /// lets another worker reclaim messages this one is still sending. A message whose lease was
+    /// lost anyway (this process stalled) is left to the worker that now holds it.
+    private func send(_ items: [ClaimedDelivery], leaseUntil: Timestamp) async throws {
         var pending: [(id: Int64, outcome: DeliveryOutcome)] = []
         var handled = Set<Int64>()
+        var heldUntil = leaseUntil
+        var lost = Set<Int64>()
+        let margin = min(1000, settings.leaseMilliseconds / 10)
         do {
             try await transport.withSession { session in
-                for item in items {
+                for (index, item) in items.enumerated() {
+                    handled.insert(item.delivery.id)
+                    if lost.contains(item.delivery.id) { continue }
                     // Checked again per message: a long batch must not deliver after the start.
                     let now = clock.now()
+                    if now.adding(milliseconds: margin) >= heldUntil {
+                        logger.warning("lease ran out mid-batch; leaving the rest to be reclaimed", metadata: ["owner": .string(owner)])
+                        for rest in items[index...] { handled.insert(rest.delivery.id) }
+                        break
+                    }
                     if item.delivery.kind == .reminder, let event = item.event, now >= event.startsAt {
                         pending.append((item.delivery.id, record(item.delivery, .skipped("event already started"))))
                     } else {
@@ -119,10 +134,16 @@ public final class ReminderWorker: Service, Sendable {
                             pending.append((item.delivery.id, record(item.delivery, failure(item.delivery, error))))
                         }
                     }
-                    handled.insert(item.delivery.id)
                     if pending.count >= settings.commitEvery {
                         try await queue.complete(pending, owner: owner, now: clock.now())
                         pending.removeAll()
+                        let rest = items[(index + 1)...].map(\.delivery.id).filter { !lost.contains($0) }
+                        if !rest.isEmpty {
+                            let until = clock.now().adding(milliseconds: settings.leaseMilliseconds)
+                            let kept = try await queue.renew(rest, owner: owner, until: until)
+                            lost.formUnion(Set(rest).subtracting(kept))
+                            heldUntil = until
+                        }
                     }
                 }
             }

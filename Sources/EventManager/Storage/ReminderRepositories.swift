@@ -45,6 +45,8 @@ public protocol DeliveryQueue: Sendable {
     func claim(owner: String, limit: Int, now: Timestamp, leaseMilliseconds: Int64) async throws -> [ClaimedDelivery]
     /// Records outcomes in one transaction; a delivery whose lease `owner` lost is left alone.
     func complete(_ outcomes: [(id: Int64, outcome: DeliveryOutcome)], owner: String, now: Timestamp) async throws
+    /// Extends the lease on deliveries `owner` still holds; returns the ids it still holds.
+    func renew(_ ids: [Int64], owner: String, until: Timestamp) async throws -> Set<Int64>
     /// The earliest time a delivery becomes claimable, if any is pending.
     func nextWakeUp() async throws -> Timestamp?
     /// How many deliveries are in each state.

@@ -320,6 +320,17 @@ public struct SQLReminderStore: SubscriptionRepository, DeliveryQueue, EventChan
         }
     }
 
+    public func renew(_ ids: [Int64], owner: String, until: Timestamp) async throws -> Set<Int64> {
+        guard !ids.isEmpty else { return [] }
+        let rows = try await store.sql().raw(
+            """
+            UPDATE deliveries SET lease_expires_at = \(bind: until.millisecondsSinceEpoch) \
+            WHERE id IN (\(binds: ids)) AND state = 'sending' AND lease_owner = \(bind: owner) RETURNING id
+            """
+        ).all()
+        return Set(try rows.map { try $0.decode(column: "id", as: Int64.self) })
+    }
+
     public func nextWakeUp() async throws -> Timestamp? {
         let row = try await store.sql().raw(
             """

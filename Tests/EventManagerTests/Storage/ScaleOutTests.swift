@@ -39,6 +39,34 @@ import Testing
         #expect(try await harness.states() == ["sent": 120])
     }
 
+    /// A batch that outlasts its lease keeps it by renewing at each commit; a lease taken over by
+    /// another worker is not renewed, so the first worker leaves that mail alone.
+    @Test(arguments: Backend.all) func aSlowBatchRenewsItsLeaseAndNeverSendsWhatItLost(backend: Backend) async throws {
+        let harness = try await ReminderHarness.make(backend: backend)
+        defer { Task { await harness.close() } }
+        let event = try await harness.event(startingIn: 60)
+        for index in 0..<40 { try await harness.subscribe(event, "user\(index)@example.com") }
+        harness.advance(minutes: 30)
+        var settings = WorkerSettings()
+        settings.leaseMilliseconds = 10_000
+        // Every message takes half a second: the batch needs 20 s, twice its lease.
+        harness.transport.behaviour.withLock { [clock = harness.clock] in $0 = { _ in clock.advance(milliseconds: 500) } }
+        #expect(try await harness.worker(settings: settings).processDueBatch() == 40)
+        #expect(harness.transport.mails.count == 40, "the whole batch went out under renewed leases")
+        #expect(try await harness.states() == ["sent": 40])
+
+        let later = try await harness.event(startingIn: 60)
+        try await harness.subscribe(later, "late@example.com")
+        harness.advance(minutes: 30)
+        let now = harness.clock.now()
+        let mine = try await harness.reminders.claim(owner: "a", limit: 10, now: now, leaseMilliseconds: 10_000)
+        #expect(mine.count == 1)
+        let theirs = try await harness.reminders.claim(owner: "b", limit: 10, now: now.adding(milliseconds: 10_000), leaseMilliseconds: 10_000)
+        #expect(theirs.count == 1, "an expired lease is reclaimed")
+        #expect(try await harness.reminders.renew([mine[0].delivery.id], owner: "a", until: now.adding(milliseconds: 30_000)).isEmpty)
+        #expect(try await harness.reminders.renew([mine[0].delivery.id], owner: "b", until: now.adding(milliseconds: 30_000)) == [mine[0].delivery.id])
+    }
+
     @Test(arguments: Backend.all) func concurrentDuplicateSubscriptionsMakeOne(backend: Backend) async throws {
         let harness = try await ReminderHarness.make(backend: backend)
         defer { Task { await harness.close() } }
