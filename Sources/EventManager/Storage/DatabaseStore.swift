@@ -20,6 +20,8 @@ public final class DatabaseStore: Sendable {
     public let poolSize: Int
     /// Queries and transactions running now: the pool's usage.
     let usage = PoolUsage()
+    /// Serialises this process's writers on SQLite (see `WriterLock`).
+    let writers = WriterLock()
 
     /// Opens (and for a SQLite file, creates) the database. Call `migrate()` before use.
     ///
@@ -136,7 +138,20 @@ public final class DatabaseStore: Sendable {
     /// writers queue instead of deadlocking when both try to upgrade a read lock. PostgreSQL runs
     /// at READ COMMITTED; code that reads before it writes takes row locks (`FOR UPDATE`).
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        let begin = isSQLite ? "BEGIN IMMEDIATE" : "BEGIN"
+        guard isSQLite else { return try await runTransaction(begin: "BEGIN", body) }
+        return try await writers.withLock { try await self.runTransaction(begin: "BEGIN IMMEDIATE", body) }
+    }
+
+    /// Runs a write outside a transaction (one autocommitted statement or several independent
+    /// ones); on SQLite it queues behind this process's other writers.
+    public func write<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        guard isSQLite else { return try await body(sql()) }
+        return try await writers.withLock { try await body(self.sql()) }
+    }
+
+    private func runTransaction<T: Sendable>(
+        begin: String, _ body: @escaping @Sendable (any SQLDatabase) async throws -> T
+    ) async throws -> T {
         usage.inFlight.add(1, ordering: .relaxed)
         defer { usage.inFlight.subtract(1, ordering: .relaxed) }
         return try await database().withConnection { connection in

@@ -47,21 +47,26 @@ public struct SQLAccountStore: Sendable {
             lookupID: SQLReminderStore.randomBytes(8).map { String(format: "%02x", $0) }.joined(),
             secret: SQLReminderStore.randomToken(bytes: 32)
         )
-        let row = try await store.sql().raw(
-            """
-            INSERT INTO api_keys (account_id, lookup_id, secret_hash, created_at) VALUES (\(bind: accountID), \(bind: token.lookupID), \
-            \(bind: Self.hash(token.secret)), \(bind: now.millisecondsSinceEpoch)) RETURNING id
-            """
-        ).first()
+        let hash = Self.hash(token.secret)
+        let row = try await store.write { sql in
+            try await sql.raw(
+                """
+                INSERT INTO api_keys (account_id, lookup_id, secret_hash, created_at) VALUES (\(bind: accountID), \(bind: token.lookupID), \
+                \(bind: hash), \(bind: now.millisecondsSinceEpoch)) RETURNING id
+                """
+            ).first()
+        }
         guard let id = try row?.decode(column: "id", as: Int64.self) else { throw StorageError.missingReturnedRow }
         return (APIKeyRecord(id: id, accountID: accountID, prefix: APIKeyToken.prefix + token.lookupID, createdAt: now), token)
     }
 
     /// Revokes a key; false when there is no such key.
     public func revokeKey(id: Int64, now: Timestamp) async throws -> Bool {
-        let rows = try await store.sql().raw(
-            "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, \(bind: now.millisecondsSinceEpoch)) WHERE id = \(bind: id) RETURNING id"
-        ).all()
+        let rows = try await store.write { sql in
+            try await sql.raw(
+                "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, \(bind: now.millisecondsSinceEpoch)) WHERE id = \(bind: id) RETURNING id"
+            ).all()
+        }
         return !rows.isEmpty
     }
 
@@ -85,9 +90,10 @@ public struct SQLAccountStore: Sendable {
         // last_used_at is for humans: a minute's precision spares a write per request.
         let lastUsed = try row.decodeNil(column: "last_used_at") ? nil : try row.decode(column: "last_used_at", as: Int64.self)
         if lastUsed.map({ now.millisecondsSinceEpoch - $0 >= 60_000 }) ?? true {
-            try await sql.raw(
-                "UPDATE api_keys SET last_used_at = \(bind: now.millisecondsSinceEpoch) WHERE id = \(bind: try row.decode(column: "id", as: Int64.self))"
-            ).run()
+            let keyID = try row.decode(column: "id", as: Int64.self)
+            try await store.write { sql in
+                try await sql.raw("UPDATE api_keys SET last_used_at = \(bind: now.millisecondsSinceEpoch) WHERE id = \(bind: keyID)").run()
+            }
         }
         return Principal(accountID: try row.decode(column: "account_id", as: Int64.self), role: role)
     }

@@ -27,12 +27,15 @@ public struct SQLRateLimiter: RateLimiting {
 
     public func check(_ key: String, now: Timestamp) async throws -> RateLimitDecision {
         let rowKey = "\(scope)|\(key)"
-        let sql = try store.sql()
-        let row = try await sql.raw("SELECT tats FROM rate_limits WHERE key = \(bind: rowKey)").first()
-        let storedText = try row?.decode(column: "tats", as: String.self)
-        let (decision, updated) = GCRA.evaluate(stored: storedText.map(Self.parse), limits: limits, now: now)
-        guard let updated else { return decision }
-        if try await write(updated, replacing: storedText, key: rowKey, now: now, sql: sql) { return decision }
+        // SQLite has one writer anyway: it always takes the locked path, queued in this process.
+        if !store.isSQLite {
+            let sql = try store.sql()
+            let row = try await sql.raw("SELECT tats FROM rate_limits WHERE key = \(bind: rowKey)").first()
+            let storedText = try row?.decode(column: "tats", as: String.self)
+            let (decision, updated) = GCRA.evaluate(stored: storedText.map(Self.parse), limits: limits, now: now)
+            guard let updated else { return decision }
+            if try await write(updated, replacing: storedText, key: rowKey, now: now, sql: sql) { return decision }
+        }
         return try await store.transaction { sql in
             try await self.write(nil, replacing: nil, key: rowKey, now: now, sql: sql)
             let locked = try await sql.raw("SELECT tats FROM rate_limits WHERE key = \(bind: rowKey)\(self.store.forUpdate)").first()

@@ -40,15 +40,6 @@ public struct SQLReminderStore: SubscriptionRepository, DeliveryQueue, EventChan
     // MARK: Subscriptions
 
     public func subscribe(eventID: Int64, request: SubscriptionRequest, now: Timestamp) async throws -> (SubscriptionView, created: Bool) {
-        do {
-            return try await subscribeOnce(eventID: eventID, request: request, now: now)
-        } catch where error.isConstraintFailure {
-            // PostgreSQL: the same address subscribed concurrently; the retry finds that subscription.
-            return try await subscribeOnce(eventID: eventID, request: request, now: now)
-        }
-    }
-
-    private func subscribeOnce(eventID: Int64, request: SubscriptionRequest, now: Timestamp) async throws -> (SubscriptionView, created: Bool) {
         let settings = self.settings
         let forShare = store.forShare
         return try await store.transaction { sql in
@@ -62,18 +53,40 @@ public struct SQLReminderStore: SubscriptionRepository, DeliveryQueue, EventChan
                     .conflict, code: "event_started",
                     message: "event \(eventID) started at \(start.rfc3339); it takes no more subscriptions")
             }
-            let existing = try await sql.raw(
+            // The insert is the duplicate check: a concurrent subscription of the same address
+            // waits on the unique index and then finds this one, on both databases.
+            let token = Self.randomToken()
+            let status: SubscriptionStatus = settings.confirmSubscriptions ? .pending : .active
+            let inserted = try await sql.raw(
                 """
-                SELECT \(unsafeRaw: Self.subscriptionColumns) FROM subscriptions \
-                WHERE event_id = \(bind: eventID) AND email_normalized = \(bind: request.email.normalized)
+                INSERT INTO subscriptions (event_id, email, email_normalized, remind_before_minutes, status, token, created_at) \
+                VALUES (\(bind: eventID), \(bind: request.email.value), \(bind: request.email.normalized), \
+                \(bind: request.remindBeforeMinutes), \(bind: status.rawValue), \(bind: token), \(bind: now.millisecondsSinceEpoch)) \
+                ON CONFLICT (event_id, email_normalized) DO NOTHING RETURNING id
                 """
-            ).first().map(Self.subscription(from:))
+            ).first()
             var subscription: Subscription
-            if var existing {
+            let isNew: Bool
+            if let id = try inserted?.decode(column: "id", as: Int64.self) {
+                isNew = true
+                subscription = Subscription(
+                    id: id, eventID: eventID, email: request.email.value, remindBeforeMinutes: request.remindBeforeMinutes, status: status,
+                    token: token, createdAt: now
+                )
+            } else {
+                isNew = false
+                guard
+                    var existing = try await sql.raw(
+                        """
+                        SELECT \(unsafeRaw: Self.subscriptionColumns) FROM subscriptions \
+                        WHERE event_id = \(bind: eventID) AND email_normalized = \(bind: request.email.normalized)
+                        """
+                    ).first().map(Self.subscription(from:))
+                else { throw StorageError.missingReturnedRow }
                 if existing.status != .unsubscribed {
                     return (try await Self.view(existing, start: start, sql: sql), false)
                 }
-                existing.status = settings.confirmSubscriptions ? .pending : .active
+                existing.status = status
                 existing.remindBeforeMinutes = request.remindBeforeMinutes
                 try await sql.raw(
                     """
@@ -82,21 +95,6 @@ public struct SQLReminderStore: SubscriptionRepository, DeliveryQueue, EventChan
                     """
                 ).run()
                 subscription = existing
-            } else {
-                let token = Self.randomToken()
-                let row = try await sql.raw(
-                    """
-                    INSERT INTO subscriptions (event_id, email, email_normalized, remind_before_minutes, status, token, created_at) \
-                    VALUES (\(bind: eventID), \(bind: request.email.value), \(bind: request.email.normalized), \
-                    \(bind: request.remindBeforeMinutes), \(bind: settings.confirmSubscriptions ? "pending" : "active"), \(bind: token), \
-                    \(bind: now.millisecondsSinceEpoch)) RETURNING id
-                    """
-                ).first()
-                guard let id = try row?.decode(column: "id", as: Int64.self) else { throw StorageError.missingReturnedRow }
-                subscription = Subscription(
-                    id: id, eventID: eventID, email: request.email.value, remindBeforeMinutes: request.remindBeforeMinutes,
-                    status: settings.confirmSubscriptions ? .pending : .active, token: token, createdAt: now
-                )
             }
             let next: Timestamp?
             if subscription.status == .pending {
@@ -104,11 +102,23 @@ public struct SQLReminderStore: SubscriptionRepository, DeliveryQueue, EventChan
                     kind: .confirmation, subscription: subscription, start: start, due: now, next: now, notice: nil, now: now, sql: sql,
                     settings: settings
                 )
+            } else if isNew {
+                // A new subscription has no reminder yet: no need to look for one.
+                let due = subscription.remindAt(start: start)
+                next = try await Self.insertDelivery(
+                    kind: .reminder, subscription: subscription, start: start, due: due, next: max(due, now), notice: nil, now: now,
+                    sql: sql, settings: settings
+                )
             } else {
                 next = try await Self.scheduleReminder(for: subscription, start: start, now: now, sql: sql, settings: settings)
             }
             try await Self.wakeWorkers(ifDue: next, now: now, sql: sql, settings: settings)
-            return (try await Self.view(subscription, start: start, sql: sql), true)
+            let state: DeliveryState? = subscription.status == .active && next != nil ? .scheduled : nil
+            let view =
+                isNew
+                ? SubscriptionView(subscription: subscription, remindAt: subscription.remindAt(start: start), reminderState: state)
+                : try await Self.view(subscription, start: start, sql: sql)
+            return (view, true)
         }
     }
 
@@ -322,12 +332,14 @@ public struct SQLReminderStore: SubscriptionRepository, DeliveryQueue, EventChan
 
     public func renew(_ ids: [Int64], owner: String, until: Timestamp) async throws -> Set<Int64> {
         guard !ids.isEmpty else { return [] }
-        let rows = try await store.sql().raw(
-            """
-            UPDATE deliveries SET lease_expires_at = \(bind: until.millisecondsSinceEpoch) \
-            WHERE id IN (\(binds: ids)) AND state = 'sending' AND lease_owner = \(bind: owner) RETURNING id
-            """
-        ).all()
+        let rows = try await store.write { sql in
+            try await sql.raw(
+                """
+                UPDATE deliveries SET lease_expires_at = \(bind: until.millisecondsSinceEpoch) \
+                WHERE id IN (\(binds: ids)) AND state = 'sending' AND lease_owner = \(bind: owner) RETURNING id
+                """
+            ).all()
+        }
         return Set(try rows.map { try $0.decode(column: "id", as: Int64.self) })
     }
 

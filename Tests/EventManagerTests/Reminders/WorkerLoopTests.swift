@@ -4,12 +4,11 @@ import Testing
 @testable import EventManager
 
 @Suite struct WakeupTests {
-    @Test func aSignalBeforeTheWaitIsNotLost() async {
+    /// A lost signal would sleep for the hour and trip the time limit; no wall-clock guess needed.
+    @Test(.timeLimit(.minutes(1))) func aSignalBeforeTheWaitIsNotLost() async {
         let wakeup = Wakeup()
         wakeup.signal()
-        let start = ContinuousClock.now
-        await wakeup.wait(timeout: .seconds(30))
-        #expect(ContinuousClock.now - start < .seconds(5))
+        await wakeup.wait(timeout: .seconds(3600))
     }
 
     @Test func aWaitEndsAtItsTimeout() async {

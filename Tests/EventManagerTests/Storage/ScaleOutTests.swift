@@ -107,6 +107,35 @@ import Testing
         #expect(Set(starts) == [final.startsAt.millisecondsSinceEpoch])
     }
 
+    /// More concurrent writers than the blocking pool has threads: on SQLite they queue in the
+    /// process instead of spinning on SQLite's lock (which once stalled the process for good).
+    @Test(arguments: Backend.all) func manyConcurrentWritersAllFinish(backend: Backend) async throws {
+        let harness = try await ReminderHarness.make(backend: backend)
+        defer { Task { await harness.close() } }
+        let event = try await harness.event(startingIn: 600)
+        let limiter = SQLRateLimiter(store: harness.store, scope: "subscribe", limits: [RateLimit("1000 per minute")!])
+        let accounts = SQLAccountStore(store: harness.store)
+        let account = try await accounts.createAccount(name: "writer", role: .organizer, now: harness.clock.now())
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<40 {
+                group.addTask {
+                    switch index % 4 {
+                    case 0: try await harness.subscribe(event, "user\(index)@example.com")
+                    case 1: _ = try await limiter.check("client\(index % 3)", now: harness.clock.now())
+                    case 2: _ = try await accounts.createKey(accountID: account.id, now: harness.clock.now())
+                    default:
+                        _ = try await harness.events.update(id: event.id, now: harness.clock.now()) { current in
+                            EventDraft(title: "Renamed \(index)", location: current.location, date: .instant(current.startsAt))
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try await harness.states() == ["scheduled": 10])
+        #expect(try await accounts.keys(accountID: account.id).count == 10)
+    }
+
     /// Two limiters on one database behave as one: the budget is shared, not per node.
     @Test(arguments: Backend.all) func rateLimitsInTheDatabaseAreSharedByEveryNode(backend: Backend) async throws {
         let database = TemporaryDatabase(backend: backend)
