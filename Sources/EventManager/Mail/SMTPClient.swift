@@ -286,14 +286,19 @@ final class SMTPConnection: MailSession {
 
     /// Writes `data` with a leading dot doubled on every line, ending in CRLF.CRLF (RFC 5321 4.5.2).
     static func dotStuff(_ data: [UInt8], into buffer: inout ByteBuffer) {
-        var atLineStart = true
-        var previous: UInt8 = 0
-        for byte in data {
-            if atLineStart && byte == UInt8(ascii: ".") { buffer.writeInteger(UInt8(ascii: ".")) }
-            buffer.writeInteger(byte)
-            atLineStart = previous == 13 && byte == 10
-            previous = byte
+        buffer.reserveCapacity(minimumWritableBytes: data.count + 64)
+        // Copies whole runs between the lines that start with a dot, which are rare.
+        var runStart = 0
+        var index = 0
+        while index < data.count {
+            if data[index] == UInt8(ascii: "."), index == 0 || (index >= 2 && data[index - 2] == 13 && data[index - 1] == 10) {
+                buffer.writeBytes(data[runStart..<index])
+                buffer.writeInteger(UInt8(ascii: "."))
+                runStart = index
+            }
+            index += 1
         }
+        buffer.writeBytes(data[runStart..<data.count])
         if !(data.count >= 2 && data[data.count - 2] == 13 && data[data.count - 1] == 10) { buffer.writeString("\r\n") }
         buffer.writeString(".\r\n")
     }
