@@ -48,12 +48,12 @@ class Client:
     def __init__(self, port, key=None):
         self.port, self.key = port, key
 
-    def request(self, method, path, body=None):
-        connection = getattr(self.local, "connections", {}).get(self.port)
+    def request(self, method, path, body=None, retry=True):
+        connections = self.local.__dict__.setdefault("connections", {})
+        connection = connections.get(self.port)
+        reused = connection is not None
         if connection is None:
-            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-            self.local.connections = getattr(self.local, "connections", {})
-            self.local.connections[self.port] = connection
+            connection = connections[self.port] = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         headers = {"Content-Type": "application/json"}
         if self.key:
             headers["Authorization"] = f"Bearer {self.key}"
@@ -63,7 +63,10 @@ class Client:
             data = response.read()
         except (http.client.HTTPException, OSError):
             connection.close()
-            del self.local.connections[self.port]
+            del connections[self.port]
+            # An idle keep-alive connection the server closed: open a new one, once.
+            if reused and retry:
+                return self.request(method, path, body, retry=False)
             raise
         return response.status, (json.loads(data) if data and data[:1] in (b"{", b"[") else None)
 

@@ -234,6 +234,9 @@ struct ConfigValues {
     func limits(_ key: String) throws(ConfigurationError) -> [RateLimit]? {
         guard let texts = try stringArray(key) else { return nil }
         guard !texts.isEmpty else { throw ConfigurationError(key: key, message: "give at least one limit, e.g. [\"300 per minute\"]") }
+        guard texts.count <= SQLRateLimiter.maxLimits else {
+            throw ConfigurationError(key: key, message: "give at most \(SQLRateLimiter.maxLimits) limits")
+        }
         var limits: [RateLimit] = []
         for (index, text) in texts.enumerated() {
             guard let limit = RateLimit(text) else {

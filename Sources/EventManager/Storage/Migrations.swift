@@ -123,14 +123,20 @@ struct M003CreateAccountsAndKeys: AsyncMigration {
 
 /// Rate-limit state shared by every API node: one row per class and client.
 ///
-/// `tats` holds the GCRA arrival times as text, compared as a whole when written back;
+/// `tat0`...`tat3` are the GCRA arrival times of up to four limits (milliseconds since the epoch),
+/// so one `INSERT ... ON CONFLICT DO UPDATE ... WHERE` decides and counts a request atomically.
 /// `expires_at` is when the key has fully recovered and its row may go.
 struct M004CreateRateLimits: AsyncMigration {
     var name: String { "004_create_rate_limits" }
 
     func prepare(on database: any Database) async throws {
         let sql = database as! any SQLDatabase
-        try await sql.raw("CREATE TABLE rate_limits (key TEXT PRIMARY KEY, tats TEXT NOT NULL, expires_at BIGINT NOT NULL)").run()
+        try await sql.raw(
+            """
+            CREATE TABLE rate_limits (key TEXT PRIMARY KEY, tat0 DOUBLE PRECISION NOT NULL, tat1 DOUBLE PRECISION NOT NULL, \
+            tat2 DOUBLE PRECISION NOT NULL, tat3 DOUBLE PRECISION NOT NULL, expires_at DOUBLE PRECISION NOT NULL)
+            """
+        ).run()
         try await sql.raw("CREATE INDEX rate_limits_expires_idx ON rate_limits (expires_at)").run()
     }
 

@@ -4,11 +4,14 @@ import Synchronization
 
 /// GCRA with its arrival times in the database, so every API node counts against one budget.
 ///
-/// The fast path reads the key's row and writes it back only if nobody changed it meanwhile
-/// (compare and swap on the stored text): two statements, no lock. A key that loses that race is
-/// hot, so it is decided again under a row lock, which serialises its callers instead of letting
-/// them retry. Rows of keys that have fully recovered are deleted now and then.
+/// One statement decides and counts a request: an upsert whose update only happens when every
+/// limit allows it, so the row is locked for that statement alone and hot keys (one busy client,
+/// one popular event) never retry. A refusal costs a second read, for the `Retry-After`. Rows of
+/// keys that have fully recovered are deleted now and then.
 public struct SQLRateLimiter: RateLimiting {
+    /// Columns in `rate_limits`: a class may have this many limits.
+    public static let maxLimits = 4
+
     public let limits: [RateLimit]
     let store: DatabaseStore
     /// Distinguishes the classes (`read`, `write`, ...) that share the table.
@@ -20,6 +23,7 @@ public struct SQLRateLimiter: RateLimiting {
     }
 
     public init(store: DatabaseStore, scope: String, limits: [RateLimit]) {
+        precondition(!limits.isEmpty && limits.count <= Self.maxLimits, "1 to \(Self.maxLimits) limits per class")
         self.store = store
         self.scope = scope
         self.limits = limits
@@ -27,56 +31,49 @@ public struct SQLRateLimiter: RateLimiting {
 
     public func check(_ key: String, now: Timestamp) async throws -> RateLimitDecision {
         let rowKey = "\(scope)|\(key)"
-        // SQLite has one writer anyway: it always takes the locked path, queued in this process.
-        if !store.isSQLite {
-            let sql = try store.sql()
-            let row = try await sql.raw("SELECT tats FROM rate_limits WHERE key = \(bind: rowKey)").first()
-            let storedText = try row?.decode(column: "tats", as: String.self)
-            let (decision, updated) = GCRA.evaluate(stored: storedText.map(Self.parse), limits: limits, now: now)
-            guard let updated else { return decision }
-            if try await write(updated, replacing: storedText, key: rowKey, now: now, sql: sql) { return decision }
+        let nowMs = Double(now.millisecondsSinceEpoch)
+        // Unused columns get an interval of 0 and a window that always allows, whatever the
+        // order in which requests with slightly different clocks arrive.
+        let slots = (0..<Self.maxLimits).map { index in
+            index < limits.count ? (limits[index].emissionInterval, Double(limits[index].periodMilliseconds)) : (0.0, 1e15)
         }
-        return try await store.transaction { sql in
-            try await self.write(nil, replacing: nil, key: rowKey, now: now, sql: sql)
-            let locked = try await sql.raw("SELECT tats FROM rate_limits WHERE key = \(bind: rowKey)\(self.store.forUpdate)").first()
-            let current = try locked?.decode(column: "tats", as: String.self)
-            let (decision, updated) = GCRA.evaluate(stored: current.map(Self.parse), limits: self.limits, now: now)
-            if let updated {
-                try await sql.raw(
-                    "UPDATE rate_limits SET tats = \(bind: Self.format(updated)), expires_at = \(bind: Self.expiry(updated)) WHERE key = \(bind: rowKey)"
-                ).run()
+        let greatest: SQLQueryString = store.isSQLite ? "MAX" : "GREATEST"
+        var assignments: [SQLQueryString] = []
+        var conditions: [SQLQueryString] = []
+        for (index, (interval, period)) in slots.enumerated() {
+            let next: SQLQueryString = "\(greatest)(rate_limits.tat\(unsafeRaw: String(index)), \(bind: nowMs)) + \(bind: interval)"
+            assignments.append("tat\(unsafeRaw: String(index)) = \(next)")
+            conditions.append("\(next) - \(bind: period) <= \(bind: nowMs)")
+        }
+        let fresh = slots.map { nowMs + $0.0 }
+        var statement: SQLQueryString = """
+            INSERT INTO rate_limits (key, tat0, tat1, tat2, tat3, expires_at) VALUES (\(bind: rowKey), \(bind: fresh[0]), \
+            \(bind: fresh[1]), \(bind: fresh[2]), \(bind: fresh[3]), \(bind: fresh.max() ?? nowMs)) ON CONFLICT (key) DO UPDATE SET 
+            """
+        let nextTimes: [SQLQueryString] = slots.indices.map {
+            "\(greatest)(rate_limits.tat\(unsafeRaw: String($0)), \(bind: nowMs)) + \(bind: slots[$0].0)"
+        }
+        statement += assignments.joined(separator: ", ")
+        statement += ", expires_at = \(greatest)(\(nextTimes.joined(separator: ", ")))"
+        statement += " WHERE "
+        statement += conditions.joined(separator: " AND ")
+        statement += " RETURNING tat0, tat1, tat2, tat3"
+        let query = statement
+        let write = { @Sendable (sql: any SQLDatabase) in try await sql.raw(query).first() }
+        if let row = try await (store.isSQLite ? store.write(write) : write(store.sql())) {
+            // Allowed: the returned times are the new state; the decision is the one GCRA reaches for them.
+            let stored = try (0..<limits.count).map { try row.decode(column: "tat\($0)", as: Double.self) - limits[$0].emissionInterval }
+            if inserts.value.wrappingAdd(1, ordering: .relaxed).newValue % 1000 == 0 {
+                try await store.write { sql in try await sql.raw("DELETE FROM rate_limits WHERE expires_at < \(bind: nowMs)").run() }
             }
-            return decision
+            return GCRA.evaluate(stored: stored, limits: limits, now: now).decision
         }
+        // Refused: read the state to say when to come back.
+        let row = try await store.sql().raw("SELECT tat0, tat1, tat2, tat3 FROM rate_limits WHERE key = \(bind: rowKey)").first()
+        let stored = try row.map { row in try (0..<limits.count).map { try row.decode(column: "tat\($0)", as: Double.self) } }
+        var decision = GCRA.evaluate(stored: stored, limits: limits, now: now).decision
+        decision.allowed = false
+        decision.retryAfterSeconds = max(1, decision.retryAfterSeconds)
+        return decision
     }
-
-    /// Writes `updated` if the row still holds `replacing` (nil: if there is no row yet); with
-    /// `updated` nil, only makes sure a row exists. Returns whether the row was written.
-    private func write(_ updated: [Double]?, replacing: String?, key: String, now: Timestamp, sql: any SQLDatabase) async throws -> Bool {
-        let text = updated.map(Self.format) ?? ""
-        let expires = updated.map(Self.expiry) ?? now.millisecondsSinceEpoch
-        if let replacing {
-            return try await sql.raw(
-                """
-                UPDATE rate_limits SET tats = \(bind: text), expires_at = \(bind: expires) \
-                WHERE key = \(bind: key) AND tats = \(bind: replacing) RETURNING key
-                """
-            ).first() != nil
-        }
-        let inserted =
-            try await sql.raw(
-                """
-                INSERT INTO rate_limits (key, tats, expires_at) VALUES (\(bind: key), \(bind: text), \(bind: expires)) \
-                ON CONFLICT (key) DO NOTHING RETURNING key
-                """
-            ).first() != nil
-        if inserted, inserts.value.wrappingAdd(1, ordering: .relaxed).newValue % 1000 == 0 {
-            try await sql.raw("DELETE FROM rate_limits WHERE expires_at < \(bind: now.millisecondsSinceEpoch)").run()
-        }
-        return inserted
-    }
-
-    static func parse(_ text: String) -> [Double] { text.split(separator: ",").compactMap { Double($0) } }
-    static func format(_ tats: [Double]) -> String { tats.map { "\($0)" }.joined(separator: ",") }
-    static func expiry(_ tats: [Double]) -> Int64 { Int64((tats.max() ?? 0).rounded(.up)) }
 }
