@@ -75,7 +75,8 @@ public struct AppConfiguration: Sendable {
                 let shown = url.hasPrefix("postgres") ? "the postgres URL" : "'\(url)'"
                 throw ConfigurationError(
                     key: "db.url",
-                    message: "\(shown) is not a database URL; expected sqlite:PATH, sqlite::memory: or postgres://USER:PASSWORD@HOST:PORT/DATABASE"
+                    message:
+                        "\(shown) is not a database URL; expected sqlite:PATH, sqlite::memory: or postgres://USER:PASSWORD@HOST:PORT/DATABASE"
                 )
             }
             database = parsed

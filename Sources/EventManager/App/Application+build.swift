@@ -100,11 +100,13 @@ public func buildApplication(
         throw error
     }
     if store.isSQLite && role != .all {
-        logger.warning("app.role \(role.rawValue) on SQLite: a SQLite file serves one machine; run role all, or use PostgreSQL for several nodes")
+        logger.warning(
+            "app.role \(role.rawValue) on SQLite: a SQLite file serves one machine; run role all, or use PostgreSQL for several nodes")
     }
     var reminderSettings = configuration.reminders
     if !store.isSQLite {
-        reminderSettings.notifyWithinMilliseconds = Int64(configuration.worker.pollInterval.components.seconds * 1000)
+        reminderSettings.notifyWithinMilliseconds =
+            Int64(configuration.worker.pollInterval.components.seconds * 1000)
             + configuration.worker.pollInterval.components.attoseconds / 1_000_000_000_000_000
     }
     let metrics = AppMetrics()

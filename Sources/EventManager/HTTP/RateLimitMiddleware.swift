@@ -69,7 +69,9 @@ struct RateLimitMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
-        guard limiters.settings.enabled, path != "/health", path != "/ready", path != "/metrics" else { return try await next(request, context) }
+        guard limiters.settings.enabled, path != "/health", path != "/ready", path != "/metrics" else {
+            return try await next(request, context)
+        }
         let (name, limiter) = classify(request.method, path)
         // Callers with a key are limited as their account, anonymous ones by address.
         let client =

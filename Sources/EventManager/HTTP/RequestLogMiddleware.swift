@@ -53,7 +53,8 @@ struct RequestLogMiddleware: RouterMiddleware {
         let elapsed = ContinuousClock.now - start
         if let metrics {
             metrics.recordRequest(
-                route: context.endpointPath.flatMap { $0 == "NotFound" ? nil : $0 } ?? "unmatched", method: request.method.rawValue, status: response.status.code,
+                route: context.endpointPath.flatMap { $0 == "NotFound" ? nil : $0 } ?? "unmatched", method: request.method.rawValue,
+                status: response.status.code,
                 nanoseconds: elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
             )
         }

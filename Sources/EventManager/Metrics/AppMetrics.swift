@@ -43,7 +43,8 @@ public final class AppMetrics: Sendable {
                 CoreMetrics.Counter(
                     label: "http_requests_total", dimensions: [("route", route), ("method", method), ("status", String(status))],
                     factory: factory),
-                CoreMetrics.Timer(label: "http_request_duration_seconds", dimensions: [("route", route), ("method", method)], factory: factory)
+                CoreMetrics.Timer(
+                    label: "http_request_duration_seconds", dimensions: [("route", route), ("method", method)], factory: factory)
             )
             cache[key] = handles
             return handles
@@ -57,7 +58,8 @@ public final class AppMetrics: Sendable {
         let key = kind + "|" + outcome
         let counter = deliveries.withLock { cache in
             if let counter = cache[key] { return counter }
-            let counter = CoreMetrics.Counter(label: "deliveries_total", dimensions: [("kind", kind), ("outcome", outcome)], factory: factory)
+            let counter = CoreMetrics.Counter(
+                label: "deliveries_total", dimensions: [("kind", kind), ("outcome", outcome)], factory: factory)
             cache[key] = counter
             return counter
         }

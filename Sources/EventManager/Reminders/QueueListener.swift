@@ -27,7 +27,8 @@ struct QueueListener: Service {
                 } catch {
                     if Task.isCancelled { break }
                     logger.warning(
-                        "queue notifications unavailable; polling until they are back", metadata: ["error": .string(String(reflecting: error))])
+                        "queue notifications unavailable; polling until they are back",
+                        metadata: ["error": .string(String(reflecting: error))])
                 }
                 try await Task.sleep(for: retryDelay)
             }

@@ -22,7 +22,7 @@ public struct SQLAccountStore: Sendable {
                 guard let id = try row?.decode(column: "id", as: Int64.self) else { throw StorageError.missingReturnedRow }
                 return Account(id: id, name: name, role: role, createdAt: now)
             }
-        } catch where error.isConstraintFailure {
+        } catch  where error.isConstraintFailure {
             // PostgreSQL: a concurrent request took the name between our check and our insert.
             throw taken
         }

@@ -210,7 +210,9 @@ public struct SQLReminderStore: SubscriptionRepository, DeliveryQueue, EventChan
             if now < new.startsAt {
                 var earliest: Timestamp?
                 for subscription in subscriptions {
-                    if let next = try await Self.scheduleReminder(for: subscription, start: new.startsAt, now: now, sql: sql, settings: settings) {
+                    if let next = try await Self.scheduleReminder(
+                        for: subscription, start: new.startsAt, now: now, sql: sql, settings: settings)
+                    {
                         earliest = min(earliest ?? next, next)
                     }
                 }

@@ -79,12 +79,17 @@ import Testing
         let both = try await AppConfiguration.load(
             path: "/nonexistent.json", environment: ["DATABASE_URL": "postgres://u@h/x", "DB_URL": "sqlite:mine.sqlite"])
         #expect(both.database == .sqliteFile(path: "mine.sqlite"), "db.url wins over DATABASE_URL")
-        for (key, value) in [("DB_URL", "postgres://nohost"), ("DB_URL", "mysql://u@h/x"), ("APP_ROLE", "scheduler"), ("DB_POOL_SIZE", "0")] {
+        for (key, value) in [
+            ("DB_URL", "postgres://nohost"), ("DB_URL", "mysql://u@h/x"), ("APP_ROLE", "scheduler"), ("DB_POOL_SIZE", "0"),
+        ] {
             do {
                 _ = try await AppConfiguration.load(path: "/nonexistent.json", environment: [key: value])
                 Issue.record("\(key)=\(value) accepted")
             } catch {
-                #expect(error.key == key.lowercased().replacingOccurrences(of: "_", with: ".").replacingOccurrences(of: "pool.size", with: "pool_size"))
+                #expect(
+                    error.key
+                        == key.lowercased().replacingOccurrences(of: "_", with: ".").replacingOccurrences(
+                            of: "pool.size", with: "pool_size"))
                 #expect(!error.description.contains("secret"))
             }
         }

@@ -61,10 +61,14 @@ import Testing
         let now = harness.clock.now()
         let mine = try await harness.reminders.claim(owner: "a", limit: 10, now: now, leaseMilliseconds: 10_000)
         #expect(mine.count == 1)
-        let theirs = try await harness.reminders.claim(owner: "b", limit: 10, now: now.adding(milliseconds: 10_000), leaseMilliseconds: 10_000)
+        let theirs = try await harness.reminders.claim(
+            owner: "b", limit: 10, now: now.adding(milliseconds: 10_000), leaseMilliseconds: 10_000)
         #expect(theirs.count == 1, "an expired lease is reclaimed")
         #expect(try await harness.reminders.renew([mine[0].delivery.id], owner: "a", until: now.adding(milliseconds: 30_000)).isEmpty)
-        #expect(try await harness.reminders.renew([mine[0].delivery.id], owner: "b", until: now.adding(milliseconds: 30_000)) == [mine[0].delivery.id])
+        #expect(
+            try await harness.reminders.renew([mine[0].delivery.id], owner: "b", until: now.adding(milliseconds: 30_000)) == [
+                mine[0].delivery.id
+            ])
     }
 
     @Test(arguments: Backend.all) func concurrentDuplicateSubscriptionsMakeOne(backend: Backend) async throws {
@@ -74,7 +78,9 @@ import Testing
         let request = SubscriptionRequest(email: try EmailAddress.parse("same@example.com").get(), remindBeforeMinutes: 30)
         let created = try await withThrowingTaskGroup(of: Bool.self) { group in
             for _ in 0..<8 {
-                group.addTask { try await harness.reminders.subscribe(eventID: event.id, request: request, now: harness.clock.now()).created }
+                group.addTask {
+                    try await harness.reminders.subscribe(eventID: event.id, request: request, now: harness.clock.now()).created
+                }
             }
             return try await group.reduce(into: [Bool]()) { $0.append($1) }
         }
@@ -92,7 +98,9 @@ import Testing
             for hours in 1...6 {
                 group.addTask {
                     _ = try await harness.events.update(id: event.id, now: now) { current in
-                        EventDraft(title: current.title, location: current.location, date: .instant(now.adding(milliseconds: Int64(hours) * 3_600_000)))
+                        EventDraft(
+                            title: current.title, location: current.location,
+                            date: .instant(now.adding(milliseconds: Int64(hours) * 3_600_000)))
                     }
                 }
             }
