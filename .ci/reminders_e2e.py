@@ -6,6 +6,9 @@
 2. A process killed in the middle of sending a batch: its leases expire and the restarted process
    delivers the rest. Duplicates (a kill between the server's 250 and our commit) are counted by
    Message-ID and printed.
+3. Precision: with a poll interval of a minute, a reminder due in a few seconds is handed to SMTP
+   within one second of its due time (sent_at minus due_at, read from the database), on a machine
+   that runs nothing else.
 
   reminders_e2e.py PATH/TO/event-manager
 """
@@ -33,9 +36,9 @@ def start_peer():
     return proc, int(line.split()[1]), maildir
 
 
-def start_server(port, smtp_port):
+def start_server(port, smtp_port, poll_ms=500):
     env = dict(os.environ, MAIL_TRANSPORT="smtp", SMTP_PORT=str(smtp_port), REMINDERS_LEASE_SECONDS="5",
-               REMINDERS_POLL_INTERVAL_MS="500", LOG_LEVEL="warning",
+               REMINDERS_POLL_INTERVAL_MS=str(poll_ms), LOG_LEVEL="warning",
                RATE_LIMIT_ENABLED="false")
     log = open(os.path.join(work, "server.log"), "a")
     proc = subprocess.Popen([binary, "serve", "--app-port", str(port)], cwd=work, env=env, stdout=log, stderr=log)
@@ -137,11 +140,26 @@ try:
     subjects = {m[2] for m in batch}
     if not all(s.startswith("Reminder: Crowded starts in") for s in subjects):
         failures.append(f"unexpected subjects: {subjects}")
+
+    # 3. Precision, with polling out of the picture: only sleeping until the due time counts.
+    server.send_signal(signal.SIGTERM)
+    server.wait()
+    server = start_server(port, smtp_port, poll_ms=60_000)
+    status, event = call(port, "POST", "/events", {"title": "Punctual", "location": "Clock", "date": iso(30 * 60 + 3)})
+    status, sub = call(port, "POST", f"/events/{event['id']}/subscriptions", {"email": "punctual@example.com"})
+    if wait_for(lambda: any(m[0] == "punctual@example.com" for m in received(maildir)), 15, "the punctual reminder"):
+        import sqlite3
+        with sqlite3.connect(os.path.join(work, "data", "event-manager.sqlite")) as db:
+            (lateness,) = db.execute(
+                "SELECT sent_at - due_at FROM deliveries WHERE email = 'punctual@example.com' AND kind = 'reminder'").fetchone()
+        print(f"precision: handed to SMTP {lateness} ms after its due time (poll interval 60 s)")
+        if not 0 <= lateness < 1000:
+            failures.append(f"the reminder was handed over {lateness} ms after its due time")
 finally:
     server.kill()
     peer.terminate()
 
 for failure in failures:
     print("FAIL:", failure)
-print(f"reminders e2e: {2 - min(2, len(failures))} passed, {min(2, len(failures))} failed")
+print(f"reminders e2e: {3 - min(3, len(failures))} passed, {min(3, len(failures))} failed")
 sys.exit(1 if failures else 0)

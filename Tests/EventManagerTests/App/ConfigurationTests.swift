@@ -150,6 +150,20 @@ import Testing
 }
 
 @Suite struct RateLimitConfigurationTests {
+    @Test func aClassTakesAtMostFourLimits() async throws {
+        let five = #"["1 per second", "2 per minute", "3 per hour", "4 per day", "5 per day"]"#
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("em-limits-\(UUID().uuidString).json").path
+        try #"{"rate_limit": {"write": \#(five)}}"#.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        do {
+            _ = try await AppConfiguration.load(path: path, environment: [:])
+            Issue.record("five limits accepted")
+        } catch {
+            #expect(error.key == "rate_limit.write")
+            #expect(error.message.contains("at most 4"))
+        }
+    }
+
     @Test func limitsComeFromTheSeedStyleLists() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("em-rl-\(UUID().uuidString).json").path
         try #"{"rate_limit": {"enabled": true, "write": ["2 per second", "100 per day"], "trusted_proxies": ["10.0.0.1"]}}"#

@@ -21,8 +21,12 @@ import Testing
 /// The worker as a running service on the real clock: it sleeps until the next due time and is
 /// woken when a sooner reminder is scheduled.
 @Suite(.timeLimit(.minutes(2))) struct WorkerLoopTests {
-    @Test func reminderIsHandedOverWithinASecondOfItsDueTime() async throws {
-        let harness = try await ReminderHarness.make(clock: ManualClock())
+    /// The worker sleeps up to a minute; the subscription must wake it so the reminder goes out at
+    /// its due time, not at the next poll. The one-second bound is asserted by
+    /// `.ci/reminders_e2e.py` on an otherwise idle machine; here every other test shares the two
+    /// cores, so the bound only separates "woken" from "waited for the poll".
+    @Test(arguments: Backend.all) func aSubscriptionWakesTheSleepingWorkerForItsDueTime(backend: Backend) async throws {
+        let harness = try await ReminderHarness.make(backend: backend, clock: ManualClock())
         let clock = SystemWallClock()
         var settings = WorkerSettings()
         settings.pollInterval = .seconds(60)
@@ -42,7 +46,7 @@ import Testing
         let handedOver = clock.now()
         #expect(mail?.to == "alice@example.com")
         let lateness = handedOver.millisecondsSinceEpoch - view.remindAt.millisecondsSinceEpoch
-        #expect(lateness >= 0 && lateness < 1000, "handed over \(lateness) ms after the due time")
+        #expect(lateness >= 0 && lateness < 10_000, "handed over \(lateness) ms after the due time")
         running.cancel()
         _ = await running.result
         await harness.close()

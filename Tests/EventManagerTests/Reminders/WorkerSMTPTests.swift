@@ -20,8 +20,8 @@ struct WorkerSMTPTests {
         )
     }
 
-    @Test func aServerThatIsDownThenUpGetsTheReminderOnRetry() async throws {
-        let harness = try await ReminderHarness.make()
+    @Test(arguments: Backend.all) func aServerThatIsDownThenUpGetsTheReminderOnRetry(backend: Backend) async throws {
+        let harness = try await ReminderHarness.make(backend: backend)
         let first = try await SMTPPeer.start()
         let port = first.port
         await first.stopAndWait()
@@ -40,8 +40,8 @@ struct WorkerSMTPTests {
         await harness.close()
     }
 
-    @Test func temporaryRefusalsAreRetriedAndPermanentOnesFail() async throws {
-        let harness = try await ReminderHarness.make()
+    @Test(arguments: Backend.all) func temporaryRefusalsAreRetriedAndPermanentOnesFail(backend: Backend) async throws {
+        let harness = try await ReminderHarness.make(backend: backend)
         let peer = try await SMTPPeer.start()
         let event = try await harness.event(startingIn: 60)
         for address in ["temp451-1@example.com", "close421-1@example.com", "reject550@example.com", "fine@example.com"] {
