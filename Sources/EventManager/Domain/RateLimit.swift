@@ -88,6 +88,13 @@ public enum GCRA {
     }
 }
 
+extension GCRA {
+    /// The earliest time (ms since the epoch) at which every limit allows one more request.
+    public static func allowedAt(stored: [Double], limits: [RateLimit]) -> Double {
+        zip(stored, limits).map { $0 + $1.emissionInterval - Double($1.periodMilliseconds) }.max() ?? 0
+    }
+}
+
 /// GCRA in this process's memory: right for one node.
 ///
 /// Memory stays bounded: a key whose every limit has fully recovered carries no information and is

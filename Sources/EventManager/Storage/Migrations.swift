@@ -125,15 +125,18 @@ struct M003CreateAccountsAndKeys: AsyncMigration {
 ///
 /// `tat0`...`tat3` are the GCRA arrival times of up to four limits (milliseconds since the epoch),
 /// so one `INSERT ... ON CONFLICT DO UPDATE ... WHERE` decides and counts a request atomically.
-/// `expires_at` is when the key has fully recovered and its row may go.
+/// `expires_at` is when the key has fully recovered and its row may go. On PostgreSQL the table
+/// is UNLOGGED: counting a request writes no WAL and waits for no disk flush, and a crash merely
+/// forgets who spent what (every client starts afresh).
 struct M004CreateRateLimits: AsyncMigration {
     var name: String { "004_create_rate_limits" }
 
     func prepare(on database: any Database) async throws {
         let sql = database as! any SQLDatabase
+        let unlogged = sql.dialect.name == "sqlite" ? "" : "UNLOGGED "
         try await sql.raw(
             """
-            CREATE TABLE rate_limits (key TEXT PRIMARY KEY, tat0 DOUBLE PRECISION NOT NULL, tat1 DOUBLE PRECISION NOT NULL, \
+            CREATE \(unsafeRaw: unlogged)TABLE rate_limits (key TEXT PRIMARY KEY, tat0 DOUBLE PRECISION NOT NULL, tat1 DOUBLE PRECISION NOT NULL, \
             tat2 DOUBLE PRECISION NOT NULL, tat3 DOUBLE PRECISION NOT NULL, expires_at DOUBLE PRECISION NOT NULL)
             """
         ).run()

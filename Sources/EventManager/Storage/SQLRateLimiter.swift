@@ -6,8 +6,10 @@ import Synchronization
 ///
 /// One statement decides and counts a request: an upsert whose update only happens when every
 /// limit allows it, so the row is locked for that statement alone and hot keys (one busy client,
-/// one popular event) never retry. A refusal costs a second read, for the `Retry-After`. Rows of
-/// keys that have fully recovered are deleted now and then.
+/// one popular event) never retry. A refusal costs a second read, for the `Retry-After`, and is
+/// remembered until that time: budgets only grow back with time, so no other node can make the
+/// key allowed sooner, and a client hammering a node is refused without touching the database.
+/// Rows of keys that have fully recovered are deleted now and then.
 public struct SQLRateLimiter: RateLimiting {
     /// Columns in `rate_limits`: a class may have this many limits.
     public static let maxLimits = 4
@@ -17,9 +19,32 @@ public struct SQLRateLimiter: RateLimiting {
     /// Distinguishes the classes (`read`, `write`, ...) that share the table.
     let scope: String
     let inserts = Counter()
+    let refused = RefusalCache()
 
     final class Counter: Sendable {
         let value = Atomic<Int>(0)
+    }
+
+    /// Keys refused until a known time; bounded, since entries die as their time passes.
+    final class RefusalCache: Sendable {
+        let until = Mutex<[String: Double]>([:])
+        static let maxKeys = 100_000
+
+        func refusedUntil(_ key: String, now: Double) -> Double? {
+            until.withLock { table in
+                guard let time = table[key] else { return nil }
+                if time > now { return time }
+                table[key] = nil
+                return nil
+            }
+        }
+
+        func remember(_ key: String, until time: Double, now: Double) {
+            until.withLock { table in
+                if table.count >= Self.maxKeys { table = table.filter { $0.value > now } }
+                if table.count < Self.maxKeys { table[key] = time }
+            }
+        }
     }
 
     public init(store: DatabaseStore, scope: String, limits: [RateLimit]) {
@@ -32,6 +57,14 @@ public struct SQLRateLimiter: RateLimiting {
     public func check(_ key: String, now: Timestamp) async throws -> RateLimitDecision {
         let rowKey = "\(scope)|\(key)"
         let nowMs = Double(now.millisecondsSinceEpoch)
+        if let until = refused.refusedUntil(rowKey, now: nowMs) {
+            var decision = GCRA.evaluate(stored: nil, limits: limits, now: now).decision
+            decision.allowed = false
+            decision.remaining = 0
+            decision.retryAfterSeconds = max(1, Int64(((until - nowMs) / 1000).rounded(.up)))
+            decision.resetSeconds = max(decision.resetSeconds, decision.retryAfterSeconds)
+            return decision
+        }
         // Unused columns get an interval of 0 and a window that always allows, whatever the
         // order in which requests with slightly different clocks arrive.
         let slots = (0..<Self.maxLimits).map { index in
@@ -74,6 +107,9 @@ public struct SQLRateLimiter: RateLimiting {
         var decision = GCRA.evaluate(stored: stored, limits: limits, now: now).decision
         decision.allowed = false
         decision.retryAfterSeconds = max(1, decision.retryAfterSeconds)
+        if let stored, stored.count == limits.count {
+            refused.remember(rowKey, until: GCRA.allowedAt(stored: stored, limits: limits), now: nowMs)
+        }
         return decision
     }
 }

@@ -171,6 +171,7 @@ public struct SQLReminderStore: SubscriptionRepository, DeliveryQueue, EventChan
     public func confirm(token: String, now: Timestamp) async throws -> Bool {
         let settings = self.settings
         let forUpdate = store.forUpdate
+        let forShare = store.forShare
         return try await store.transaction { sql in
             guard
                 let row = try await sql.raw(
@@ -181,7 +182,7 @@ public struct SQLReminderStore: SubscriptionRepository, DeliveryQueue, EventChan
             guard subscription.status == .pending else { return true }
             subscription.status = .active
             try await sql.raw("UPDATE subscriptions SET status = 'active' WHERE id = \(bind: subscription.id)").run()
-            if let event = try await sql.raw("SELECT starts_at FROM events WHERE id = \(bind: subscription.eventID)").first() {
+            if let event = try await sql.raw("SELECT starts_at FROM events WHERE id = \(bind: subscription.eventID)\(forShare)").first() {
                 let start = Timestamp(millisecondsSinceEpoch: try event.decode(column: "starts_at", as: Int64.self))
                 if now < start {
                     let next = try await Self.scheduleReminder(for: subscription, start: start, now: now, sql: sql, settings: settings)
@@ -346,14 +347,18 @@ public struct SQLReminderStore: SubscriptionRepository, DeliveryQueue, EventChan
     }
 
     public func nextWakeUp() async throws -> Timestamp? {
+        // Two MINs that each read one end of an index, instead of one over every pending row.
         let row = try await store.sql().raw(
             """
-            SELECT MIN(CASE WHEN state = 'scheduled' THEN next_attempt_at ELSE lease_expires_at END) AS next \
-            FROM deliveries WHERE state IN ('scheduled', 'sending')
+            SELECT (SELECT MIN(next_attempt_at) FROM deliveries WHERE state = 'scheduled') AS scheduled, \
+            (SELECT MIN(lease_expires_at) FROM deliveries WHERE state = 'sending') AS leased
             """
         ).first()
-        guard let row, !(try row.decodeNil(column: "next")) else { return nil }
-        return Timestamp(millisecondsSinceEpoch: try row.decode(column: "next", as: Int64.self))
+        guard let row else { return nil }
+        let times = try ["scheduled", "leased"].compactMap { column in
+            try row.decodeNil(column: column) ? nil : try row.decode(column: column, as: Int64.self)
+        }
+        return times.min().map(Timestamp.init(millisecondsSinceEpoch:))
     }
 
     public func countsByState() async throws -> [DeliveryState: Int] {

@@ -171,7 +171,13 @@ import Testing
             return try await group.reduce(into: [Bool]()) { $0.append($1) }
         }
         #expect(results.filter { $0 }.count == 3)
+        // A refusal is remembered until the key recovers: asked again, the node answers without
+        // its database (closed here), and the answer still counts down.
+        #expect(try await b.check("burst", now: clock.now()).allowed == false)
         await nodeB.shutdown()
+        clock.advance(milliseconds: 5_000)
+        let remembered = try await b.check("burst", now: clock.now())
+        #expect(!remembered.allowed && remembered.retryAfterSeconds == 15)
         await nodeA.shutdown()
     }
 
