@@ -14,18 +14,12 @@
 """
 import datetime, glob, json, os, re, signal, socket, subprocess, sys, tempfile, time, urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checks import failures, free_port, wait_for  # noqa: E402
+
 binary = os.path.abspath(sys.argv[1])
 peer_script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Peers", "smtp_peer.py")
 work = tempfile.mkdtemp(prefix="em-e2e-")
-failures = []
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def start_peer():
@@ -81,16 +75,6 @@ def received(maildir):
         headers = {k.lower(): v for k, v in mail["headers"]}
         messages.append((mail["rcpt_tos"][0], headers.get("message-id"), headers.get("subject")))
     return messages
-
-
-def wait_for(condition, seconds, what):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    failures.append(f"timed out after {seconds}s waiting for {what}")
-    return False
 
 
 def iso(seconds_from_now):

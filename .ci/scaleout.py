@@ -13,31 +13,17 @@ across both API nodes, and every API answer had the expected status. Prints its 
 import collections, concurrent.futures, datetime, http.client, json, os, shutil, signal, socket, subprocess
 import sys, tempfile, threading, time, urllib.parse
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checks import failures, free_port, wait_for  # noqa: E402
+
 SUBSCRIPTIONS = int(os.environ.get("SCALEOUT_SUBSCRIPTIONS", "10000"))
 EVENTS = 20
 CLIENT_THREADS = 16
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-failures = []
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def rfc3339(epoch):
     return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def wait_for(condition, seconds, what):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    failures.append(f"timed out after {seconds}s waiting for {what}")
-    return False
 
 
 class Client:

@@ -131,6 +131,8 @@ import Testing
         #expect(example.reminders.defaultMinutes == 30)
         #expect(example.worker.leaseMilliseconds == defaults.worker.leaseMilliseconds)
         #expect(example.smtp.port == 2500)
+        #expect(example.role == defaults.role)
+        #expect(example.poolSize == defaults.poolSize)
     }
 
     @Test func credentialsWithoutTLSAreRefused() async throws {
