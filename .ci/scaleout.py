@@ -174,6 +174,14 @@ http {{
 }}
 """)
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    # The documented configuration must at least be valid nginx.
+    wrapper = os.path.join(work, "deploy-check.conf")
+    with open(wrapper, "w") as f:
+        f.write(f"pid {work}/check.pid; error_log {work}/check.log; events {{}} "
+                f"http {{ include {os.path.join(ROOT, 'deploy', 'nginx.conf')}; }}\n")
+    checked = subprocess.run([nginx, "-t", "-q", "-p", work, "-c", wrapper], capture_output=True, text=True)
+    if checked.returncode != 0:
+        failures.append(f"deploy/nginx.conf is not valid: {checked.stderr.strip()}")
     processes["nginx"] = subprocess.Popen([nginx, "-c", nginx_conf, "-p", work], stdout=subprocess.DEVNULL,
                                           stderr=open(os.path.join(work, "nginx.out"), "w"))
     for port in api_ports + worker_ports:

@@ -105,9 +105,7 @@ public func buildApplication(
     }
     var reminderSettings = configuration.reminders
     if !store.isSQLite {
-        reminderSettings.notifyWithinMilliseconds =
-            Int64(configuration.worker.pollInterval.components.seconds * 1000)
-            + configuration.worker.pollInterval.components.attoseconds / 1_000_000_000_000_000
+        reminderSettings.notifyWithinMilliseconds = configuration.worker.pollInterval.totalMilliseconds
     }
     let metrics = AppMetrics()
     let reminders = SQLReminderStore(store: store, settings: reminderSettings)

@@ -21,3 +21,10 @@ public struct SystemWallClock: WallClock {
 #elseif canImport(Darwin)
     import Darwin
 #endif
+
+extension Duration {
+    /// The whole nanoseconds of this duration (what NIO's `TimeAmount` and metrics take).
+    var totalNanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
+    /// The whole milliseconds of this duration (the unit of `Timestamp`).
+    var totalMilliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
+}

@@ -55,11 +55,11 @@ struct RequestLogMiddleware: RouterMiddleware {
             metrics.recordRequest(
                 route: context.endpointPath.flatMap { $0 == "NotFound" ? nil : $0 } ?? "unmatched", method: request.method.rawValue,
                 status: response.status.code,
-                nanoseconds: elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
+                nanoseconds: elapsed.totalNanoseconds
             )
         }
         if logger.logLevel <= logLevel {
-            let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
+            let micros = elapsed.totalNanoseconds / 1000
             logger.log(
                 level: logLevel, "request",
                 metadata: [

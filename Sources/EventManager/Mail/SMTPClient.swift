@@ -331,7 +331,7 @@ final class SMTPConnection: MailSession {
         let timedOut = Atomic<Bool>(false)
         let channel = self.channel
         let timer = channel.eventLoop.scheduleTask(
-            in: .nanoseconds(Int64(limit.components.seconds) * 1_000_000_000 + limit.components.attoseconds / 1_000_000_000)
+            in: .nanoseconds(limit.totalNanoseconds)
         ) {
             timedOut.store(true, ordering: .relaxed)
             channel.close(promise: nil)

@@ -81,6 +81,25 @@ extension TestClientProtocol {
 }
 
 /// Over a real socket the peer address is known: forwarded addresses count only from trusted proxies.
+/// A limiter that cannot answer, like a shared one whose database is down.
+struct UnavailableLimiter: RateLimiting {
+    let limits = [RateLimit("1 per hour")!]
+    func check(_ key: String, now: Timestamp) async throws -> RateLimitDecision {
+        throw StorageError.closed
+    }
+}
+
+@Suite struct RateLimiterOutageTests {
+    /// Refusing every client because the limiter's store is down would turn its outage into ours.
+    @Test func anUnavailableLimiterLetsRequestsThrough() async {
+        let limiters = RateLimiters(settings: RateLimitSettings()) { _, _ in UnavailableLimiter() }
+        for _ in 0..<3 {
+            let decision = await limiters.check(limiters.write, "client", now: ManualClock().now())
+            #expect(decision.allowed)
+        }
+    }
+}
+
 @Suite(.timeLimit(.minutes(2))) struct RateLimitLiveTests {
     func limits(trusted: Set<String>) -> RateLimitSettings {
         var limits = RateLimitSettings()
