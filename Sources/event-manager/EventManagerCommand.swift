@@ -1,6 +1,8 @@
 import ArgumentParser
 import Configuration
 import EventManager
+import EventManagerCore
+import EventManagerStorage
 import Foundation
 import Logging
 

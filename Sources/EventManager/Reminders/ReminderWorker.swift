@@ -1,19 +1,10 @@
+import EventManagerCore
+import EventManagerHTTP
+import EventManagerMail
+import EventManagerMetrics
+import EventManagerStorage
 import Logging
 import ServiceLifecycle
-
-/// Settings of the reminder worker (`reminders.*`).
-public struct WorkerSettings: Sendable {
-    public var batchSize = 100
-    /// How long a claim is held; a worker that dies loses its claims after this.
-    public var leaseMilliseconds: Int64 = 60_000
-    /// Longest sleep between looks at the queue, whatever the next due time.
-    public var pollInterval: Duration = .seconds(5)
-    public var retry = RetryPolicy()
-    /// Outcomes are committed after this many messages, so a crash re-sends at most this many.
-    public var commitEvery = 10
-
-    public init() {}
-}
 
 /// Sends what the queue says is due: claims a batch under a lease, sends it over one mail
 /// session, records every outcome in one transaction, and sleeps until the next due time.
@@ -82,12 +73,7 @@ public final class ReminderWorker: Service, Sendable {
         var decided: [(id: Int64, outcome: DeliveryOutcome)] = []
         var toSend: [ClaimedDelivery] = []
         for item in claimed {
-            let decision = DeliveryDecision.decide(
-                item.delivery, event: item.event, subscriptionActive: item.subscriptionActive,
-                subscriptionPending: item.subscriptionPending,
-                now: clock.now()
-            )
-            switch decision {
+            switch Self.decide(item, now: clock.now()) {
             case .send: toSend.append(item)
             case .skip(let reason): decided.append((item.delivery.id, record(item.delivery, .skipped(reason))))
             case .cancel(let reason): decided.append((item.delivery.id, record(item.delivery, .cancelled(reason))))
@@ -117,15 +103,15 @@ public final class ReminderWorker: Service, Sendable {
                 for (index, item) in items.enumerated() {
                     handled.insert(item.delivery.id)
                     if lost.contains(item.delivery.id) { continue }
-                    // Checked again per message: a long batch must not deliver after the start.
                     let now = clock.now()
                     if now.adding(milliseconds: margin) >= heldUntil {
                         logger.warning("lease ran out mid-batch; leaving the rest to be reclaimed", metadata: ["owner": .string(owner)])
                         for rest in items[index...] { handled.insert(rest.delivery.id) }
                         break
                     }
-                    if item.delivery.kind == .reminder, let event = item.event, now >= event.startsAt {
-                        pending.append((item.delivery.id, record(item.delivery, .skipped("event already started"))))
+                    // Decided again per message: a long batch must not deliver a reminder after the start.
+                    if case .skip(let reason) = Self.decide(item, now: now) {
+                        pending.append((item.delivery.id, record(item.delivery, .skipped(reason))))
                     } else {
                         do {
                             try await session.send(messages.compose(item, now: now))
@@ -154,6 +140,12 @@ public final class ReminderWorker: Service, Sendable {
             }
         }
         try await queue.complete(pending, owner: owner, now: clock.now())
+    }
+
+    static func decide(_ item: ClaimedDelivery, now: Timestamp) -> DeliveryDecision {
+        DeliveryDecision.decide(
+            item.delivery, event: item.event, subscriptionActive: item.subscriptionActive, subscriptionPending: item.subscriptionPending,
+            now: now)
     }
 
     /// Counts an outcome in the metrics (and a reminder's lateness when it is sent).

@@ -1,8 +1,13 @@
+import EventManagerCore
+import EventManagerHTTP
+import EventManagerMail
+import EventManagerMetrics
+import EventManagerStorage
 import Foundation
 
 /// Names a worker in the leases it holds, so an operator can tell which process held a row.
 enum WorkerIdentity {
     static func make() -> String {
-        "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(SQLReminderStore.randomToken(bytes: 4))"
+        "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(RandomToken.make(bytes: 4))"
     }
 }

@@ -3,6 +3,11 @@ import Foundation
 import Testing
 
 @testable import EventManager
+@testable import EventManagerCore
+@testable import EventManagerHTTP
+@testable import EventManagerMail
+@testable import EventManagerMetrics
+@testable import EventManagerStorage
 
 @Suite struct ConfigurationTests {
     func load(_ values: [String: ConfigValue], env: [String: String] = [:]) throws(ConfigurationError) -> AppConfiguration {

@@ -1,6 +1,11 @@
 import Testing
 
 @testable import EventManager
+@testable import EventManagerCore
+@testable import EventManagerHTTP
+@testable import EventManagerMail
+@testable import EventManagerMetrics
+@testable import EventManagerStorage
 
 @Suite struct EventQueryTests {
     @Test func parsesEveryFilter() throws {

@@ -2,6 +2,11 @@ import Foundation
 import Testing
 
 @testable import EventManager
+@testable import EventManagerCore
+@testable import EventManagerHTTP
+@testable import EventManagerMail
+@testable import EventManagerMetrics
+@testable import EventManagerStorage
 
 @Suite struct EventValidationTests {
     func parse(_ json: String) throws -> JSONValue {

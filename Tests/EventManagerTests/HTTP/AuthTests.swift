@@ -5,6 +5,11 @@ import HummingbirdTesting
 import Testing
 
 @testable import EventManager
+@testable import EventManagerCore
+@testable import EventManagerHTTP
+@testable import EventManagerMail
+@testable import EventManagerMetrics
+@testable import EventManagerStorage
 
 @Suite struct AuthTests {
     /// Creates an account straight in the store and returns `Authorization` headers for its key.

@@ -5,6 +5,11 @@ import HummingbirdTesting
 import Testing
 
 @testable import EventManager
+@testable import EventManagerCore
+@testable import EventManagerHTTP
+@testable import EventManagerMail
+@testable import EventManagerMetrics
+@testable import EventManagerStorage
 
 @Suite struct EventRoutesTests {
     @Test(arguments: Backend.all) func createReadUpdateDelete(backend: Backend) async throws {

@@ -5,6 +5,11 @@ import HummingbirdTesting
 import Testing
 
 @testable import EventManager
+@testable import EventManagerCore
+@testable import EventManagerHTTP
+@testable import EventManagerMail
+@testable import EventManagerMetrics
+@testable import EventManagerStorage
 
 @Suite struct ListingTests {
     func titles(_ response: TestResponse) throws -> [String] {

@@ -6,6 +6,11 @@ import Logging
 import Testing
 
 @testable import EventManager
+@testable import EventManagerCore
+@testable import EventManagerHTTP
+@testable import EventManagerMail
+@testable import EventManagerMetrics
+@testable import EventManagerStorage
 
 @Suite struct MetricsTests {
     /// The sample of `name` with exactly these labels, from the Prometheus text.
@@ -48,7 +53,6 @@ import Testing
 
     @Test(arguments: Backend.all) func workerOutcomesLatenessQueueDepthAndPoolAreReported(backend: Backend) async throws {
         let harness = try await ReminderHarness.make(backend: backend)
-        defer { Task { await harness.close() } }
         let metrics = AppMetrics()
         addStorageSamplers(metrics: metrics, store: harness.store, reminders: harness.reminders, logger: Logger(label: "test"))
         let event = try await harness.event(startingIn: 40)

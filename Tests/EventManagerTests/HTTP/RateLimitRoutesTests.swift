@@ -6,6 +6,11 @@ import Logging
 import Testing
 
 @testable import EventManager
+@testable import EventManagerCore
+@testable import EventManagerHTTP
+@testable import EventManagerMail
+@testable import EventManagerMetrics
+@testable import EventManagerStorage
 
 @Suite struct RateLimitRoutesTests {
     func settings(_ configure: (inout RateLimitSettings) -> Void) -> RateLimitSettings {

@@ -6,6 +6,11 @@ import SQLKit
 import Testing
 
 @testable import EventManager
+@testable import EventManagerCore
+@testable import EventManagerHTTP
+@testable import EventManagerMail
+@testable import EventManagerMetrics
+@testable import EventManagerStorage
 
 @Suite struct SubscriptionRoutesTests {
     @Test(arguments: Backend.all) func subscribeOnceThenGetTheSameSubscription(backend: Backend) async throws {

@@ -3,6 +3,11 @@ import Logging
 import Testing
 
 @testable import EventManager
+@testable import EventManagerCore
+@testable import EventManagerHTTP
+@testable import EventManagerMail
+@testable import EventManagerMetrics
+@testable import EventManagerStorage
 
 /// The SMTP client against a real server (aiosmtpd), over real sockets.
 @Suite(.enabled(if: SMTPPeer.available, "needs python3 with aiosmtpd (pip install aiosmtpd)"), .timeLimit(.minutes(2)))

@@ -2,6 +2,11 @@ import Foundation
 import Testing
 
 @testable import EventManager
+@testable import EventManagerCore
+@testable import EventManagerHTTP
+@testable import EventManagerMail
+@testable import EventManagerMetrics
+@testable import EventManagerStorage
 
 /// `subscriptions.confirm`: the subscriber is reminded only after following the link.
 @Suite struct DoubleOptInTests {
@@ -24,8 +29,8 @@ import Testing
         // Without confirmation the reminder time passes silently.
         harness.advance(minutes: 90)
         #expect(try await worker.processDueBatch() == 0)
-        #expect(try await harness.reminders.confirm(token: view.subscription.token, now: harness.clock.now()))
-        #expect(try await harness.reminders.confirm(token: "unknown", now: harness.clock.now()) == false)
+        #expect(try await harness.subscriptions.confirm(token: view.subscription.token, now: harness.clock.now()))
+        #expect(try await harness.subscriptions.confirm(token: "unknown", now: harness.clock.now()) == false)
         #expect(try await worker.processDueBatch() == 1)
         #expect(harness.subjects().last == "Reminder: Meetup starts in 30 minutes")
         await harness.close()
@@ -35,7 +40,7 @@ import Testing
         let harness = try await ReminderHarness.make(backend: backend, confirm: true)
         let event = try await harness.event(startingIn: 120)
         let view = try await harness.subscribe(event)
-        #expect(try await harness.reminders.unsubscribe(token: view.subscription.token, now: harness.clock.now()))
+        #expect(try await harness.subscriptions.unsubscribe(token: view.subscription.token, now: harness.clock.now()))
         #expect(try await harness.worker().processDueBatch() == 0)
         #expect(try await harness.states() == ["cancelled": 1])
         await harness.close()

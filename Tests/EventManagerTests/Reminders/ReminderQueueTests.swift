@@ -3,11 +3,15 @@ import SQLKit
 import Testing
 
 @testable import EventManager
+@testable import EventManagerCore
+@testable import EventManagerHTTP
+@testable import EventManagerMail
+@testable import EventManagerMetrics
+@testable import EventManagerStorage
 
 @Suite struct ReminderQueueTests {
     @Test(arguments: Backend.all) func reminderGoesOutAtItsDueTimeAndNotBefore(backend: Backend) async throws {
         let harness = try await ReminderHarness.make(backend: backend)
-        defer { Task { await harness.close() } }
         let event = try await harness.event(startingIn: 120)
         let view = try await harness.subscribe(event)
         #expect(view.remindAt == event.startsAt.adding(milliseconds: -30 * 60_000))
@@ -15,7 +19,7 @@ import Testing
         let worker = harness.worker()
 
         #expect(try await worker.processDueBatch() == 0)
-        #expect(try await harness.reminders.nextWakeUp() == view.remindAt)
+        #expect(try await harness.queue.nextWakeUp() == view.remindAt)
         harness.advance(minutes: 89)
         #expect(try await worker.processDueBatch() == 0)
         harness.advance(minutes: 1)
@@ -27,14 +31,13 @@ import Testing
 
     @Test(arguments: Backend.all) func subscribingTwiceSchedulesOneReminder(backend: Backend) async throws {
         let harness = try await ReminderHarness.make(backend: backend)
-        defer { Task { await harness.close() } }
         let event = try await harness.event(startingIn: 120)
-        let first = try await harness.reminders.subscribe(
+        let first = try await harness.subscriptions.subscribe(
             eventID: event.id,
             request: SubscriptionRequest(email: try EmailAddress.parse("Bob@Example.com").get(), remindBeforeMinutes: 30),
             now: harness.clock.now()
         )
-        let second = try await harness.reminders.subscribe(
+        let second = try await harness.subscriptions.subscribe(
             eventID: event.id,
             request: SubscriptionRequest(email: try EmailAddress.parse("bob@example.com").get(), remindBeforeMinutes: 10),
             now: harness.clock.now()
@@ -46,7 +49,6 @@ import Testing
 
     @Test(arguments: Backend.all) func aLateSubscriptionIsRemindedAtOnceWithTheRealTimeLeft(backend: Backend) async throws {
         let harness = try await ReminderHarness.make(backend: backend)
-        defer { Task { await harness.close() } }
         let event = try await harness.event(startingIn: 10)
         try await harness.subscribe(event, minutes: 30)
         #expect(try await harness.worker().processDueBatch() == 1)
@@ -55,7 +57,6 @@ import Testing
 
     @Test(arguments: Backend.all) func startedEventsTakeNoSubscriptions(backend: Backend) async throws {
         let harness = try await ReminderHarness.make(backend: backend)
-        defer { Task { await harness.close() } }
         let event = try await harness.event(startingIn: 1)
         harness.advance(minutes: 1)
         await #expect { try await harness.subscribe(event) } throws: { ($0 as? AppError)?.code == "event_started" }
@@ -63,7 +64,6 @@ import Testing
 
     @Test(arguments: Backend.all) func movingTheEventMovesTheReminderAndNotifiesSubscribers(backend: Backend) async throws {
         let harness = try await ReminderHarness.make(backend: backend)
-        defer { Task { await harness.close() } }
         let event = try await harness.event(startingIn: 120)
         try await harness.subscribe(event)
         let later = event.startsAt.adding(milliseconds: 24 * 3_600_000)
@@ -80,7 +80,7 @@ import Testing
         // The old reminder time passes silently; the new one fires.
         harness.advance(minutes: 90)
         #expect(try await worker.processDueBatch() == 0)
-        #expect(try await harness.reminders.nextWakeUp() == later.adding(milliseconds: -30 * 60_000))
+        #expect(try await harness.queue.nextWakeUp() == later.adding(milliseconds: -30 * 60_000))
         harness.advance(minutes: 24 * 60)
         #expect(try await worker.processDueBatch() == 1)
         #expect(harness.subjects().last == "Reminder: Meetup starts in 30 minutes")
@@ -88,7 +88,6 @@ import Testing
 
     @Test(arguments: Backend.all) func subscribersAlreadyRemindedGetANewReminderForTheNewTime(backend: Backend) async throws {
         let harness = try await ReminderHarness.make(backend: backend, notifyChanges: false)
-        defer { Task { await harness.close() } }
         let event = try await harness.event(startingIn: 60)
         try await harness.subscribe(event)
         let worker = harness.worker()
@@ -105,7 +104,6 @@ import Testing
 
     @Test(arguments: Backend.all) func changingOnlyTheTitleChangesNothingInTheQueue(backend: Backend) async throws {
         let harness = try await ReminderHarness.make(backend: backend)
-        defer { Task { await harness.close() } }
         let event = try await harness.event(startingIn: 120)
         try await harness.subscribe(event)
         _ = try await harness.events.update(id: event.id, now: harness.clock.now()) { old in
@@ -119,7 +117,6 @@ import Testing
 
     @Test(arguments: Backend.all) func deletingTheEventCancelsRemindersAndSendsACancellation(backend: Backend) async throws {
         let harness = try await ReminderHarness.make(backend: backend)
-        defer { Task { await harness.close() } }
         let event = try await harness.event(startingIn: 120)
         try await harness.subscribe(event)
         _ = try await harness.events.delete(ids: [event.id], now: harness.clock.now())
@@ -132,11 +129,10 @@ import Testing
 
     @Test(arguments: Backend.all) func unsubscribingCancelsPendingMail(backend: Backend) async throws {
         let harness = try await ReminderHarness.make(backend: backend)
-        defer { Task { await harness.close() } }
         let event = try await harness.event(startingIn: 120)
         let view = try await harness.subscribe(event)
-        #expect(try await harness.reminders.unsubscribe(token: view.subscription.token, now: harness.clock.now()))
-        #expect(try await harness.reminders.unsubscribe(token: "unknown", now: harness.clock.now()) == false)
+        #expect(try await harness.subscriptions.unsubscribe(token: view.subscription.token, now: harness.clock.now()))
+        #expect(try await harness.subscriptions.unsubscribe(token: "unknown", now: harness.clock.now()) == false)
         harness.advance(minutes: 90)
         #expect(try await harness.worker().processDueBatch() == 0)
         #expect(try await harness.states() == ["cancelled": 1])
@@ -144,7 +140,6 @@ import Testing
 
     @Test(arguments: Backend.all) func aReminderThatWouldArriveAfterTheStartIsSkipped(backend: Backend) async throws {
         let harness = try await ReminderHarness.make(backend: backend)
-        defer { Task { await harness.close() } }
         let event = try await harness.event(startingIn: 60)
         try await harness.subscribe(event)
         harness.advance(minutes: 61)
@@ -155,7 +150,6 @@ import Testing
 
     @Test(arguments: Backend.all) func transientFailuresAreRetriedWithBackoff(backend: Backend) async throws {
         let harness = try await ReminderHarness.make(backend: backend)
-        defer { Task { await harness.close() } }
         let event = try await harness.event(startingIn: 600)
         try await harness.subscribe(event, minutes: 600)
         let failures = Counter()
@@ -167,10 +161,10 @@ import Testing
         let worker = harness.worker()
         #expect(try await worker.processDueBatch() == 1)
         let start = harness.clock.now()
-        #expect(try await harness.reminders.nextWakeUp() == start.adding(milliseconds: 15_000))
+        #expect(try await harness.queue.nextWakeUp() == start.adding(milliseconds: 15_000))
         harness.clock.advance(milliseconds: 15_000)
         #expect(try await worker.processDueBatch() == 1)
-        #expect(try await harness.reminders.nextWakeUp() == start.adding(milliseconds: 45_000))
+        #expect(try await harness.queue.nextWakeUp() == start.adding(milliseconds: 45_000))
         harness.clock.advance(milliseconds: 29_999)
         #expect(try await worker.processDueBatch() == 0)
         harness.clock.advance(milliseconds: 1)
@@ -183,7 +177,6 @@ import Testing
 
     @Test(arguments: Backend.all) func givesUpAfterMaxAttempts(backend: Backend) async throws {
         let harness = try await ReminderHarness.make(backend: backend)
-        defer { Task { await harness.close() } }
         let event = try await harness.event(startingIn: 6000)
         try await harness.subscribe(event, minutes: 6000)
         harness.transport.sessionDown.store(true, ordering: .relaxed)
@@ -200,7 +193,6 @@ import Testing
 
     @Test(arguments: Backend.all) func aPermanentRefusalFailsAtOnce(backend: Backend) async throws {
         let harness = try await ReminderHarness.make(backend: backend)
-        defer { Task { await harness.close() } }
         let event = try await harness.event(startingIn: 10)
         try await harness.subscribe(event)
         harness.transport.behaviour.withLock { $0 = { _ in throw MailError(.permanent, "550 no such user") } }
@@ -213,11 +205,10 @@ import Testing
 
     @Test(arguments: Backend.all) func aCrashedWorkersLeaseExpiresAndAnotherWorkerDelivers(backend: Backend) async throws {
         let harness = try await ReminderHarness.make(backend: backend)
-        defer { Task { await harness.close() } }
         let event = try await harness.event(startingIn: 10)
         try await harness.subscribe(event)
         // Worker A claims and dies before recording anything.
-        let claimed = try await harness.reminders.claim(owner: "worker-a", limit: 10, now: harness.clock.now(), leaseMilliseconds: 60_000)
+        let claimed = try await harness.queue.claim(owner: "worker-a", limit: 10, now: harness.clock.now(), leaseMilliseconds: 60_000)
         #expect(claimed.count == 1)
         let workerB = harness.worker(owner: "worker-b")
         #expect(try await workerB.processDueBatch() == 0)
@@ -225,7 +216,7 @@ import Testing
         #expect(try await workerB.processDueBatch() == 1)
         #expect(harness.transport.mails.count == 1)
         // A's late report must not overwrite B's.
-        try await harness.reminders.complete(
+        try await harness.queue.complete(
             [(claimed[0].delivery.id, .failed(error: "late"))], owner: "worker-a", now: harness.clock.now())
         #expect(try await harness.states() == ["sent": 1])
         // The Message-ID is the one the delivery was created with, on every attempt.
@@ -234,7 +225,6 @@ import Testing
 
     @Test(arguments: Backend.all) func oneSessionCarriesAWholeBatch(backend: Backend) async throws {
         let harness = try await ReminderHarness.make(backend: backend)
-        defer { Task { await harness.close() } }
         let event = try await harness.event(startingIn: 10)
         for index in 0..<25 { try await harness.subscribe(event, "user\(index)@example.com") }
         #expect(try await harness.worker().processDueBatch() == 25)

@@ -4,6 +4,11 @@ import Synchronization
 import Testing
 
 @testable import EventManager
+@testable import EventManagerCore
+@testable import EventManagerHTTP
+@testable import EventManagerMail
+@testable import EventManagerMetrics
+@testable import EventManagerStorage
 
 /// A mail transport that keeps what it is given and fails on request.
 final class RecordingTransport: MailTransport {
@@ -39,10 +44,13 @@ final class RecordingTransport: MailTransport {
 }
 
 /// The reminder pipeline over a real database (SQLite or PostgreSQL) with a hand-driven clock.
+///
+/// Its database is removed when the test ends (the test carries `.resources`).
 struct ReminderHarness {
     let database: TemporaryDatabase
     let store: DatabaseStore
-    let reminders: SQLReminderStore
+    let subscriptions: SQLSubscriptionStore
+    let queue: SQLDeliveryQueue
     let events: SQLEventRepository
     let clock: ManualClock
     let transport: RecordingTransport
@@ -51,14 +59,13 @@ struct ReminderHarness {
         backend: Backend = .sqlite, clock: ManualClock = ManualClock("2030-01-01T10:00:00Z"), notifyChanges: Bool = true,
         confirm: Bool = false
     ) async throws -> ReminderHarness {
-        let database = TemporaryDatabase(backend: backend)
+        let database = try await TemporaryDatabase.make(backend: backend)
         let store = try await database.open()
         var settings = ReminderSettings(notifyChanges: notifyChanges, messageIDDomain: "test.example")
         settings.confirmSubscriptions = confirm
-        let reminders = SQLReminderStore(store: store, settings: settings)
         return ReminderHarness(
-            database: database, store: store, reminders: reminders, events: SQLEventRepository(store: store, observer: reminders),
-            clock: clock,
+            database: database, store: store, subscriptions: SQLSubscriptionStore(store: store, settings: settings),
+            queue: SQLDeliveryQueue(store: store), events: SQLEventRepository(store: store, reminders: settings), clock: clock,
             transport: RecordingTransport()
         )
     }
@@ -67,7 +74,7 @@ struct ReminderHarness {
         var logger = Logger(label: "worker")
         logger.logLevel = .critical
         return ReminderWorker(
-            queue: reminders, transport: transport,
+            queue: queue, transport: transport,
             messages: ReminderMessages(sender: "reminders@test.example", publicURL: "http://127.0.0.1:8000"),
             clock: clock ?? self.clock, settings: settings, owner: owner, logger: logger, jitter: { 0 }
         )
@@ -82,7 +89,7 @@ struct ReminderHarness {
     @discardableResult
     func subscribe(_ event: Event, _ email: String = "alice@example.com", minutes: Int64 = 30) async throws -> SubscriptionView {
         let request = SubscriptionRequest(email: try EmailAddress.parse(email).get(), remindBeforeMinutes: minutes)
-        return try await reminders.subscribe(eventID: event.id, request: request, now: clock.now()).0
+        return try await subscriptions.subscribe(eventID: event.id, request: request, now: clock.now()).0
     }
 
     func advance(minutes: Int64) { clock.advance(milliseconds: minutes * 60_000) }
@@ -96,13 +103,8 @@ struct ReminderHarness {
 
     func states() async throws -> [String: Int] {
         var result: [String: Int] = [:]
-        for (state, count) in try await reminders.countsByState() { result[state.rawValue] = count }
+        for (state, count) in try await queue.countsByState() { result[state.rawValue] = count }
         return result
-    }
-
-    func close() async {
-        await store.shutdown()
-        database.remove()
     }
 }
 

@@ -2,6 +2,11 @@ import Foundation
 import Testing
 
 @testable import EventManager
+@testable import EventManagerCore
+@testable import EventManagerHTTP
+@testable import EventManagerMail
+@testable import EventManagerMetrics
+@testable import EventManagerStorage
 
 @Suite struct WakeupTests {
     /// A lost signal would sleep for the hour and trip the time limit; no wall-clock guess needed.
@@ -38,7 +43,7 @@ import Testing
         let event = try await harness.events.create([EventDraft(title: "Soon", location: "Here", date: .instant(start))], now: clock.now())[
             0]
         let request = SubscriptionRequest(email: try EmailAddress.parse("alice@example.com").get(), remindBeforeMinutes: 30)
-        let view = try await harness.reminders.subscribe(eventID: event.id, request: request, now: clock.now()).0
+        let view = try await harness.subscriptions.subscribe(eventID: event.id, request: request, now: clock.now()).0
         worker.wakeup.signal()
 
         var iterator = harness.transport.stream.makeAsyncIterator()

@@ -4,6 +4,11 @@ import SQLKit
 import Testing
 
 @testable import EventManager
+@testable import EventManagerCore
+@testable import EventManagerHTTP
+@testable import EventManagerMail
+@testable import EventManagerMetrics
+@testable import EventManagerStorage
 
 @Suite(.timeLimit(.minutes(2))) struct DurabilityTests {
     @Test func dataSurvivesARestartOnTheSameFile() async throws {

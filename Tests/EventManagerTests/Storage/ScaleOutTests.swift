@@ -3,6 +3,11 @@ import Logging
 import Testing
 
 @testable import EventManager
+@testable import EventManagerCore
+@testable import EventManagerHTTP
+@testable import EventManagerMail
+@testable import EventManagerMetrics
+@testable import EventManagerStorage
 
 /// What several nodes on one database rely on: competing workers, shared rate limits,
 /// concurrent duplicates, and (on PostgreSQL) wake-ups through LISTEN/NOTIFY.
@@ -16,7 +21,6 @@ import Testing
 
     @Test(arguments: Backend.all) func competingWorkersNeverSendTheSameReminderTwice(backend: Backend) async throws {
         let harness = try await ReminderHarness.make(backend: backend)
-        defer { Task { await harness.close() } }
         let event = try await harness.event(startingIn: 10)
         for index in 0..<120 { try await harness.subscribe(event, "user\(index)@example.com") }
         var settings = WorkerSettings()
@@ -43,7 +47,6 @@ import Testing
     /// another worker is not renewed, so the first worker leaves that mail alone.
     @Test(arguments: Backend.all) func aSlowBatchRenewsItsLeaseAndNeverSendsWhatItLost(backend: Backend) async throws {
         let harness = try await ReminderHarness.make(backend: backend)
-        defer { Task { await harness.close() } }
         let event = try await harness.event(startingIn: 60)
         for index in 0..<40 { try await harness.subscribe(event, "user\(index)@example.com") }
         harness.advance(minutes: 30)
@@ -59,27 +62,26 @@ import Testing
         try await harness.subscribe(later, "late@example.com")
         harness.advance(minutes: 30)
         let now = harness.clock.now()
-        let mine = try await harness.reminders.claim(owner: "a", limit: 10, now: now, leaseMilliseconds: 10_000)
+        let mine = try await harness.queue.claim(owner: "a", limit: 10, now: now, leaseMilliseconds: 10_000)
         #expect(mine.count == 1)
-        let theirs = try await harness.reminders.claim(
+        let theirs = try await harness.queue.claim(
             owner: "b", limit: 10, now: now.adding(milliseconds: 10_000), leaseMilliseconds: 10_000)
         #expect(theirs.count == 1, "an expired lease is reclaimed")
-        #expect(try await harness.reminders.renew([mine[0].delivery.id], owner: "a", until: now.adding(milliseconds: 30_000)).isEmpty)
+        #expect(try await harness.queue.renew([mine[0].delivery.id], owner: "a", until: now.adding(milliseconds: 30_000)).isEmpty)
         #expect(
-            try await harness.reminders.renew([mine[0].delivery.id], owner: "b", until: now.adding(milliseconds: 30_000)) == [
+            try await harness.queue.renew([mine[0].delivery.id], owner: "b", until: now.adding(milliseconds: 30_000)) == [
                 mine[0].delivery.id
             ])
     }
 
     @Test(arguments: Backend.all) func concurrentDuplicateSubscriptionsMakeOne(backend: Backend) async throws {
         let harness = try await ReminderHarness.make(backend: backend)
-        defer { Task { await harness.close() } }
         let event = try await harness.event(startingIn: 600)
         let request = SubscriptionRequest(email: try EmailAddress.parse("same@example.com").get(), remindBeforeMinutes: 30)
         let created = try await withThrowingTaskGroup(of: Bool.self) { group in
             for _ in 0..<8 {
                 group.addTask {
-                    try await harness.reminders.subscribe(eventID: event.id, request: request, now: harness.clock.now()).created
+                    try await harness.subscriptions.subscribe(eventID: event.id, request: request, now: harness.clock.now()).created
                 }
             }
             return try await group.reduce(into: [Bool]()) { $0.append($1) }
@@ -90,7 +92,6 @@ import Testing
 
     @Test(arguments: Backend.all) func concurrentMovesLeaveOneReminderAtTheFinalTime(backend: Backend) async throws {
         let harness = try await ReminderHarness.make(backend: backend, notifyChanges: false)
-        defer { Task { await harness.close() } }
         let event = try await harness.event(startingIn: 600)
         for index in 0..<10 { try await harness.subscribe(event, "user\(index)@example.com") }
         let now = harness.clock.now()
@@ -119,7 +120,6 @@ import Testing
     /// process instead of spinning on SQLite's lock (which once stalled the process for good).
     @Test(arguments: Backend.all) func manyConcurrentWritersAllFinish(backend: Backend) async throws {
         let harness = try await ReminderHarness.make(backend: backend)
-        defer { Task { await harness.close() } }
         let event = try await harness.event(startingIn: 600)
         let limiter = SQLRateLimiter(store: harness.store, scope: "subscribe", limits: [RateLimit("1000 per minute")!])
         let accounts = SQLAccountStore(store: harness.store)
@@ -185,7 +185,6 @@ import Testing
     @Test(.enabled(if: Backend.postgresURL != nil, "needs EVENT_MANAGER_TEST_POSTGRES_URL"))
     func aNotificationWakesWorkersOnOtherNodes() async throws {
         let harness = try await ReminderHarness.make(backend: .postgres)
-        defer { Task { await harness.close() } }
         let event = try await harness.event(startingIn: 600)
         let workerNode = try DatabaseStore(url: harness.database.url, logger: Logger(label: "test"))
         let wakeup = CountingWakeup()

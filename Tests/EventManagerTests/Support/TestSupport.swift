@@ -8,6 +8,10 @@ import Synchronization
 import Testing
 
 @testable import EventManager
+@testable import EventManagerCore
+@testable import EventManagerHTTP
+@testable import EventManagerMail
+@testable import EventManagerStorage
 
 /// A clock that moves only when a test moves it.
 final class ManualClock: WallClock {
@@ -43,18 +47,26 @@ enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     var testDescription: String { rawValue }
 }
 
-/// A fresh database removed when the test ends: a SQLite file in a temporary directory, or a new
-/// PostgreSQL database on the test server.
+/// A fresh database: a SQLite file in a temporary directory, or a new PostgreSQL database on
+/// the test server. `make` registers its removal with the test's `TestResources` scope.
 struct TemporaryDatabase: Sendable {
     let backend: Backend
     let directory: URL
     let name: String
     var path: String { directory.appendingPathComponent("test.sqlite").path }
 
-    init(backend: Backend = .sqlite) {
+    private init(backend: Backend) {
         self.backend = backend
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("em-\(UUID().uuidString)")
         name = "em_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+    }
+
+    /// Creates the database (empty, not migrated); it is removed when the test's scope ends.
+    static func make(backend: Backend = .sqlite) async throws -> TemporaryDatabase {
+        let database = TemporaryDatabase(backend: backend)
+        if backend == .postgres { try await admin { try await $0.raw("CREATE DATABASE \(unsafeRaw: database.name)").run() } }
+        try TestResources.current().onEnd { await database.remove() }
+        return database
     }
 
     var url: DatabaseURL {
@@ -67,19 +79,19 @@ struct TemporaryDatabase: Sendable {
         }
     }
 
+    /// A migrated store on this database, shut down when the test's scope ends (before the
+    /// database is removed: scopes end in reverse order).
     func open(poolSize: Int = 10) async throws -> DatabaseStore {
-        if backend == .postgres { try await Self.admin { try await $0.raw("CREATE DATABASE \(unsafeRaw: name)").run() } }
         let store = try DatabaseStore(url: url, poolSize: poolSize, logger: Logger(label: "test"))
+        try TestResources.current().onEnd { await store.shutdown() }
         try await store.migrate()
         return store
     }
 
-    func remove() {
+    private func remove() async {
         try? FileManager.default.removeItem(at: directory)
         guard backend == .postgres else { return }
-        let name = self.name
-        // Dropped in the background; CI starts from an empty server, so a crash leaves nothing behind there.
-        Task.detached { try? await Self.admin { try await $0.raw("DROP DATABASE IF EXISTS \(unsafeRaw: name) WITH (FORCE)").run() } }
+        try? await Self.admin { try await $0.raw("DROP DATABASE IF EXISTS \(unsafeRaw: name) WITH (FORCE)").run() }
     }
 
     /// Runs `body` on the server's admin database.
@@ -89,7 +101,7 @@ struct TemporaryDatabase: Sendable {
         }
         let store = try DatabaseStore(url: parsed, poolSize: 1, logger: Logger(label: "test-admin"))
         do {
-            try await body(try store.sql())
+            try await store.write { try await body($0) }
             await store.shutdown()
         } catch {
             await store.shutdown()
@@ -103,43 +115,53 @@ struct TestSetupError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Runs `body` against the full router over a new SQLite database, through `app.test(.router)`
-/// (or `.live` for tests that need a real socket).
+/// The configuration HTTP tests start from: a quiet log, no rate limits, no keys needed.
+func testConfiguration(_ database: TemporaryDatabase) -> AppConfiguration {
+    var configuration = AppConfiguration()
+    configuration.database = database.url
+    configuration.logLevel = .critical
+    configuration.rateLimits = .disabled
+    configuration.authMode = .disabled
+    configuration.reminders.messageIDDomain = "test.example"
+    return configuration
+}
+
+/// Runs `body` against the real application, built by `buildApplication` from `configure`d
+/// test configuration over a new database, through `app.test(.router)` (or `.live` for tests
+/// that need a real socket). Mail goes to `transport`.
 ///
-/// On PostgreSQL the app is wired as an API node of several: no read cache, rate limits in the database.
+/// `inspect` is a second store on the same database for assertions about rows; on SQLite it
+/// shares the application's writer queue, as every store of one file in one process does.
 func withTestApp<Value>(
-    backend: Backend = .sqlite, clock: ManualClock = ManualClock(), limits: APILimits = APILimits(),
-    rateLimits: RateLimitSettings = .disabled, authMode: AuthMode = .disabled, metrics: AppMetrics? = nil,
-    setup: TestingSetup = .router, _ body: @Sendable (any TestClientProtocol, DatabaseStore) async throws -> Value
+    backend: Backend = .sqlite, clock: ManualClock = ManualClock(), transport: RecordingTransport = RecordingTransport(),
+    setup: TestingSetup = .router, configure: (inout AppConfiguration) -> Void = { _ in },
+    _ body: @Sendable (_ client: any TestClientProtocol, _ inspect: DatabaseStore) async throws -> Value
 ) async throws -> Value {
-    let database = TemporaryDatabase(backend: backend)
-    defer { database.remove() }
-    let store = try await database.open()
+    let database = try await TemporaryDatabase.make(backend: backend)
+    var configuration = testConfiguration(database)
+    configure(&configuration)
     var logger = Logger(label: "test")
     logger.logLevel = .critical
-    let reminders = SQLReminderStore(store: store, settings: ReminderSettings(messageIDDomain: "test.example"))
-    let settings = RouterSettings(limits: limits, rateLimits: rateLimits, authMode: authMode, metrics: metrics)
-    let router: Router<AppRequestContext>
-    if backend == .sqlite {
-        router = buildRouter(
-            events: CachedEventRepository(base: SQLEventRepository(store: store, observer: reminders)), subscriptions: reminders,
-            accounts: SQLAccountStore(store: store), clock: clock, settings: settings, logger: logger
-        )
-    } else {
-        router = buildRouter(
-            events: SQLEventRepository(store: store, observer: reminders), subscriptions: reminders,
-            accounts: SQLAccountStore(store: store), clock: clock, settings: settings,
-            limiters: RateLimiters(settings: rateLimits) { SQLRateLimiter(store: store, scope: $0, limits: $1) }, logger: logger
-        )
+    let app = try await buildApplication(
+        configuration: configuration, dependencies: AppDependencies(clock: clock, mailTransport: transport, logger: logger))
+    let inspect = try await database.open(poolSize: 2)
+    return try await app.test(setup) { client in try await body(client, inspect) }
+}
+
+extension DatabaseStore {
+    /// The first row of a query, for assertions.
+    func first(_ query: SQLQueryString) async throws -> (any SQLRow)? {
+        try await read { try await $0.raw(query).first() }
     }
-    let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
-    do {
-        let value = try await app.test(setup) { client in try await body(client, store) }
-        await store.shutdown()
-        return value
-    } catch {
-        await store.shutdown()
-        throw error
+
+    /// Every row of a query, for assertions.
+    func all(_ query: SQLQueryString) async throws -> [any SQLRow] {
+        try await read { try await $0.raw(query).all() }
+    }
+
+    /// One integer a query returns (`SELECT COUNT(*) AS n ...`).
+    func integer(_ query: SQLQueryString, column: String = "n") async throws -> Int? {
+        try await first(query)?.decode(column: column, as: Int.self)
     }
 }
 

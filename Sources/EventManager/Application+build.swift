@@ -1,0 +1,156 @@
+import EventManagerCore
+import EventManagerHTTP
+import EventManagerMail
+import EventManagerMetrics
+import EventManagerStorage
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// What `buildApplication` takes besides the configuration: the seams tests (and embedders) use.
+public struct AppDependencies: Sendable {
+    /// "Now" for everything that stamps or schedules.
+    public var clock: any WallClock
+    /// Where mail goes; nil builds the transport `mail.transport` names.
+    public var mailTransport: (any MailTransport)?
+    public var logger: Logger
+
+    public init(clock: any WallClock = SystemWallClock(), mailTransport: (any MailTransport)? = nil, logger: Logger? = nil) {
+        self.clock = clock
+        self.mailTransport = mailTransport
+        self.logger = logger ?? Logger(label: "event-manager")
+    }
+}
+
+/// Opens the database, applies migrations and assembles the application of `configuration.role`:
+/// `all` serves the API and runs the worker, `api` only serves, `worker` only sends (and answers
+/// `/health`, `/ready` and `/metrics`).
+///
+/// The returned application owns the database: it closes it after the server has drained.
+public func buildApplication(
+    configuration: AppConfiguration, dependencies: AppDependencies = AppDependencies()
+) async throws -> some ApplicationProtocol {
+    var logger = dependencies.logger
+    logger.logLevel = configuration.logLevel
+    let role = configuration.role
+    let clock = dependencies.clock
+    let store = try DatabaseStore(url: configuration.database, poolSize: configuration.poolSize, logger: logger)
+    do {
+        try await store.migrate()
+    } catch {
+        await store.shutdown()
+        throw error
+    }
+    if store.isSQLite && role != .all {
+        logger.warning(
+            "app.role \(role.rawValue) on SQLite: a SQLite file serves one machine; run role all, or use PostgreSQL for several nodes")
+    }
+    var reminderSettings = configuration.reminders
+    if !store.isSQLite {
+        reminderSettings.notifyWithinMilliseconds = configuration.worker.pollInterval.totalMilliseconds
+    }
+    let metrics = AppMetrics()
+    let queue = SQLDeliveryQueue(store: store)
+    addStorageSamplers(metrics: metrics, store: store, queue: queue, logger: logger)
+    let events = SQLEventRepository(store: store, reminders: reminderSettings)
+
+    var services: [any Service] = [DatabaseService(store: store)]
+    let wakeup = Wakeup()
+    var workerChecks: [ReadinessCheck] = []
+    if role.runsWorker {
+        let transport = dependencies.mailTransport ?? makeMailTransport(configuration, logger: logger)
+        services.append(
+            ReminderWorker(
+                queue: queue, transport: transport,
+                messages: ReminderMessages(sender: configuration.smtpDefaultSender, publicURL: configuration.effectivePublicURL),
+                clock: clock, settings: configuration.worker, owner: WorkerIdentity.make(), logger: logger, wakeup: wakeup, metrics: metrics
+            )
+        )
+        if !store.isSQLite { services.append(QueueListener(store: store, logger: logger) { wakeup.signal() }) }
+        if configuration.mailTransport == .smtp && dependencies.mailTransport == nil {
+            workerChecks.append(
+                ReadinessCheck(name: "smtp", errorCode: "smtp_unavailable", failure: "the SMTP server does not accept a session") {
+                    try await transport.withSession { _ in }
+                }.cached(seconds: 5, clock: clock)
+            )
+        }
+    }
+
+    let router: Router<AppRequestContext>
+    if role.servesAPI {
+        if configuration.authMode == .disabled {
+            logger.warning("auth.mode is disabled: anyone can change and delete every event; use this only for local experiments")
+        }
+        // Limits in memory hold for one process; with PostgreSQL every node shares one budget.
+        let limiters: RateLimiters
+        if store.isSQLite {
+            limiters = RateLimiters(settings: configuration.rateLimits, logger: logger)
+        } else {
+            limiters = RateLimiters(settings: configuration.rateLimits, logger: logger) { name, limits in
+                SQLRateLimiter(store: store, scope: name, limits: limits)
+            }
+        }
+        let runsWorker = role.runsWorker
+        // The only writer of its database may serve reads from memory.
+        let api = APIDependencies(
+            events: store.isSQLite && role == .all ? CachedEventRepository(base: events) : events,
+            subscriptions: SQLSubscriptionStore(store: store, settings: reminderSettings), accounts: SQLAccountStore(store: store),
+            limiters: limiters, clock: clock, queueChanged: { if runsWorker { wakeup.signal() } }
+        )
+        let settings = RouterSettings(
+            limits: configuration.limits, defaultReminderMinutes: configuration.reminders.defaultMinutes,
+            authMode: configuration.authMode, metrics: metrics, readiness: workerChecks
+        )
+        router = buildRouter(api, settings: settings, logger: logger)
+    } else {
+        router = buildWorkerRouter(readiness: [databaseCheck { try await events.ping() }] + workerChecks, metrics: metrics, logger: logger)
+    }
+    logger.info(
+        "starting",
+        metadata: [
+            "role": .string(role.rawValue), "database": .string(configuration.database.redacted),
+            "address": .string("\(configuration.host):\(configuration.port)"),
+        ])
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "event-manager"),
+        services: services,
+        logger: logger
+    )
+}
+
+/// Gauges read at each scrape: the queue by state and the connection pool.
+func addStorageSamplers(metrics: AppMetrics, store: DatabaseStore, queue: SQLDeliveryQueue, logger: Logger) {
+    let depth = DeliveryState.allCases.map { ($0, metrics.gauge("queue_depth", [("state", $0.rawValue)])) }
+    let inUse = metrics.gauge("db_pool_connections_in_use")
+    let size = metrics.gauge("db_pool_size")
+    metrics.addSampler {
+        size.record(store.poolSize)
+        inUse.record(store.connectionsInUse)
+        do {
+            let counts = try await queue.countsByState()
+            for (state, gauge) in depth { gauge.record(counts[state] ?? 0) }
+        } catch {
+            logger.warning("queue depth not sampled", metadata: ["error": .string(String(describing: error))])
+        }
+    }
+}
+
+/// Keeps the database open while the service group runs and closes it on shutdown.
+struct DatabaseService: Service {
+    let store: DatabaseStore
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await store.shutdown()
+    }
+}
+
+/// The transport `mail.transport` names.
+func makeMailTransport(_ configuration: AppConfiguration, logger: Logger) -> any MailTransport {
+    switch configuration.mailTransport {
+    case .log: LogMailTransport(logger: logger)
+    case .file: FileMailTransport(directory: configuration.mailDirectory)
+    case .smtp: SMTPTransport(configuration: configuration.smtp, logger: logger)
+    }
+}

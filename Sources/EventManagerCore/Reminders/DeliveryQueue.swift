@@ -1,0 +1,44 @@
+/// A delivery claimed by a worker, with what it needs to decide and render.
+public struct ClaimedDelivery: Sendable {
+    public var delivery: Delivery
+    public var event: Event?
+    public var eventRevision: Int64
+    public var subscriptionActive: Bool
+    public var subscriptionPending: Bool = false
+    public var unsubscribeToken: String?
+
+    public init(
+        delivery: Delivery, event: Event?, eventRevision: Int64, subscriptionActive: Bool, subscriptionPending: Bool = false,
+        unsubscribeToken: String?
+    ) {
+        self.delivery = delivery
+        self.event = event
+        self.eventRevision = eventRevision
+        self.subscriptionActive = subscriptionActive
+        self.subscriptionPending = subscriptionPending
+        self.unsubscribeToken = unsubscribeToken
+    }
+}
+
+/// How one claimed delivery ended.
+public enum DeliveryOutcome: Sendable, Equatable {
+    case sent(at: Timestamp)
+    case retry(at: Timestamp, error: String)
+    case failed(error: String)
+    case skipped(String)
+    case cancelled(String)
+}
+
+/// The durable queue of emails, shared by every worker through the database.
+public protocol DeliveryQueue: Sendable {
+    /// Leases up to `limit` deliveries that are due (or whose lease expired) to `owner`.
+    func claim(owner: String, limit: Int, now: Timestamp, leaseMilliseconds: Int64) async throws -> [ClaimedDelivery]
+    /// Records outcomes in one transaction; a delivery whose lease `owner` lost is left alone.
+    func complete(_ outcomes: [(id: Int64, outcome: DeliveryOutcome)], owner: String, now: Timestamp) async throws
+    /// Extends the lease on deliveries `owner` still holds; returns the ids it still holds.
+    func renew(_ ids: [Int64], owner: String, until: Timestamp) async throws -> Set<Int64>
+    /// The earliest time a delivery becomes claimable, if any is pending.
+    func nextWakeUp() async throws -> Timestamp?
+    /// How many deliveries are in each state.
+    func countsByState() async throws -> [DeliveryState: Int]
+}

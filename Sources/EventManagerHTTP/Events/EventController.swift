@@ -1,0 +1,222 @@
+import EventManagerCore
+import EventManagerMetrics
+import Hummingbird
+import NIOCore
+
+/// The events API: canonical routes and the Flask seed's forms, served by the same handlers.
+struct EventController: Sendable {
+    let repository: any EventRepository
+    let clock: any WallClock
+    let limits: APILimits
+    let access: Access
+    /// Called after an update or delete commits: either may have rescheduled or queued mail.
+    let queueChanged: @Sendable () -> Void
+
+    func addRoutes(to routes: RouteTable) {
+        routes.add(.post, "/events") { request, context in try await create(request, context) }
+        routes.add(.get, "/events") { request, _ in try await list(request, fixedSort: nil) }
+        routes.add(.put, "/events") { request, context in try await replaceSeedForm(request, context) }
+        routes.add(.delete, "/events") { request, context in try await deleteSeedForm(request, context) }
+        routes.add(.get, "/events/:id") { _, context in try await show(RequestInput.eventID(context)) }
+        routes.add(.put, "/events/:id") { request, context in try await replace(request, context, id: RequestInput.eventID(context)) }
+        routes.add(.patch, "/events/:id") { request, context in try await patch(request, context, id: RequestInput.eventID(context)) }
+        routes.add(.delete, "/events/:id") { _, context in try await delete(context, id: RequestInput.eventID(context)) }
+        routes.add(.get, "/sort_by/:field") { request, context in try await sortBy(request, field: context.parameters.get("field") ?? "") }
+        routes.add(.post, "/bulk_events") { request, context in try await bulkCreate(request, context) }
+        routes.add(.delete, "/bulk_events") { request, context in try await bulkDelete(request, context) }
+    }
+
+    func create(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let writer = try access.writer(context)
+        let body = try await RequestInput.json(request, limit: limits.maxBodyBytes)
+        let draft = try EventDraft.validate(body).get()
+        let event = try await repository.create([draft], owner: writer?.accountID, now: clock.now())[0]
+        var response = Response.json(status: .created) { $0.event(event) }
+        response.headers[.location] = "/events/\(event.id)"
+        return response
+    }
+
+    func show(_ id: Int64) async throws -> Response {
+        guard let event = try await repository.find(id: id) else { throw AppError.eventNotFound(id) }
+        return Response.json { $0.event(event) }
+    }
+
+    func list(_ request: Request, fixedSort: EventSort?) async throws -> Response {
+        let parameters = try RequestInput.query(request)
+        let query = try EventListQuery.parse(parameters, fixedSort: fixedSort)
+        var events = try await repository.list(query)
+        var next: EventCursor?
+        if events.count > query.limit {
+            events.removeLast(events.count - query.limit)
+            let last = events[events.count - 1]
+            next = EventCursor(key: query.sort.key(of: last), id: last.id)
+        }
+        var response = Response.json { writer in writer.array(events) { $0.event($1) } }
+        if let next {
+            let kept = parameters.filter { $0.0 != "cursor" }.map { "\($0.0)=\(RequestInput.encodeQueryComponent($0.1))" }
+            let query = (kept + ["cursor=\(next.encoded)"]).joined(separator: "&")
+            response.headers[.link] = "<\(request.uri.path)?\(query)>; rel=\"next\""
+        }
+        return response
+    }
+
+    func sortBy(_ request: Request, field: String) async throws -> Response {
+        guard let sortField = EventSortField(rawValue: field) else {
+            let valid = EventSortField.allCases.map(\.rawValue)
+            throw AppError(
+                .badRequest, code: "invalid_sort_field",
+                message: "cannot sort by '\(field.prefix(64))'; valid fields: \(valid.joined(separator: ", "))",
+                details: .validValues(valid)
+            )
+        }
+        return try await list(request, fixedSort: EventSort(field: sortField, descending: true))
+    }
+
+    func replace(_ request: Request, _ context: AppRequestContext, id: Int64) async throws -> Response {
+        let writer = try access.writer(context)
+        let body = try await RequestInput.json(request, limit: limits.maxBodyBytes)
+        return try await update(id: id, by: writer) { existing in try EventDraft.validate(body, existing: existing).get() }
+    }
+
+    func patch(_ request: Request, _ context: AppRequestContext, id: Int64) async throws -> Response {
+        let writer = try access.writer(context)
+        let body = try await RequestInput.json(request, limit: limits.maxBodyBytes, also: ["application/merge-patch+json"])
+        return try await update(id: id, by: writer) { existing in try EventDraft.validatePatch(body, existing: existing).get() }
+    }
+
+    /// `PUT /events?id=N` or `PUT /events` with the id in the body, as the seed's clients send it.
+    func replaceSeedForm(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let writer = try access.writer(context)
+        let parameters = try RequestInput.query(request)
+        let queryID = try Self.seedID(parameters)
+        let body = try await RequestInput.json(request, limit: limits.maxBodyBytes)
+        var id = queryID
+        if id == nil, case .object(let object) = body {
+            switch object["id"] {
+            case .integer(let value)?: id = value
+            case nil: break
+            case let other?:
+                throw AppError.validation([
+                    FieldError(field: "id", code: "invalid_type", message: "expected an integer, got \(other.typeName)")
+                ])
+            }
+        }
+        guard let id else {
+            throw AppError.validation([
+                FieldError(field: "id", code: "required", message: "give the event id as ?id=N or as \"id\" in the body")
+            ])
+        }
+        guard id > 0 else { throw AppError.eventNotFound(id) }
+        return try await update(id: id, by: writer) { existing in try EventDraft.validate(body, existing: existing).get() }
+    }
+
+    func deleteSeedForm(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        guard let id = try Self.seedID(try RequestInput.query(request)) else {
+            throw AppError(.badRequest, code: "missing_parameter", message: "query parameter 'id' is required: DELETE /events?id=N")
+        }
+        return try await delete(context, id: id)
+    }
+
+    func delete(_ context: AppRequestContext, id: Int64) async throws -> Response {
+        let writer = try access.writer(context)
+        let access = self.access
+        guard try await repository.delete(ids: [id], now: clock.now(), authorize: { try access.checkChange($0, by: writer) }) == [id] else {
+            throw AppError.eventNotFound(id)
+        }
+        queueChanged()
+        return Response(status: .noContent)
+    }
+
+    /// Stores the draft `change` makes of the stored event and answers with the result.
+    private func update(id: Int64, by writer: Principal?, change: @escaping @Sendable (Event) throws -> EventDraft) async throws -> Response
+    {
+        let access = self.access
+        let event = try await repository.update(id: id, now: clock.now()) { existing in
+            try access.checkChange(existing, by: writer)
+            return try change(existing)
+        }
+        queueChanged()
+        return Response.json { $0.event(event) }
+    }
+
+    func bulkCreate(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let writer = try access.writer(context)
+        let body = try await RequestInput.json(request, limit: limits.maxBodyBytes)
+        let items = try bulkItems(body)
+        var drafts: [EventDraft] = []
+        var failures: [AppError.ItemErrors] = []
+        for (index, item) in items.enumerated() {
+            switch EventDraft.validate(item, prefix: "[\(index)].") {
+            case .success(let draft): drafts.append(draft)
+            case .failure(let error):
+                if case .fields(let errors)? = error.details { failures.append(.init(index: index, errors: errors)) }
+            }
+        }
+        guard failures.isEmpty else {
+            throw AppError(
+                .validation, code: "validation_failed",
+                message:
+                    "\(failures.count) of \(items.count) events are invalid (indexes \(failures.map { String($0.index) }.joined(separator: ", "))); nothing was created",
+                details: .items(failures)
+            )
+        }
+        let events = try await repository.create(drafts, owner: writer?.accountID, now: clock.now())
+        return Response.json(status: .created) { writer in writer.array(events) { $0.event($1) } }
+    }
+
+    func bulkDelete(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let writer = try access.writer(context)
+        let access = self.access
+        let body = try await RequestInput.json(request, limit: limits.maxBodyBytes)
+        let items = try bulkItems(body)
+        var ids: [Int64] = []
+        var errors: [FieldError] = []
+        for (index, item) in items.enumerated() {
+            if case .integer(let id) = item, id > 0 {
+                if !ids.contains(id) { ids.append(id) }
+            } else {
+                errors.append(
+                    FieldError(field: "[\(index)]", code: "invalid_type", message: "expected a positive integer id, got \(item.typeName)"))
+            }
+        }
+        guard errors.isEmpty else { throw AppError.validation(errors) }
+        let deleted = Set(try await repository.delete(ids: ids, now: clock.now(), authorize: { try access.checkChange($0, by: writer) }))
+        queueChanged()
+        return Response.json { writer in
+            writer.raw("{\"deleted_ids\":")
+            writer.array(ids.filter { deleted.contains($0) }) { $0.integer($1) }
+            writer.raw(",\"not_found\":")
+            writer.array(ids.filter { !deleted.contains($0) }) { $0.integer($1) }
+            writer.raw("}")
+        }
+    }
+
+    private func bulkItems(_ body: JSONValue) throws -> [JSONValue] {
+        guard case .array(let items) = body else {
+            throw AppError.validation([
+                FieldError(field: "body", code: "invalid_type", message: "expected a JSON array, got \(body.typeName)")
+            ])
+        }
+        guard !items.isEmpty, items.count <= limits.bulkMaxItems else {
+            throw AppError.validation([
+                FieldError(field: "body", code: "invalid_length", message: "expected 1 to \(limits.bulkMaxItems) items, got \(items.count)")
+            ])
+        }
+        return items
+    }
+
+    private static func seedID(_ parameters: [(String, String)]) throws -> Int64? {
+        var id: Int64?
+        for (name, value) in parameters {
+            guard name == "id", id == nil else {
+                throw AppError(
+                    .badRequest, code: "unknown_parameter",
+                    message: "unexpected query parameter '\(name.prefix(64))'; only 'id' is accepted here")
+            }
+            guard let parsed = Int64(value) else { throw AppError.badParameter("id", value, expected: "an integer") }
+            id = parsed
+        }
+        return id
+    }
+}
+

@@ -1,0 +1,147 @@
+import EventManagerCore
+import EventManagerMetrics
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// The limiters, one per class, built once from the settings.
+public final class RateLimiters: Sendable {
+    public let settings: RateLimitSettings
+    let read: any RateLimiting
+    let write: any RateLimiting
+    let subscribe: any RateLimiting
+    let perEmail: any RateLimiting
+    let perEvent: any RateLimiting
+    let logger: Logger
+
+    /// - Parameter make: builds the limiter of one class from its name and limits; in memory by
+    ///   default, `SQLRateLimiter` when several nodes must share the budget.
+    public init(
+        settings: RateLimitSettings, logger: Logger = Logger(label: "rate-limit"),
+        make: (String, [RateLimit]) -> any RateLimiting = { RateLimiter(limits: $1) }
+    ) {
+        self.settings = settings
+        self.logger = logger
+        read = make("read", settings.read)
+        write = make("write", settings.write)
+        subscribe = make("subscribe", settings.subscribe)
+        perEmail = make("email", settings.subscribePerEmail)
+        perEvent = make("event", settings.subscribePerEvent)
+    }
+
+    /// Checks one key; a limiter that cannot answer (its database is down) lets the request
+    /// through, because refusing every client for an outage of the limiter is worse.
+    func check(_ limiter: any RateLimiting, _ key: String, now: Timestamp) async -> RateLimitDecision {
+        do {
+            return try await limiter.check(key, now: now)
+        } catch {
+            logger.warning("rate limiter unavailable; request allowed", metadata: ["error": .string(String(reflecting: error))])
+            return RateLimitDecision(
+                allowed: true, tightest: limiter.limits[0], remaining: limiter.limits[0].count, resetSeconds: 0, retryAfterSeconds: 0)
+        }
+    }
+}
+
+/// Limits each client by class (read, write, subscribe), answering 429 with `Retry-After` when a
+/// limit is spent, and describing the limits on every answer with the IETF `RateLimit-Policy`
+/// and `RateLimit` fields (draft-ietf-httpapi-ratelimit-headers).
+///
+/// It runs twice. Before authentication, anonymous requests are counted by address, and a
+/// request with a key is only asked whether its address is already refused: then it gets 429
+/// without costing a database query, and a key that turns out bad is counted against the
+/// address, so guessing keys spends the same budget as any other traffic. After
+/// authentication, requests with a good key are counted against their account.
+struct RateLimitMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    enum Stage { case beforeAuthentication, afterAuthentication }
+
+    let limiters: RateLimiters
+    let clock: any WallClock
+    let stage: Stage
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let path = request.uri.path
+        guard limiters.settings.enabled, path != "/health", path != "/ready", path != "/metrics" else {
+            return try await next(request, context)
+        }
+        let (name, limiter) = classify(request.method, path)
+        switch stage {
+        case .afterAuthentication:
+            guard let principal = context.principal else { return try await next(request, context) }
+            let decision = await limiters.check(limiter, "account \(principal.accountID)", now: clock.now())
+            return try await answer(decision, name, limiter, scope: "\(name) requests from this account", request, context, next)
+        case .beforeAuthentication:
+            let address = ClientAddress.resolve(
+                peer: context.peerAddress, forwardedFor: request.headers[.xForwardedFor], trustedProxies: limiters.settings.trustedProxies)
+            let scope = "\(name) requests from \(address)"
+            guard request.headers[.authorization] != nil else {
+                let decision = await limiters.check(limiter, address, now: clock.now())
+                return try await answer(decision, name, limiter, scope: scope, request, context, next)
+            }
+            if let refusal = limiter.knownRefusal(address, now: clock.now()) {
+                return try await answer(refusal, name, limiter, scope: scope, request, context, next)
+            }
+            do {
+                return try await next(request, context)
+            } catch let error as AppError where error.kind == .unauthorized {
+                let decision = await limiters.check(limiter, address, now: clock.now())
+                var response = try (decision.allowed ? error : AppError.rateLimited(decision, scope: scope)).response(
+                    from: request, context: context)
+                Self.describe(name, limiter: limiter, decision: decision, in: &response.headers)
+                return response
+            }
+        }
+    }
+
+    /// Runs the request when `decision` allows it, else answers 429; either way with the limit's headers.
+    private func answer(
+        _ decision: RateLimitDecision, _ name: String, _ limiter: any RateLimiting, scope: String, _ request: Request, _ context: Context,
+        _ next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        var response: Response
+        if decision.allowed {
+            do {
+                response = try await next(request, context)
+            } catch let error as AppError {
+                response = try error.response(from: request, context: context)
+            }
+        } else {
+            response = try AppError.rateLimited(decision, scope: scope).response(from: request, context: context)
+        }
+        Self.describe(name, limiter: limiter, decision: decision, in: &response.headers)
+        return response
+    }
+
+    func classify(_ method: HTTPRequest.Method, _ path: String) -> (String, any RateLimiting) {
+        if method == .get || method == .head { return ("read", limiters.read) }
+        if method == .post && (path == "/subscribe" || (path.hasPrefix("/events/") && path.hasSuffix("/subscriptions"))) {
+            return ("subscribe", limiters.subscribe)
+        }
+        return ("write", limiters.write)
+    }
+
+    /// `RateLimit-Policy: "write-60";q=300;w=60, "write-86400";q=10000;w=86400` and
+    /// `RateLimit: "write-60";r=299;t=1` for the limit closest to running out.
+    static func describe(_ name: String, limiter: any RateLimiting, decision: RateLimitDecision, in headers: inout HTTPFields) {
+        headers[.rateLimitPolicy] = limiter.limits.map { "\"\(name)-\($0.windowSeconds)\";q=\($0.count);w=\($0.windowSeconds)" }
+            .joined(separator: ", ")
+        headers[.rateLimit] = "\"\(name)-\(decision.tightest.windowSeconds)\";r=\(decision.remaining);t=\(decision.resetSeconds)"
+    }
+}
+
+extension AppError {
+    static func rateLimited(_ decision: RateLimitDecision, scope: String) -> AppError {
+        var error = AppError(
+            .tooManyRequests, code: "rate_limited",
+            message: "too many \(scope): the limit is \(decision.tightest); retry in \(decision.retryAfterSeconds) s"
+        )
+        error.retryAfterSeconds = decision.retryAfterSeconds
+        return error
+    }
+}
+
+extension HTTPField.Name {
+    static let rateLimit = HTTPField.Name("RateLimit")!
+    static let rateLimitPolicy = HTTPField.Name("RateLimit-Policy")!
+    static let xForwardedFor = HTTPField.Name("X-Forwarded-For")!
+}

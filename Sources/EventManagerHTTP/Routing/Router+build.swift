@@ -1,0 +1,105 @@
+import EventManagerCore
+import EventManagerMetrics
+import Hummingbird
+import Logging
+
+/// What the API's controllers are built on: the repositories and services each depends on, as
+/// protocols, so tests and every node role can supply their own.
+public struct APIDependencies: Sendable {
+    public var events: any EventRepository
+    public var subscriptions: any SubscriptionRepository
+    /// Accounts and keys; nil serves no account routes and authenticates nobody.
+    public var accounts: (any AccountRepository)?
+    public var limiters: RateLimiters
+    public var clock: any WallClock
+    /// Called after a write that may have scheduled mail has committed, to wake the worker.
+    public var queueChanged: @Sendable () -> Void
+
+    public init(
+        events: any EventRepository, subscriptions: any SubscriptionRepository, accounts: (any AccountRepository)?,
+        limiters: RateLimiters, clock: any WallClock, queueChanged: @escaping @Sendable () -> Void = {}
+    ) {
+        self.events = events
+        self.subscriptions = subscriptions
+        self.accounts = accounts
+        self.limiters = limiters
+        self.clock = clock
+        self.queueChanged = queueChanged
+    }
+}
+
+/// What the HTTP layer needs besides its dependencies.
+public struct RouterSettings: Sendable {
+    public var limits = APILimits()
+    public var defaultReminderMinutes: Int64 = 30
+    public var authMode: AuthMode
+    /// Counts requests and serves `/metrics` when set.
+    public var metrics: AppMetrics?
+    /// Asked by `/ready` after the database.
+    public var readiness: [ReadinessCheck] = []
+
+    public init(
+        limits: APILimits = APILimits(), defaultReminderMinutes: Int64 = 30, authMode: AuthMode = .disabled, metrics: AppMetrics? = nil,
+        readiness: [ReadinessCheck] = []
+    ) {
+        self.limits = limits
+        self.defaultReminderMinutes = defaultReminderMinutes
+        self.authMode = authMode
+        self.metrics = metrics
+        self.readiness = readiness
+    }
+}
+
+/// The router of an API node: every route, behind the request log, the rate limits and authentication.
+public func buildRouter(_ dependencies: APIDependencies, settings: RouterSettings, logger: Logger) -> Router<AppRequestContext> {
+    let routes = apiRoutes(dependencies, settings: settings)
+    let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
+    router.add(middleware: RequestLogMiddleware(logger: logger, metrics: settings.metrics))
+    router.add(middleware: ErrorMiddleware(methods: routes.methodIndex))
+    // Limits by address come before authentication: a bad key is counted, and past the limit it costs no database query.
+    router.add(middleware: RateLimitMiddleware(limiters: dependencies.limiters, clock: dependencies.clock, stage: .beforeAuthentication))
+    if let accounts = dependencies.accounts {
+        router.add(middleware: AuthMiddleware(authenticator: accounts, clock: dependencies.clock))
+        router.add(middleware: RateLimitMiddleware(limiters: dependencies.limiters, clock: dependencies.clock, stage: .afterAuthentication))
+    }
+    routes.register(on: router)
+    return router
+}
+
+/// Every route of the API, before registration (the OpenAPI test compares them with the document).
+func apiRoutes(_ dependencies: APIDependencies, settings: RouterSettings) -> RouteTable {
+    let access = Access(mode: settings.authMode)
+    let routes = RouteTable()
+    let events = dependencies.events
+    HealthController(checks: [databaseCheck { try await events.ping() }] + settings.readiness, metrics: settings.metrics)
+        .addRoutes(to: routes)
+    OpenAPIController().addRoutes(to: routes)
+    EventController(
+        repository: events, clock: dependencies.clock, limits: settings.limits, access: access, queueChanged: dependencies.queueChanged
+    ).addRoutes(to: routes)
+    SubscriptionController(
+        repository: dependencies.subscriptions, clock: dependencies.clock, limits: settings.limits,
+        defaultMinutes: settings.defaultReminderMinutes, limiters: dependencies.limiters, access: access,
+        eventOwner: { try await events.find(id: $0) }, queueChanged: dependencies.queueChanged
+    ).addRoutes(to: routes)
+    if let accounts = dependencies.accounts {
+        AccountController(store: accounts, access: access, clock: dependencies.clock, limits: settings.limits).addRoutes(to: routes)
+    }
+    return routes
+}
+
+/// The router of a worker node: `/health`, `/ready` and `/metrics`, no API.
+public func buildWorkerRouter(readiness: [ReadinessCheck], metrics: AppMetrics?, logger: Logger) -> Router<AppRequestContext> {
+    let routes = RouteTable()
+    HealthController(checks: readiness, metrics: metrics).addRoutes(to: routes)
+    let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
+    router.add(middleware: RequestLogMiddleware(logger: logger, metrics: metrics))
+    router.add(middleware: ErrorMiddleware(methods: routes.methodIndex))
+    routes.register(on: router)
+    return router
+}
+
+/// The readiness check of the database, asked through `ping`.
+public func databaseCheck(_ ping: @escaping @Sendable () async throws -> Void) -> ReadinessCheck {
+    ReadinessCheck(name: "database", errorCode: "database_unavailable", failure: "the database does not answer", probe: ping)
+}

@@ -1,0 +1,66 @@
+import EventManagerCore
+import EventManagerMetrics
+import Hummingbird
+
+/// Every route of the API, collected before any is registered.
+///
+/// Knowing the full table up front lets the router answer 405 with an `Allow` header for a known
+/// path requested with any other method (even one no router knows, like `QUERY`), and lets tests
+/// compare the routes with the OpenAPI document.
+final class RouteTable {
+    typealias Handler = @Sendable (Request, AppRequestContext) async throws -> Response
+    private(set) var routes: [(method: HTTPRequest.Method, path: String, handler: Handler)] = []
+
+    func add(_ method: HTTPRequest.Method, _ path: String, handler: @escaping Handler) {
+        routes.append((method, path, handler))
+    }
+
+    /// The methods each path serves, for 405 answers.
+    var methodIndex: MethodIndex {
+        var index = MethodIndex()
+        for route in routes { index.add(route.method, route.path) }
+        return index
+    }
+
+    func register(on router: Router<AppRequestContext>) {
+        for route in routes {
+            router.on(RouterPath(route.path), method: route.method, use: route.handler)
+        }
+    }
+
+    /// `METHOD path` for every route, in the OpenAPI path syntax (`{id}`).
+    var documentedForm: Set<String> {
+        Set(
+            routes.map { route in
+                let path = route.path.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }
+                return "\(route.method.rawValue) /\(path.joined(separator: "/"))"
+            }
+        )
+    }
+}
+
+/// Which methods a request path supports, matching `:parameter` segments like the router does.
+struct MethodIndex: Sendable {
+    private var entries: [(segments: [Substring?], methods: [String])] = []
+    private static let order = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+
+    mutating func add(_ method: HTTPRequest.Method, _ path: String) {
+        let segments: [Substring?] = path.split(separator: "/").map { $0.hasPrefix(":") ? nil : $0 }
+        var methods = [method.rawValue] + (method == .get ? ["HEAD"] : [])
+        if let index = entries.firstIndex(where: { $0.segments == segments }) {
+            methods += entries[index].methods
+            entries[index].methods = Self.order.filter(methods.contains)
+        } else {
+            entries.append((segments, Self.order.filter(methods.contains)))
+        }
+    }
+
+    /// The methods allowed on `path`, or nil when no route has that shape.
+    func allowedMethods(for path: String) -> [String]? {
+        let parts = path.split(separator: "/")
+        for entry in entries where entry.segments.count == parts.count {
+            if zip(entry.segments, parts).allSatisfy({ $0.0 == nil || $0.0 == $0.1 }) { return entry.methods }
+        }
+        return nil
+    }
+}

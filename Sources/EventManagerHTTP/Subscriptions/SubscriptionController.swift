@@ -1,0 +1,192 @@
+import EventManagerCore
+import EventManagerMetrics
+import Hummingbird
+import NIOCore
+
+/// Subscribing to events, listing subscribers, and unsubscribing (RFC 8058 one-click included).
+struct SubscriptionController: Sendable {
+    let repository: any SubscriptionRepository
+    let clock: any WallClock
+    let limits: APILimits
+    let defaultMinutes: Int64
+    let limiters: RateLimiters
+    let access: Access
+    /// The owner of an event, for the subscriber list; nil for an unknown event.
+    let eventOwner: @Sendable (Int64) async throws -> Event?
+    /// Called after a change to the queue has committed, to wake the worker.
+    let queueChanged: @Sendable () -> Void
+
+    func addRoutes(to routes: RouteTable) {
+        routes.add(.post, "/events/:id/subscriptions") { request, context in
+            try await subscribe(request, eventID: RequestInput.eventID(context), seedForm: false)
+        }
+        routes.add(.get, "/events/:id/subscriptions") { _, context in
+            // Addresses are personal data: only the event's owner and admins see them.
+            let writer = try access.writer(context)
+            let eventID = try RequestInput.eventID(context)
+            guard let event = try await eventOwner(eventID) else { throw AppError.eventNotFound(eventID) }
+            try access.checkChange(event, by: writer)
+            let views = try await repository.subscriptions(eventID: eventID)
+            return Response.json { writer in writer.array(views) { $0.subscription($1) } }
+        }
+        routes.add(.post, "/subscribe") { request, _ in try await subscribe(request, eventID: nil, seedForm: true) }
+        routes.add(.delete, "/subscriptions/:token") { _, context in
+            guard try await repository.unsubscribe(token: context.parameters.get("token") ?? "", now: clock.now()) else {
+                throw Self.unknownToken
+            }
+            return Response(status: .noContent)
+        }
+        routes.add(.get, "/unsubscribe") { request, _ in try confirmationPage(request) }
+        routes.add(.post, "/unsubscribe") { request, _ in try await oneClick(request) }
+        routes.add(.get, "/confirm") { request, _ in
+            let token = try Self.token(request)
+            return Self.page(
+                "Confirm", "Send me reminders for this event.",
+                form:
+                    "<form method=\"post\" action=\"/confirm?token=\(HTML.escape(token))\"><button type=\"submit\">Confirm</button></form>"
+            )
+        }
+        routes.add(.post, "/confirm") { request, _ in
+            guard let outcome = try await repository.confirm(token: Self.token(request), now: clock.now()) else { throw Self.unknownToken }
+            switch outcome {
+            case .confirmed:
+                queueChanged()
+                return Self.page("Confirmed", "You will get a reminder before the event starts.", form: "")
+            case .alreadyConfirmed:
+                return Self.page("Already confirmed", "This subscription is active; nothing changed.", form: "")
+            case .unsubscribed:
+                return Self.page(
+                    "Unsubscribed", "You unsubscribed from this event, so this link no longer confirms anything. Subscribe again to get reminders.",
+                    form: "", status: .conflict)
+            case .eventOver:
+                return Self.page("Too late", "This event has already started; there is nothing left to remind you of.", form: "", status: .conflict)
+            }
+        }
+    }
+
+    func subscribe(_ request: Request, eventID pathID: Int64?, seedForm: Bool) async throws -> Response {
+        let body = try await RequestInput.json(request, limit: limits.maxBodyBytes)
+        var eventID = pathID
+        if seedForm {
+            guard case .object(let object) = body, case .integer(let id)? = object["event_id"], id > 0 else {
+                throw AppError.validation([FieldError(field: "event_id", code: "required", message: "event_id must be a positive integer")])
+            }
+            eventID = id
+        }
+        let subscriptionRequest = try SubscriptionRequest.validate(
+            body, defaultMinutes: defaultMinutes, extraFields: seedForm ? ["event_id"] : []
+        ).get()
+        try await checkLimits(email: subscriptionRequest.email, eventID: eventID!)
+        let (view, created) = try await repository.subscribe(eventID: eventID!, request: subscriptionRequest, now: clock.now())
+        if created { queueChanged() }
+        var response = Response.json(status: created ? .created : .ok) {
+            $0.subscription(view)
+        }
+        response.headers[.location] = "/events/\(view.subscription.eventID)/subscriptions"
+        return response
+    }
+
+    /// Nobody may flood one inbox or one event, whatever addresses they send from.
+    func checkLimits(email: EmailAddress, eventID: Int64) async throws {
+        guard limiters.settings.enabled else { return }
+        let now = clock.now()
+        let perEmail = await limiters.check(limiters.perEmail, email.normalized, now: now)
+        guard perEmail.allowed else { throw AppError.rateLimited(perEmail, scope: "subscriptions for this address") }
+        let perEvent = await limiters.check(limiters.perEvent, String(eventID), now: now)
+        guard perEvent.allowed else { throw AppError.rateLimited(perEvent, scope: "subscriptions to event \(eventID)") }
+    }
+
+    /// `GET /unsubscribe?token=`: a page with a button; never unsubscribes by itself, since mail
+    /// scanners follow links.
+    func confirmationPage(_ request: Request) throws -> Response {
+        let token = try Self.token(request)
+        let escaped = HTML.escape(token)
+        let html = """
+            <!doctype html><html><head><meta charset="utf-8"><title>Unsubscribe</title></head><body>\
+            <h1>Unsubscribe</h1><p>Stop reminders and notices for this event?</p>\
+            <form method="post" action="/unsubscribe?token=\(escaped)">\
+            <input type="hidden" name="List-Unsubscribe" value="One-Click">\
+            <button type="submit">Unsubscribe</button></form></body></html>
+            """
+        return Response(
+            status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(string: html))
+        )
+    }
+
+    /// `POST /unsubscribe?token=` with `List-Unsubscribe=One-Click` (RFC 8058).
+    func oneClick(_ request: Request) async throws -> Response {
+        let token = try Self.token(request)
+        let contentType = (request.headers[.contentType] ?? "").lowercased()
+        guard contentType.hasPrefix("application/x-www-form-urlencoded") || contentType.hasPrefix("multipart/form-data") else {
+            throw AppError(
+                .unsupportedMediaType, code: "unsupported_media_type",
+                message: "send the form body List-Unsubscribe=One-Click as application/x-www-form-urlencoded or multipart/form-data"
+            )
+        }
+        let buffer = try await request.body.collect(upTo: 4096)
+        let body = String(buffer: buffer)
+        guard body.contains("List-Unsubscribe=One-Click") else {
+            throw AppError.validation([
+                FieldError(field: "List-Unsubscribe", code: "required", message: "the body must contain List-Unsubscribe=One-Click")
+            ])
+        }
+        guard try await repository.unsubscribe(token: token, now: clock.now()) else { throw Self.unknownToken }
+        return Response(
+            status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: "<!doctype html><html><body><p>You are unsubscribed.</p></body></html>"))
+        )
+    }
+
+    /// A minimal HTML page; links in emails lead here, and scanners only ever see a button.
+    static func page(_ title: String, _ text: String, form: String, status: HTTPResponse.Status = .ok) -> Response {
+        let html = """
+            <!doctype html><html><head><meta charset="utf-8"><title>\(title)</title></head><body>\
+            <h1>\(title)</h1><p>\(text)</p>\(form)</body></html>
+            """
+        return Response(
+            status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(string: html))
+        )
+    }
+
+    static func token(_ request: Request) throws -> String {
+        let parameters = try RequestInput.query(request)
+        guard let token = parameters.first(where: { $0.0 == "token" })?.1, !token.isEmpty else {
+            throw AppError(.badRequest, code: "missing_parameter", message: "query parameter 'token' is required")
+        }
+        guard token.utf8.count <= 100, token.utf8.allSatisfy(Self.isTokenByte) else {
+            throw AppError.badParameter("token", token, expected: "the token from an email link (letters, digits, '-' and '_')")
+        }
+        return token
+    }
+
+    static func isTokenByte(_ byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x2D || byte == 0x5F
+    }
+
+    static var unknownToken: AppError { AppError(.notFound, code: "subscription_not_found", message: "no subscription has this token") }
+}
+
+extension JSONWriter {
+    mutating func subscription(_ view: SubscriptionView) {
+        let subscription = view.subscription
+        raw("{\"id\":")
+        integer(subscription.id)
+        raw(",\"event_id\":")
+        integer(subscription.eventID)
+        raw(",\"email\":")
+        string(subscription.email)
+        raw(",\"remind_before_minutes\":")
+        integer(subscription.remindBeforeMinutes)
+        raw(",\"remind_at\":")
+        string(view.remindAt.rfc3339)
+        raw(",\"status\":")
+        string(subscription.status.rawValue)
+        raw(",\"reminder_state\":")
+        if let state = view.reminderState { string(state.rawValue) } else { raw("null") }
+        raw(",\"created_at\":")
+        string(subscription.createdAt.rfc3339)
+        raw("}")
+    }
+}

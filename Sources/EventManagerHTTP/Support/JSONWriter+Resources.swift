@@ -1,0 +1,81 @@
+import EventManagerCore
+import Hummingbird
+import NIOCore
+
+/// The service's resources and errors as JSON, written straight into bytes.
+extension JSONWriter {
+    mutating func event(_ event: Event) {
+        raw("{\"id\":")
+        integer(event.id)
+        raw(",\"title\":")
+        string(event.title)
+        raw(",\"location\":")
+        string(event.location)
+        raw(",\"date\":\"")
+        bytes.append(contentsOf: event.startsAt.rfc3339.utf8)
+        raw("\",\"timezone\":")
+        string(event.timeZone.identifier)
+        raw(",\"popularity\":")
+        integer(event.popularity)
+        raw(",\"created_at\":\"")
+        bytes.append(contentsOf: event.createdAt.rfc3339.utf8)
+        raw("\",\"updated_at\":\"")
+        bytes.append(contentsOf: event.updatedAt.rfc3339.utf8)
+        raw("\"}")
+    }
+
+    mutating func fieldErrors(_ errors: [FieldError]) {
+        array(errors) { writer, error in
+            writer.raw("{\"field\":")
+            writer.string(error.field)
+            writer.raw(",\"code\":")
+            writer.string(error.code)
+            writer.raw(",\"message\":")
+            writer.string(error.message)
+            writer.raw("}")
+        }
+    }
+
+    /// The error body every failure uses: `{"error": {"code", "message", "details"?}}`.
+    mutating func error(_ error: AppError) {
+        self.error(code: error.code, message: error.message, details: error.details)
+    }
+
+    mutating func error(code: String, message: String, details: AppError.Details? = nil) {
+        raw("{\"error\":{\"code\":")
+        string(code)
+        raw(",\"message\":")
+        string(message)
+        switch details {
+        case nil:
+            break
+        case .fields(let errors)?:
+            raw(",\"details\":")
+            fieldErrors(errors)
+        case .items(let items)?:
+            raw(",\"details\":")
+            array(items) { writer, item in
+                writer.raw("{\"index\":")
+                writer.integer(Int64(item.index))
+                writer.raw(",\"errors\":")
+                writer.fieldErrors(item.errors)
+                writer.raw("}")
+            }
+        case .validValues(let values)?:
+            raw(",\"details\":{\"valid_values\":")
+            array(values) { $0.string($1) }
+            raw("}")
+        }
+        raw("}}")
+    }
+}
+
+extension Response {
+    /// A JSON response whose body `write` produces.
+    static func json(status: HTTPResponse.Status = .ok, _ write: (inout JSONWriter) -> Void) -> Response {
+        var writer = JSONWriter()
+        write(&writer)
+        return Response(
+            status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: writer.bytes)))
+    }
+}

@@ -1,0 +1,89 @@
+import EventManagerCore
+import EventManagerMetrics
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// Reading what a client sent: the JSON body and the query string.
+enum RequestInput {
+    /// Reads and parses a JSON body, enforcing content type and size.
+    ///
+    /// - Parameters:
+    ///   - limit: largest body accepted, in bytes (`app.max_body_bytes`).
+    ///   - mediaTypes: accepted media types besides `application/json`.
+    static func json(_ request: Request, limit: Int, also mediaTypes: [String] = []) async throws -> JSONValue {
+        try checkContentType(request, also: mediaTypes)
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw tooLarge(limit)
+        }
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: limit)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw tooLarge(limit)
+        }
+        guard buffer.readableBytes > 0 else {
+            throw AppError(.badRequest, code: "empty_body", message: "the request body is empty; expected a JSON document")
+        }
+        do {
+            return try JSONDecoder().decode(JSONValue.self, from: buffer)
+        } catch {
+            throw AppError(.badRequest, code: "malformed_json", message: "the request body is not valid JSON (RFC 8259)")
+        }
+    }
+
+    private static func tooLarge(_ limit: Int) -> AppError {
+        AppError(.payloadTooLarge, code: "body_too_large", message: "the request body exceeds the limit of \(limit) bytes")
+    }
+
+    private static func checkContentType(_ request: Request, also mediaTypes: [String]) throws {
+        let raw = request.headers[.contentType] ?? ""
+        let essence =
+            raw.split(separator: ";", maxSplits: 1).first.map {
+                $0.trimmingCharacters(in: .whitespaces).lowercased()
+            } ?? ""
+        guard essence == "application/json" || mediaTypes.contains(essence) else {
+            let accepted = (["application/json"] + mediaTypes).joined(separator: " or ")
+            throw AppError(
+                .unsupportedMediaType, code: "unsupported_media_type",
+                message: raw.isEmpty
+                    ? "Content-Type is missing; send \(accepted)" : "Content-Type '\(raw.prefix(100))' is not supported; send \(accepted)"
+            )
+        }
+    }
+
+    /// The query's name-value pairs in order, decoded as HTML forms encode them (`+` is a space).
+    static func query(_ request: Request) throws -> [(String, String)] {
+        guard let query = request.uri.query, !query.isEmpty else { return [] }
+        var pairs: [(String, String)] = []
+        for part in query.split(separator: "&", omittingEmptySubsequences: true) {
+            let pieces = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ text: Substring) throws -> String {
+                guard let decoded = text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding else {
+                    throw AppError(
+                        .badRequest, code: "malformed_query",
+                        message: "the query string has invalid percent-encoding near '\(text.prefix(50))'")
+                }
+                return decoded
+            }
+            pairs.append((try decode(pieces[0]), pieces.count > 1 ? try decode(pieces[1]) : ""))
+        }
+        return pairs
+    }
+
+    /// Percent-encodes a query component so it survives a round trip through `query(_:)`.
+    static func encodeQueryComponent(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+
+    /// An integer path parameter, or a 404 naming what was looked for.
+    static func eventID(_ context: some RequestContext) throws -> Int64 {
+        let raw = context.parameters.get("id") ?? ""
+        guard let id = Int64(raw), id > 0 else {
+            throw AppError(.notFound, code: "event_not_found", message: "no event with id '\(raw.prefix(40))': ids are positive integers")
+        }
+        return id
+    }
+}

@@ -1,0 +1,176 @@
+import EventManagerCore
+import Foundation
+
+/// An email ready for a transport: envelope plus the RFC 5322 text.
+public struct OutgoingMail: Sendable, Equatable {
+    public var from: String
+    public var to: String
+    public var messageID: String
+    /// The whole message, CRLF line endings, 7-bit clean.
+    public var data: [UInt8]
+
+    public init(from: String, to: String, messageID: String, data: [UInt8]) {
+        self.from = from
+        self.to = to
+        self.messageID = messageID
+        self.data = data
+    }
+
+    public var needsSMTPUTF8: Bool { !(from + to).utf8.allSatisfy { $0 < 0x80 } }
+}
+
+/// A MIME message under construction.
+///
+/// Everything user-controlled goes through `headerValue` (CR and LF can never reach a header;
+/// non-ASCII becomes RFC 2047 encoded-words) or a base64 body part, so the output is 7-bit
+/// clean and safe to hand to any SMTP server.
+public struct MIMEMessage: Sendable {
+    public struct Part: Sendable {
+        public var contentType: String
+        public var body: [UInt8]
+        public var filename: String?
+
+        public init(contentType: String, body: [UInt8], filename: String? = nil) {
+            self.contentType = contentType
+            self.body = body
+            self.filename = filename
+        }
+    }
+
+    public var headers: [(String, String)] = []
+    /// Alternatives, least preferred first (text, then HTML).
+    public var alternatives: [Part] = []
+    public var attachments: [Part] = []
+
+    public init() {}
+
+    public mutating func header(_ name: String, _ value: String) {
+        headers.append((name, Self.headerValue(value)))
+    }
+
+    /// A header value on one line: CR/LF/control characters become spaces, and text that is not
+    /// printable ASCII is RFC 2047 encoded.
+    public static func headerValue(_ value: String) -> String {
+        let flat = String(String.UnicodeScalarView(value.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : $0 }))
+        if flat.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return flat }
+        return encodedWords(flat)
+    }
+
+    /// `=?UTF-8?B?...?=` words of at most 75 characters, split between characters.
+    static func encodedWords(_ text: String) -> String {
+        var words: [String] = []
+        var chunk: [UInt8] = []
+        for character in text {
+            let bytes = Array(String(character).utf8)
+            if (chunk.count + bytes.count + 2) / 3 * 4 > 60 {
+                words.append("=?UTF-8?B?" + Data(chunk).base64EncodedString() + "?=")
+                chunk = []
+            }
+            chunk += bytes
+        }
+        if !chunk.isEmpty { words.append("=?UTF-8?B?" + Data(chunk).base64EncodedString() + "?=") }
+        return words.joined(separator: "\r\n ")
+    }
+
+    /// The message as CRLF text.
+    public func render(boundarySeed: String) -> [UInt8] {
+        var out = ""
+        for (name, value) in headers { out += "\(name): \(value)\r\n" }
+        out += "MIME-Version: 1.0\r\n"
+        let mixed = "mixed-\(boundarySeed)"
+        let alternative = "alt-\(boundarySeed)"
+        out += "Content-Type: multipart/mixed; boundary=\"\(mixed)\"\r\n\r\n"
+        out += "This is a multi-part message in MIME format.\r\n"
+        out += "--\(mixed)\r\nContent-Type: multipart/alternative; boundary=\"\(alternative)\"\r\n\r\n"
+        for part in alternatives { out += "--\(alternative)\r\n" + Self.render(part) }
+        out += "--\(alternative)--\r\n"
+        for part in attachments { out += "--\(mixed)\r\n" + Self.render(part) }
+        out += "--\(mixed)--\r\n"
+        return Array(out.utf8)
+    }
+
+    private static func render(_ part: Part) -> String {
+        var out = "Content-Type: \(part.contentType)\r\nContent-Transfer-Encoding: base64\r\n"
+        if let filename = part.filename { out += "Content-Disposition: attachment; filename=\"\(filename)\"\r\n" }
+        out += "\r\n"
+        let encoded = Data(part.body).base64EncodedString()
+        var index = encoded.startIndex
+        while index < encoded.endIndex {
+            let end = encoded.index(index, offsetBy: 76, limitedBy: encoded.endIndex) ?? encoded.endIndex
+            out += encoded[index..<end] + "\r\n"
+            index = end
+        }
+        return out
+    }
+
+    /// RFC 5322 date: `Thu, 26 Nov 2026 21:17:08 +0000`.
+    public static func date(_ instant: Timestamp) -> String { CivilTime(instant).rfc5322 }
+}
+
+/// An iCalendar (RFC 5545) object with one event.
+public struct CalendarInvite: Sendable {
+    public var uid: String
+    public var sequence: Int64
+    public var stamp: Timestamp
+    public var start: Timestamp
+    public var summary: String
+    public var location: String
+    public var cancelled: Bool
+
+    public init(uid: String, sequence: Int64, stamp: Timestamp, start: Timestamp, summary: String, location: String, cancelled: Bool) {
+        self.uid = uid
+        self.sequence = sequence
+        self.stamp = stamp
+        self.start = start
+        self.summary = summary
+        self.location = location
+        self.cancelled = cancelled
+    }
+
+    public var method: String { cancelled ? "CANCEL" : "PUBLISH" }
+
+    public func render() -> [UInt8] {
+        let lines = [
+            "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//event-manager//reminders//EN", "METHOD:\(method)", "BEGIN:VEVENT",
+            "UID:\(Self.escape(uid))", "SEQUENCE:\(sequence)", "DTSTAMP:\(Self.utc(stamp))", "DTSTART:\(Self.utc(start))",
+            "SUMMARY:\(Self.escape(summary))", "LOCATION:\(Self.escape(location))", "STATUS:\(cancelled ? "CANCELLED" : "CONFIRMED")",
+            "END:VEVENT", "END:VCALENDAR",
+        ]
+        return lines.flatMap { Self.fold($0) + [13, 10] }
+    }
+
+    /// `20301027T183000Z`.
+    static func utc(_ instant: Timestamp) -> String { CivilTime(instant).iCalendarUTC }
+
+    /// TEXT escaping: backslash, semicolon, comma and newlines.
+    static func escape(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\\": out += "\\\\"
+            case ";": out += "\\;"
+            case ",": out += "\\,"
+            case "\n": out += "\\n"
+            case "\r": continue
+            default: out.unicodeScalars.append(scalar.properties.generalCategory == .control ? " " : scalar)
+            }
+        }
+        return out
+    }
+
+    /// Folds a content line at 75 octets without splitting a UTF-8 sequence.
+    static func fold(_ line: String) -> [UInt8] {
+        var out: [UInt8] = []
+        var lineLength = 0
+        for character in line {
+            let bytes = Array(String(character).utf8)
+            if lineLength + bytes.count > 75 {
+                out += [13, 10, 32]
+                lineLength = 1
+            }
+            out += bytes
+            lineLength += bytes.count
+        }
+        return out
+    }
+}

@@ -1,0 +1,144 @@
+import EventManagerCore
+import Foundation
+
+/// Writes the emails subscribers receive: reminders, change notices and cancellations.
+public struct ReminderMessages: Sendable {
+    /// `smtp.default_sender`.
+    public var sender: String
+    /// `app.public_url`, for unsubscribe links.
+    public var publicURL: String
+
+    public init(sender: String, publicURL: String) {
+        self.sender = sender
+        self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
+    }
+
+    var senderDomain: String {
+        sender.split(separator: "@").last.map { String($0).trimmingCharacters(in: CharacterSet(charactersIn: ">")) } ?? "localhost"
+    }
+
+    /// The message for a claimed delivery whose decision was `send`.
+    public func compose(_ claimed: ClaimedDelivery, now: Timestamp) -> OutgoingMail {
+        let delivery = claimed.delivery
+        let content = Content(claimed, now: now)
+        var message = MIMEMessage()
+        message.header("From", sender)
+        message.header("To", delivery.email)
+        message.header("Subject", content.subject)
+        message.header("Date", MIMEMessage.date(now))
+        message.header("Message-ID", delivery.messageID)
+        message.header("Auto-Submitted", "auto-generated")
+        var unsubscribeURL: String?
+        if let token = claimed.unsubscribeToken, delivery.kind != .cancellation {
+            let url = "\(publicURL)/unsubscribe?token=\(token)"
+            unsubscribeURL = url
+            message.header("List-Unsubscribe", "<\(url)>")
+            message.header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+        }
+        let when = Self.localTime(content.start, zone: content.zone)
+        var text = "\(content.heading)\r\n\r\n\(content.title)\r\nStarts: \(when)\r\nWhere: \(content.location)\r\n"
+        var html = "<html><body><h1>\(HTML.escape(content.heading))</h1><p><strong>\(HTML.escape(content.title))</strong></p>"
+        html += "<p>Starts: \(HTML.escape(when))<br>Where: \(HTML.escape(content.location))</p>"
+        if let previous = content.previous {
+            text += "\(previous)\r\n"
+            html += "<p>\(HTML.escape(previous))</p>"
+        }
+        if delivery.kind == .confirmation, let token = claimed.unsubscribeToken {
+            let confirmURL = "\(publicURL)/confirm?token=\(token)"
+            text += "\r\nConfirm your subscription (no reminder is sent until you do): \(confirmURL)\r\n"
+            html += "<p><a href=\"\(HTML.escape(confirmURL))\">Confirm your subscription</a> (no reminder is sent until you do)</p>"
+        }
+        if let unsubscribeURL {
+            text += "\r\nUnsubscribe: \(unsubscribeURL)\r\n"
+            html += "<p><a href=\"\(HTML.escape(unsubscribeURL))\">Unsubscribe</a></p>"
+        }
+        html += "</body></html>"
+        message.alternatives = [
+            .init(contentType: "text/plain; charset=utf-8", body: Array(text.utf8)),
+            .init(contentType: "text/html; charset=utf-8", body: Array(html.utf8)),
+        ]
+        let invite = CalendarInvite(
+            uid: "event-\(delivery.eventID)@\(senderDomain)", sequence: content.sequence, stamp: now, start: content.start,
+            summary: content.title, location: content.location, cancelled: delivery.kind == .cancellation
+        )
+        message.attachments = [
+            .init(contentType: "text/calendar; charset=utf-8; method=\(invite.method)", body: invite.render(), filename: "event.ics")
+        ]
+        let seed = delivery.messageID.filter { $0.isLetter || $0.isNumber }.prefix(24)
+        return OutgoingMail(
+            from: sender, to: delivery.email, messageID: delivery.messageID, data: message.render(boundarySeed: String(seed)))
+    }
+
+    /// What a message says, from the live event for reminders or the snapshot for notices.
+    struct Content {
+        var subject: String
+        var heading: String
+        var title: String
+        var location: String
+        var start: Timestamp
+        var zone: EventTimeZone
+        var sequence: Int64
+        var previous: String?
+
+        init(_ claimed: ClaimedDelivery, now: Timestamp) {
+            let delivery = claimed.delivery
+            if delivery.kind == .confirmation, let event = claimed.event {
+                title = event.title
+                location = event.location
+                start = event.startsAt
+                zone = event.timeZone
+                sequence = claimed.eventRevision
+                subject = "Please confirm: reminders for \(title)"
+                heading = "Please confirm your subscription"
+            } else if delivery.kind == .reminder, let event = claimed.event {
+                title = event.title
+                location = event.location
+                start = event.startsAt
+                zone = event.timeZone
+                sequence = claimed.eventRevision
+                let minutes = max(0, (event.startsAt.millisecondsSinceEpoch - now.millisecondsSinceEpoch + 30_000) / 60_000)
+                let when = minutes == 0 ? "now" : "in \(ReminderMessages.duration(minutes: minutes))"
+                subject = "Reminder: \(title) starts \(when)"
+                heading = "Starts \(when)"
+            } else {
+                let notice =
+                    delivery.notice ?? NoticeSnapshot(title: "event \(delivery.eventID)", location: "", startsAt: 0, timeZone: "UTC")
+                title = notice.title
+                location = notice.location
+                start = Timestamp(millisecondsSinceEpoch: notice.startsAt)
+                zone = EventTimeZone(identifier: notice.timeZone) ?? .utc
+                sequence = notice.revision
+                if delivery.kind == .cancellation {
+                    subject = "Cancelled: \(title)"
+                    heading = "This event has been cancelled"
+                } else {
+                    subject = "Changed: \(title)"
+                    heading = "This event has changed"
+                    var was: [String] = []
+                    if let old = notice.previousStartsAt {
+                        was.append("Previously: \(ReminderMessages.localTime(Timestamp(millisecondsSinceEpoch: old), zone: zone))")
+                    }
+                    if let old = notice.previousLocation { was.append("Previously at: \(old)") }
+                    previous = was.isEmpty ? nil : was.joined(separator: "\r\n")
+                }
+            }
+        }
+    }
+
+    /// `1 hour 30 minutes`, `2 days`, `30 minutes`.
+    static func duration(minutes: Int64) -> String {
+        let days = minutes / 1440
+        let hours = minutes % 1440 / 60
+        let rest = minutes % 60
+        var parts: [String] = []
+        if days > 0 { parts.append(days == 1 ? "1 day" : "\(days) days") }
+        if hours > 0 { parts.append(hours == 1 ? "1 hour" : "\(hours) hours") }
+        if rest > 0 { parts.append(rest == 1 ? "1 minute" : "\(rest) minutes") }
+        return parts.joined(separator: " ")
+    }
+
+    /// `Sunday 27 October 2030, 18:30 (Asia/Jerusalem)`.
+    static func localTime(_ instant: Timestamp, zone: EventTimeZone) -> String {
+        "\(CivilTime(instant, in: zone).spoken) (\(zone.identifier))"
+    }
+}

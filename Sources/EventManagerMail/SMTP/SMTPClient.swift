@@ -1,0 +1,371 @@
+import EventManagerCore
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import Synchronization
+
+/// An SMTP client on SwiftNIO: one connection per session, many messages per connection.
+///
+/// EHLO with HELO fallback, multi-line replies, PIPELINING, SIZE and SMTPUTF8 when advertised,
+/// STARTTLS or implicit TLS through NIOSSL, AUTH PLAIN/LOGIN only over TLS, RSET between
+/// messages, QUIT at the end, and a timeout on every step.
+public struct SMTPTransport: MailTransport {
+    let configuration: SMTPConfiguration
+    let eventLoopGroup: any EventLoopGroup
+    let logger: Logger
+
+    public init(
+        configuration: SMTPConfiguration, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger
+    ) {
+        self.configuration = configuration
+        self.eventLoopGroup = eventLoopGroup
+        self.logger = logger
+    }
+
+    public func withSession<Result>(_ body: (any MailSession) async throws -> Result) async throws -> Result {
+        let configuration = self.configuration
+        let tlsContext = try makeTLSContext()
+        let channel: NIOAsyncChannel<String, ByteBuffer>
+        do {
+            channel = try await ClientBootstrap(group: eventLoopGroup)
+                .connectTimeout(.nanoseconds(Int64(configuration.connectTimeout.components.seconds) * 1_000_000_000))
+                .connect(host: configuration.host, port: configuration.port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        if configuration.tls == .tls, let tlsContext {
+                            try channel.pipeline.syncOperations.addHandler(
+                                try NIOSSLClientHandler(context: tlsContext, serverHostname: Self.sniName(configuration.host))
+                            )
+                        }
+                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(SMTPLineDecoder()))
+                        return try NIOAsyncChannel<String, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    }
+                }
+        } catch {
+            throw MailError(.transient, "cannot connect to \(configuration.host):\(configuration.port): \(error)")
+        }
+        return try await channel.executeThenClose { inbound, outbound in
+            let connection = SMTPConnection(
+                channel: channel.channel, lines: inbound.makeAsyncIterator(), outbound: outbound, configuration: configuration,
+                tlsContext: tlsContext, logger: logger
+            )
+            try await connection.open()
+            let result: Result
+            do {
+                result = try await body(connection)
+            } catch {
+                await connection.quit()
+                throw error
+            }
+            await connection.quit()
+            return result
+        }
+    }
+
+    func makeTLSContext() throws -> NIOSSLContext? {
+        guard configuration.tls != .none else { return nil }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let caFile = configuration.caFile {
+            tls.trustRoots = .file(caFile)
+        }
+        do {
+            return try NIOSSLContext(configuration: tls)
+        } catch {
+            throw MailError(.transient, "cannot set up TLS: \(error)")
+        }
+    }
+
+    /// SNI must be a host name, not an address literal.
+    static func sniName(_ host: String) -> String? {
+        host.allSatisfy({ $0.isNumber || $0 == "." || $0 == ":" }) ? nil : host
+    }
+}
+
+/// One server reply: its code and text lines.
+struct SMTPReply: CustomStringConvertible {
+    var code: Int
+    var lines: [String]
+
+    var isPositive: Bool { (200..<400).contains(code) }
+    var description: String { "\(code) \(lines.joined(separator: " / "))" }
+
+    /// The error a failed reply means: 4xx may succeed later, 5xx will not.
+    func error(during step: String) -> MailError {
+        MailError(code >= 500 ? .permanent : .transient, "\(step) failed: \(description)")
+    }
+}
+
+/// The client side of one SMTP connection. Lives inside one task; not shared.
+final class SMTPConnection: MailSession {
+    private let channel: any Channel
+    private var lines: NIOAsyncChannelInboundStream<String>.AsyncIterator
+    private let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    private let configuration: SMTPConfiguration
+    private let tlsContext: NIOSSLContext?
+    private let logger: Logger
+    private var extensions: [String: String] = [:]
+    private var secure: Bool
+    private var transactions = 0
+    private var broken = false
+
+    init(
+        channel: any Channel, lines: NIOAsyncChannelInboundStream<String>.AsyncIterator,
+        outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
+        configuration: SMTPConfiguration, tlsContext: NIOSSLContext?, logger: Logger
+    ) {
+        self.channel = channel
+        self.lines = lines
+        self.outbound = outbound
+        self.configuration = configuration
+        self.tlsContext = tlsContext
+        self.logger = logger
+        self.secure = configuration.tls == .tls
+    }
+
+    /// Greeting, EHLO, STARTTLS and AUTH as configured.
+    func open() async throws {
+        let greeting = try await readReply(step: "greeting")
+        guard greeting.code == 220 else { throw MailError(.transient, "server greeting: \(greeting)") }
+        try await hello()
+        if configuration.tls == .starttls {
+            guard extensions["STARTTLS"] != nil else {
+                throw MailError(.transient, "the server does not offer STARTTLS and smtp.tls is starttls")
+            }
+            let reply = try await command("STARTTLS", step: "STARTTLS")
+            guard reply.code == 220 else { throw MailError(.transient, "STARTTLS refused: \(reply)") }
+            guard let tlsContext else { throw MailError(.transient, "no TLS context") }
+            let serverName = SMTPTransport.sniName(configuration.host)
+            let channel = self.channel
+            try await channel.eventLoop.submit {
+                try channel.pipeline.syncOperations.addHandler(
+                    try NIOSSLClientHandler(context: tlsContext, serverHostname: serverName), position: .first
+                )
+            }.get()
+            secure = true
+            try await hello()
+        }
+        if let username = configuration.username {
+            try await authenticate(username: username, password: configuration.password ?? "")
+        }
+    }
+
+    private func hello() async throws {
+        var reply = try await command("EHLO \(configuration.helo)", step: "EHLO")
+        if reply.code >= 500 {
+            reply = try await command("HELO \(configuration.helo)", step: "HELO")
+            extensions = [:]
+            guard reply.code == 250 else { throw MailError(.transient, "HELO refused: \(reply)") }
+            return
+        }
+        guard reply.code == 250 else { throw MailError(.transient, "EHLO refused: \(reply)") }
+        extensions = [:]
+        for line in reply.lines.dropFirst() {
+            let parts = line.split(separator: " ", maxSplits: 1)
+            guard let keyword = parts.first else { continue }
+            extensions[keyword.uppercased()] = parts.count > 1 ? String(parts[1]) : ""
+        }
+    }
+
+    private func authenticate(username: String, password: String) async throws {
+        guard secure else { throw MailError(.transient, "refusing to send credentials without TLS (set smtp.tls)") }
+        let mechanisms = Set((extensions["AUTH"] ?? "").uppercased().split(separator: " ").map(String.init))
+        if mechanisms.contains("PLAIN") {
+            let token = Data("\0\(username)\0\(password)".utf8).base64EncodedString()
+            let reply = try await command("AUTH PLAIN \(token)", step: "AUTH PLAIN", log: "AUTH PLAIN ***")
+            guard reply.code == 235 else { throw MailError(.transient, "authentication failed: \(reply)") }
+        } else if mechanisms.contains("LOGIN") {
+            var reply = try await command("AUTH LOGIN", step: "AUTH LOGIN")
+            guard reply.code == 334 else { throw MailError(.transient, "AUTH LOGIN refused: \(reply)") }
+            reply = try await command(Data(username.utf8).base64EncodedString(), step: "AUTH LOGIN", log: "***")
+            guard reply.code == 334 else { throw MailError(.transient, "AUTH LOGIN refused: \(reply)") }
+            reply = try await command(Data(password.utf8).base64EncodedString(), step: "AUTH LOGIN", log: "***")
+            guard reply.code == 235 else { throw MailError(.transient, "authentication failed: \(reply)") }
+        } else {
+            throw MailError(.transient, "the server offers no AUTH mechanism we support (PLAIN, LOGIN)")
+        }
+    }
+
+    func send(_ mail: OutgoingMail) async throws {
+        guard !broken else { throw MailError(.transient, "the connection was lost") }
+        do {
+            try await transaction(mail)
+        } catch let error as MailError {
+            throw error
+        } catch {
+            broken = true
+            throw MailError(.transient, "connection failed: \(error)")
+        }
+    }
+
+    private func transaction(_ mail: OutgoingMail) async throws {
+        transactions += 1
+        if transactions > 1 {
+            let reply = try await command("RSET", step: "RSET")
+            guard reply.code == 250 else {
+                broken = true
+                throw reply.error(during: "RSET")
+            }
+        }
+        let smtputf8 = mail.needsSMTPUTF8
+        if smtputf8 && extensions["SMTPUTF8"] == nil {
+            throw MailError(.permanent, "the address needs SMTPUTF8, which the server does not offer")
+        }
+        var mailFrom = "MAIL FROM:<\(mail.from)>"
+        if let limit = extensions["SIZE"].flatMap({ Int($0) }) {
+            if limit > 0 && mail.data.count > limit {
+                throw MailError(.permanent, "message of \(mail.data.count) bytes exceeds the server's SIZE limit of \(limit)")
+            }
+            mailFrom += " SIZE=\(mail.data.count)"
+        }
+        if smtputf8 { mailFrom += " SMTPUTF8" }
+        let rcptTo = "RCPT TO:<\(mail.to)>"
+        let mailReply: SMTPReply
+        let rcptReply: SMTPReply
+        let dataReply: SMTPReply
+        if extensions["PIPELINING"] != nil {
+            try await write("\(mailFrom)\r\n\(rcptTo)\r\nDATA\r\n")
+            mailReply = try await readReply(step: "MAIL FROM")
+            rcptReply = try await readReply(step: "RCPT TO")
+            dataReply = try await readReply(step: "DATA")
+        } else {
+            mailReply = try await command(mailFrom, step: "MAIL FROM")
+            guard mailReply.code == 250 else { throw mailReply.error(during: "MAIL FROM") }
+            rcptReply = try await command(rcptTo, step: "RCPT TO")
+            guard rcptReply.code == 250 || rcptReply.code == 251 else { throw rcptReply.error(during: "RCPT TO") }
+            dataReply = try await command("DATA", step: "DATA")
+        }
+        let firstFailure: (String, SMTPReply)? =
+            mailReply.code != 250
+            ? ("MAIL FROM", mailReply) : !(rcptReply.code == 250 || rcptReply.code == 251) ? ("RCPT TO", rcptReply) : nil
+        if dataReply.code == 354 {
+            if let firstFailure {
+                // A server that accepted DATA without a recipient gets an empty message ended at once.
+                try await write(".\r\n")
+                _ = try await readReply(step: "end of data", timeout: configuration.dataTimeout)
+                throw firstFailure.1.error(during: firstFailure.0)
+            }
+        } else {
+            if let firstFailure { throw firstFailure.1.error(during: firstFailure.0) }
+            throw dataReply.error(during: "DATA")
+        }
+        var buffer = channel.allocator.buffer(capacity: mail.data.count + 64)
+        Self.dotStuff(mail.data, into: &buffer)
+        try await outbound.write(buffer)
+        let final = try await readReply(step: "end of data", timeout: configuration.dataTimeout)
+        guard final.code == 250 else { throw final.error(during: "message data") }
+    }
+
+    /// Writes `data` with a leading dot doubled on every line, ending in CRLF.CRLF (RFC 5321 4.5.2).
+    static func dotStuff(_ data: [UInt8], into buffer: inout ByteBuffer) {
+        buffer.reserveCapacity(minimumWritableBytes: data.count + 64)
+        // Copies whole runs between the lines that start with a dot, which are rare.
+        var runStart = 0
+        var index = 0
+        while index < data.count {
+            if data[index] == UInt8(ascii: "."), index == 0 || (index >= 2 && data[index - 2] == 13 && data[index - 1] == 10) {
+                buffer.writeBytes(data[runStart..<index])
+                buffer.writeInteger(UInt8(ascii: "."))
+                runStart = index
+            }
+            index += 1
+        }
+        buffer.writeBytes(data[runStart..<data.count])
+        if !(data.count >= 2 && data[data.count - 2] == 13 && data[data.count - 1] == 10) { buffer.writeString("\r\n") }
+        buffer.writeString(".\r\n")
+    }
+
+    /// Says goodbye; failures here do not matter, the connection closes either way.
+    func quit() async {
+        guard !broken else { return }
+        _ = try? await command("QUIT", step: "QUIT", timeout: .seconds(5))
+    }
+
+    private func command(_ line: String, step: String, log: String? = nil, timeout: Duration? = nil) async throws -> SMTPReply {
+        logger.trace("smtp >", metadata: ["line": .string(log ?? line)])
+        try await write(line + "\r\n")
+        return try await readReply(step: step, timeout: timeout)
+    }
+
+    private func write(_ text: String) async throws {
+        do {
+            try await outbound.write(channel.allocator.buffer(string: text))
+        } catch {
+            broken = true
+            throw MailError(.transient, "connection lost while writing: \(error)")
+        }
+    }
+
+    /// Reads one reply, following continuation lines (`250-...`), under a deadline that closes
+    /// the connection when it passes.
+    private func readReply(step: String, timeout: Duration? = nil) async throws -> SMTPReply {
+        let limit = timeout ?? configuration.commandTimeout
+        let timedOut = Atomic<Bool>(false)
+        let channel = self.channel
+        let timer = channel.eventLoop.scheduleTask(
+            in: .nanoseconds(limit.totalNanoseconds)
+        ) {
+            timedOut.store(true, ordering: .relaxed)
+            channel.close(promise: nil)
+        }
+        defer { timer.cancel() }
+        var text: [String] = []
+        var code = 0
+        do {
+            while true {
+                guard let line = try await lines.next() else {
+                    broken = true
+                    if timedOut.load(ordering: .relaxed) {
+                        throw MailError(.transient, "timed out after \(limit) waiting for the reply to \(step)")
+                    }
+                    throw MailError(.transient, "the server closed the connection during \(step)")
+                }
+                logger.trace("smtp <", metadata: ["line": .string(line)])
+                let bytes = Array(line.utf8)
+                guard bytes.count >= 3, let parsed = Int(String(decoding: bytes[0..<3], as: UTF8.self)) else {
+                    broken = true
+                    throw MailError(.transient, "malformed reply during \(step): \(line.prefix(100))")
+                }
+                code = parsed
+                text.append(bytes.count > 4 ? String(decoding: bytes[4...], as: UTF8.self) : "")
+                if bytes.count == 3 || bytes[3] == UInt8(ascii: " ") { break }
+                guard text.count < 100 else { throw MailError(.transient, "reply during \(step) has too many lines") }
+            }
+        } catch let error as MailError {
+            throw error
+        } catch {
+            broken = true
+            if timedOut.load(ordering: .relaxed) {
+                throw MailError(.transient, "timed out after \(limit) waiting for the reply to \(step)")
+            }
+            throw MailError(.transient, "connection failed during \(step): \(error)")
+        }
+        let reply = SMTPReply(code: code, lines: text)
+        if code == 421 { broken = true }
+        return reply
+    }
+}
+
+/// Splits the byte stream into lines at CRLF (or a bare LF), refusing absurdly long ones.
+struct SMTPLineDecoder: ByteToMessageDecoder {
+    typealias InboundOut = String
+    static let maxLineLength = 8192
+
+    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        guard let newline = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else {
+            if buffer.readableBytes > Self.maxLineLength { throw MailError(.transient, "reply line too long") }
+            return .needMoreData
+        }
+        let length = newline - buffer.readerIndex
+        var line = buffer.readString(length: length) ?? ""
+        buffer.moveReaderIndex(forwardBy: 1)
+        if line.hasSuffix("\r") { line.removeLast() }
+        context.fireChannelRead(wrapInboundOut(line))
+        return .continue
+    }
+
+    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+        while try decode(context: context, buffer: &buffer) == .continue {}
+        return .needMoreData
+    }
+}

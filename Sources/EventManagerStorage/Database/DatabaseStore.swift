@@ -1,0 +1,252 @@
+import EventManagerCore
+import FluentKit
+import FluentPostgresDriver
+import FluentSQLiteDriver
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import SQLKit
+import Synchronization
+
+/// The open database: connection pools, migrations and the three ways to use it, for either backend.
+///
+/// Code reaches the database only through `read`, `write` and `transaction`: writes on SQLite
+/// queue behind this process's other writers of the same file (see `WriterLock`), whichever store
+/// opened it, and reads get a handle that (in debug builds) refuses to write.
+public final class DatabaseStore: Sendable {
+    private let databases: Databases
+    let eventLoopGroup: any EventLoopGroup
+    let logger: Logger
+    package let isSQLite: Bool
+    /// The server's settings when the backend is PostgreSQL (LISTEN needs its own connection).
+    let postgres: SQLPostgresConfiguration?
+    /// Connections this node may open at most (`db.pool_size`).
+    public let poolSize: Int
+    /// Queries and transactions running now: the pool's usage.
+    let usage = PoolUsage()
+    /// Serialises this process's writers of one SQLite file (see `WriterLock`).
+    let writers: WriterLock
+
+    /// Opens (and for a SQLite file, creates) the database. Call `migrate()` before use.
+    ///
+    /// - Parameter poolSize: PostgreSQL connections for this process, spread over its event loops.
+    public init(
+        url: DatabaseURL, poolSize: Int = 10, logger: Logger, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        threadPool: NIOThreadPool = .singleton
+    ) throws {
+        self.eventLoopGroup = eventLoopGroup
+        self.logger = logger
+        self.databases = Databases(threadPool: threadPool, on: eventLoopGroup)
+        var loops = 0
+        for _ in eventLoopGroup.makeIterator() { loops += 1 }
+        let perLoop = max(1, (poolSize + max(1, loops) - 1) / max(1, loops))
+        self.poolSize = perLoop * max(1, loops)
+        switch url {
+        case .sqliteMemory:
+            databases.use(.sqlite(.memory, sqlLogLevel: .trace), as: .sqlite)
+            isSQLite = true
+            postgres = nil
+            writers = WriterLock()
+        case .sqliteFile(let path):
+            let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            databases.use(.sqlite(.file(path), sqlLogLevel: .trace), as: .sqlite)
+            isSQLite = true
+            postgres = nil
+            writers = WriterLock.forFile(path)
+        case .postgres(let text):
+            guard let parsed = URL(string: text) else { throw StorageError.badURL(url.redacted) }
+            let configuration = try SQLPostgresConfiguration(url: parsed)
+            databases.use(
+                .postgres(
+                    configuration: configuration, maxConnectionsPerEventLoop: perLoop, connectionPoolTimeout: .seconds(10),
+                    encodingContext: .default, decodingContext: .default, sqlLogLevel: .trace
+                ),
+                as: .psql
+            )
+            isSQLite = false
+            postgres = configuration
+            writers = WriterLock()
+        }
+    }
+
+    /// A handle on the pool of one event loop; handles are cheap, so take one per operation.
+    /// - Throws: `StorageError.closed` after `shutdown()`.
+    private func database() throws -> any Database {
+        guard let database = databases.database(logger: logger, on: eventLoopGroup.any()) else { throw StorageError.closed }
+        return database
+    }
+
+    private func sql(readOnly: Bool) throws -> any SQLDatabase {
+        MeteredSQLDatabase(base: try database() as! any SQLDatabase, usage: usage, readOnly: readOnly)
+    }
+
+    /// Runs reads on the pool. The handle refuses statements that write (checked in debug builds,
+    /// where every test runs), so no write can slip past the SQLite writer queue.
+    public func read<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
+        try await body(sql(readOnly: true))
+    }
+
+    /// Applies every migration not yet applied; safe to run on every start, from several nodes at once.
+    public func migrate() async throws {
+        if isSQLite {
+            // WAL lets readers run beside the writer; the mode is stored in the file.
+            // synchronous stays at SQLite's default FULL, so a commit is on disk before we answer.
+            try await sql(readOnly: false).raw("PRAGMA journal_mode=WAL").run()
+            try await runMigrations()
+        } else {
+            // Nodes that start together take turns: the first migrates, the others find it done.
+            // The lock lives on a connection of its own so the migrator keeps the whole pool.
+            try await withDedicatedConnection { connection in
+                _ = try await connection.query("SELECT pg_advisory_lock(\(Self.migrationLockKey))", logger: self.logger)
+                do {
+                    try await self.runMigrations()
+                } catch {
+                    _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.migrationLockKey))", logger: self.logger)
+                    throw error
+                }
+                _ = try await connection.query("SELECT pg_advisory_unlock(\(Self.migrationLockKey))", logger: self.logger)
+            }
+        }
+    }
+
+    /// Opens a PostgreSQL connection outside the pool (advisory locks, LISTEN), closed after `body`.
+    func withDedicatedConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        guard let postgres else { throw StorageError.notPostgres }
+        let connection = try await PostgresConnection.connect(
+            on: eventLoopGroup.any(), configuration: postgres.coreConfiguration, id: Int.random(in: 1...Int.max), logger: logger)
+        do {
+            let value = try await body(connection)
+            try? await connection.close()
+            return value
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+
+    static let migrationLockKey = 7_301_994_022
+
+    /// Migrations write, so on SQLite they queue with every other writer of the file.
+    private func runMigrations() async throws {
+        try await writers.withLock {
+            try await self.migrator().setupIfNeeded().get()
+            try await self.migrator().prepareBatch().get()
+        }
+    }
+
+    /// Reverts the last batch of migrations (the `migrate --revert` command).
+    public func revertLastBatch() async throws {
+        try await writers.withLock {
+            try await self.migrator().setupIfNeeded().get()
+            try await self.migrator().revertLastBatch().get()
+        }
+    }
+
+    private func migrator() -> Migrator {
+        let migrations = Migrations()
+        migrations.add(SchemaMigrations.all)
+        return Migrator(databases: databases, migrations: migrations, logger: logger, on: eventLoopGroup.any(), migrationLogLevel: .debug)
+    }
+
+    /// Runs `body` in one transaction on one connection.
+    ///
+    /// SQLite transactions start with `BEGIN IMMEDIATE`: taking the write lock up front means two
+    /// writers queue instead of deadlocking when both try to upgrade a read lock. PostgreSQL runs
+    /// at READ COMMITTED; code that reads before it writes takes row locks (`FOR UPDATE`).
+    public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        guard isSQLite else { return try await runTransaction(begin: "BEGIN", body) }
+        return try await writers.withLock { try await self.runTransaction(begin: "BEGIN IMMEDIATE", body) }
+    }
+
+    /// Runs a write outside a transaction (one autocommitted statement or several independent
+    /// ones); on SQLite it queues behind this process's other writers.
+    public func write<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        guard isSQLite else { return try await body(sql(readOnly: false)) }
+        return try await writers.withLock { try await body(self.sql(readOnly: false)) }
+    }
+
+    private func runTransaction<T: Sendable>(
+        begin: String, _ body: @escaping @Sendable (any SQLDatabase) async throws -> T
+    ) async throws -> T {
+        usage.inFlight.add(1, ordering: .relaxed)
+        defer { usage.inFlight.subtract(1, ordering: .relaxed) }
+        return try await database().withConnection { connection in
+            let sql = connection as! any SQLDatabase
+            try await sql.raw(SQLQueryString(begin)).run()
+            do {
+                let result = try await body(sql)
+                try await sql.raw("COMMIT").run()
+                return result
+            } catch {
+                try? await sql.raw("ROLLBACK").run()
+                throw error
+            }
+        }
+    }
+
+    /// `FOR UPDATE` on PostgreSQL; nothing on SQLite, whose writers are serialized already.
+    var forUpdate: SQLQueryString { isSQLite ? "" : " FOR UPDATE" }
+
+    /// `FOR SHARE` on PostgreSQL; nothing on SQLite.
+    var forShare: SQLQueryString { isSQLite ? "" : " FOR SHARE" }
+
+    /// Connections in use right now (queries and transactions), for the pool gauge.
+    public var connectionsInUse: Int { min(poolSize, usage.inFlight.load(ordering: .relaxed)) }
+
+    public func shutdown() async {
+        await databases.shutdownAsync()
+    }
+}
+
+/// How many queries and transactions hold a connection right now.
+final class PoolUsage: Sendable {
+    let inFlight = Atomic<Int>(0)
+}
+
+/// Counts queries while they run; everything else is the wrapped database's.
+struct MeteredSQLDatabase: SQLDatabase {
+    let base: any SQLDatabase
+    let usage: PoolUsage
+    /// Handed out by `read`: a statement that writes is a programming error.
+    let readOnly: Bool
+
+    var logger: Logger { base.logger }
+    var eventLoop: any EventLoop { base.eventLoop }
+    var version: (any SQLDatabaseReportedVersion)? { base.version }
+    var dialect: any SQLDialect { base.dialect }
+    var queryLogLevel: Logger.Level? { base.queryLogLevel }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
+        checkReadOnly(query)
+        usage.inFlight.add(1, ordering: .relaxed)
+        return base.execute(sql: query, onRow).always { [usage] _ in usage.inFlight.subtract(1, ordering: .relaxed) }
+    }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
+        checkReadOnly(query)
+        usage.inFlight.add(1, ordering: .relaxed)
+        defer { usage.inFlight.subtract(1, ordering: .relaxed) }
+        try await base.execute(sql: query, onRow)
+    }
+}
+
+extension MeteredSQLDatabase {
+    /// Debug builds refuse a write through a read handle; release builds skip the check.
+    @inline(__always)
+    func checkReadOnly(_ query: any SQLExpression) {
+        #if DEBUG
+            guard readOnly else { return }
+            let text = base.serialize(query).sql.drop(while: { $0 == " " || $0 == "(" }).prefix(7).uppercased()
+            precondition(
+                text.hasPrefix("SELECT") || text.hasPrefix("WITH") || text.hasPrefix("EXPLAIN"),
+                "a write went through DatabaseStore.read: \(base.serialize(query).sql)")
+        #endif
+    }
+}
+
+extension Error {
+    /// A unique or foreign key constraint refused the write (a concurrent duplicate, usually).
+    var isConstraintFailure: Bool { (self as? any DatabaseError)?.isConstraintFailure ?? false }
+}

@@ -1,0 +1,186 @@
+import EventManagerCore
+import SQLKit
+
+/// `EventRepository` in SQL that both SQLite and PostgreSQL run unchanged.
+///
+/// Moving or deleting an event reschedules, cancels and announces its mail in the same
+/// transaction, as `ReminderPlanner` decides, so the queue never disagrees with the events.
+public struct SQLEventRepository: EventRepository {
+    let store: DatabaseStore
+    let planner: ReminderPlanner
+    let queue: QueueWriter
+
+    public init(store: DatabaseStore, reminders: ReminderSettings = ReminderSettings()) {
+        self.store = store
+        self.planner = ReminderPlanner(settings: reminders)
+        self.queue = QueueWriter(settings: reminders)
+    }
+
+    static let columns = "id, title, location, starts_at, timezone, date_only, popularity, created_at, updated_at, owner_account_id"
+
+    public func create(_ drafts: [EventDraft], owner: Int64?, now: Timestamp) async throws -> [Event] {
+        try await store.transaction { sql in
+            var created: [Event] = []
+            created.reserveCapacity(drafts.count)
+            for draft in drafts {
+                let row = try await sql.raw(
+                    """
+                    INSERT INTO events (title, location, starts_at, timezone, date_only, popularity, created_at, updated_at, owner_account_id)
+                    VALUES (\(bind: draft.title), \(bind: draft.location), \(bind: draft.startsAt.millisecondsSinceEpoch), \
+                    \(bind: draft.timeZone.identifier), \(bind: draft.date.isDay), \(bind: draft.popularity), \
+                    \(bind: now.millisecondsSinceEpoch), \(bind: now.millisecondsSinceEpoch), \(bind: owner)) RETURNING id
+                    """
+                ).first()
+                guard let id = try row?.decode(column: "id", as: Int64.self) else {
+                    throw StorageError.missingReturnedRow
+                }
+                var event = Event(draft: draft, id: id, createdAt: now, updatedAt: now)
+                event.ownerAccountID = owner
+                created.append(event)
+            }
+            return created
+        }
+    }
+
+    public func find(id: Int64) async throws -> Event? {
+        try await store.read { try await $0.raw("SELECT \(unsafeRaw: Self.columns) FROM events WHERE id = \(bind: id)").first() }
+            .map(Self.event(from:))
+    }
+
+    public func list(_ query: EventListQuery) async throws -> [Event] {
+        var sql: SQLQueryString = "SELECT \(unsafeRaw: Self.columns) FROM events WHERE 1 = 1"
+        let filter = query.filter
+        if let id = filter.id { sql += " AND id = \(bind: id)" }
+        if let title = filter.title { sql += " AND title = \(bind: title)" }
+        if let location = filter.location { sql += " AND location = \(bind: location)" }
+        if let text = filter.text {
+            let pattern = "%" + Self.escapeLike(text.lowercased()) + "%"
+            sql += " AND (LOWER(title) LIKE \(bind: pattern) ESCAPE '\\' OR LOWER(location) LIKE \(bind: pattern) ESCAPE '\\')"
+        }
+        if let from = filter.startsFrom { sql += " AND starts_at >= \(bind: from.millisecondsSinceEpoch)" }
+        if let until = filter.startsUntil { sql += " AND starts_at <= \(bind: until.millisecondsSinceEpoch)" }
+        if let popularity = filter.popularity { sql += " AND popularity = \(bind: popularity)" }
+        if let min = filter.minPopularity { sql += " AND popularity >= \(bind: min)" }
+        if let max = filter.maxPopularity { sql += " AND popularity <= \(bind: max)" }
+
+        let column: String
+        switch query.sort.field {
+        case .creationTime: column = "id"
+        case .date: column = "starts_at"
+        case .popularity: column = "popularity"
+        }
+        let direction = query.sort.descending ? "DESC" : "ASC"
+        let comparison = query.sort.descending ? "<" : ">"
+        if let cursor = query.after {
+            if query.sort.field == .creationTime {
+                sql += " AND id \(unsafeRaw: comparison) \(bind: cursor.id)"
+            } else {
+                sql +=
+                    " AND (\(unsafeRaw: column) \(unsafeRaw: comparison) \(bind: cursor.key) OR (\(unsafeRaw: column) = \(bind: cursor.key) AND id \(unsafeRaw: comparison) \(bind: cursor.id)))"
+            }
+        }
+        if query.sort.field == .creationTime {
+            sql += " ORDER BY id \(unsafeRaw: direction)"
+        } else {
+            sql += " ORDER BY \(unsafeRaw: column) \(unsafeRaw: direction), id \(unsafeRaw: direction)"
+        }
+        sql += " LIMIT \(literal: query.limit + 1)"
+        let query = sql
+        return try await store.read { try await $0.raw(query).all() }.map(Self.event(from:))
+    }
+
+    public func update(id: Int64, now: Timestamp, change: @escaping @Sendable (Event) throws -> EventDraft) async throws -> Event {
+        let (planner, queue, forUpdate) = (self.planner, self.queue, store.forUpdate)
+        return try await store.transaction { sql in
+            guard
+                let row = try await sql.raw(
+                    "SELECT \(unsafeRaw: Self.columns), revision FROM events WHERE id = \(bind: id)\(forUpdate)"
+                ).first()
+            else {
+                throw AppError.eventNotFound(id)
+            }
+            let existing = try Self.event(from: row)
+            let revision = try row.decode(column: "revision", as: Int64.self)
+            let draft = try change(existing)
+            try await sql.raw(
+                """
+                UPDATE events SET title = \(bind: draft.title), location = \(bind: draft.location), \
+                starts_at = \(bind: draft.startsAt.millisecondsSinceEpoch), timezone = \(bind: draft.timeZone.identifier), \
+                date_only = \(bind: draft.date.isDay), popularity = \(bind: draft.popularity), \
+                updated_at = \(bind: now.millisecondsSinceEpoch), revision = revision + 1 WHERE id = \(bind: id)
+                """
+            ).run()
+            var updated = Event(draft: draft, id: id, createdAt: existing.createdAt, updatedAt: now)
+            updated.ownerAccountID = existing.ownerAccountID
+            let plan = planner.eventChanged(from: existing, to: updated, revision: revision + 1, now: now)
+            try await queue.apply(plan, now: now, in: sql)
+            return updated
+        }
+    }
+
+    public func delete(ids: [Int64], now: Timestamp, authorize: @escaping @Sendable (Event) throws -> Void) async throws -> [Int64] {
+        guard !ids.isEmpty else { return [] }
+        let (planner, queue, forUpdate) = (self.planner, self.queue, store.forUpdate)
+        return try await store.transaction { sql in
+            let rows = try await sql.raw(
+                "SELECT \(unsafeRaw: Self.columns), revision FROM events WHERE id IN (\(binds: ids))\(forUpdate)"
+            ).all()
+            let events = try rows.map(Self.event(from:))
+            guard !events.isEmpty else { return [] }
+            for event in events { try authorize(event) }
+            var revisions: [Int64: Int64] = [:]
+            for (event, row) in zip(events, rows) { revisions[event.id] = try row.decode(column: "revision", as: Int64.self) }
+            try await queue.apply(planner.eventsDeleted(events, revisions: revisions, now: now), now: now, in: sql)
+            try await sql.raw("DELETE FROM events WHERE id IN (\(binds: events.map(\.id)))").run()
+            return events.map(\.id)
+        }
+    }
+
+    public func ping() async throws {
+        _ = try await store.read { try await $0.raw("SELECT 1 AS ok").first() }
+    }
+
+    static func event(from row: any SQLRow) throws -> Event {
+        let zoneName = try row.decode(column: "timezone", as: String.self)
+        return Event(
+            id: try row.decode(column: "id", as: Int64.self),
+            title: try row.decode(column: "title", as: String.self),
+            location: try row.decode(column: "location", as: String.self),
+            startsAt: Timestamp(millisecondsSinceEpoch: try row.decode(column: "starts_at", as: Int64.self)),
+            timeZone: EventTimeZone(identifier: zoneName) ?? .utc,
+            isDateOnly: try row.decode(column: "date_only", as: Bool.self),
+            popularity: try row.decode(column: "popularity", as: Int64.self),
+            createdAt: Timestamp(millisecondsSinceEpoch: try row.decode(column: "created_at", as: Int64.self)),
+            updatedAt: Timestamp(millisecondsSinceEpoch: try row.decode(column: "updated_at", as: Int64.self)),
+            ownerAccountID: try row.decodeNil(column: "owner_account_id") ? nil : try row.decode(column: "owner_account_id", as: Int64.self)
+        )
+    }
+
+    static func escapeLike(_ text: String) -> String {
+        var out = ""
+        for character in text {
+            if character == "%" || character == "_" || character == "\\" { out.append("\\") }
+            out.append(character)
+        }
+        return out
+    }
+}
+
+enum StorageError: Error {
+    case missingReturnedRow
+    /// The database was used after it was shut down.
+    case closed
+    /// `db.url` could not be read.
+    case badURL(String)
+    /// A PostgreSQL-only feature was asked of another backend.
+    case notPostgres
+}
+
+extension Event {
+    init(draft: EventDraft, id: Int64, createdAt: Timestamp, updatedAt: Timestamp) {
+        self.init(
+            id: id, title: draft.title, location: draft.location, startsAt: draft.startsAt, timeZone: draft.timeZone,
+            isDateOnly: draft.date.isDay, popularity: draft.popularity, createdAt: createdAt, updatedAt: updatedAt
+        )
+    }
+}

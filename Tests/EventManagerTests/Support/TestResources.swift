@@ -1,0 +1,54 @@
+import Synchronization
+import Testing
+
+/// Set-up and tear-down as a Swift Testing trait: helpers that create something to clean up
+/// (a database, a store, a child process) register it with `TestResources.current()`, and the
+/// trait runs the clean-ups, newest first, when the test case ends, pass or fail, before the
+/// next test starts. Suites that use such helpers carry `.resources`.
+struct TestResources: TestTrait, SuiteTrait, TestScoping {
+    var isRecursive: Bool { true }
+
+    @TaskLocal static var scope: Scope?
+
+    /// The clean-ups of one running test case.
+    final class Scope: Sendable {
+        private let actions = Mutex<[@Sendable () async -> Void]>([])
+
+        /// Registers `action` to run when the test case ends.
+        func onEnd(_ action: @escaping @Sendable () async -> Void) {
+            actions.withLock { $0.append(action) }
+        }
+
+        func end() async {
+            let actions = self.actions.withLock { actions in
+                defer { actions.removeAll() }
+                return actions
+            }
+            for action in actions.reversed() { await action() }
+        }
+    }
+
+    /// The running test case's scope.
+    /// - Throws: when the test does not carry the `.resources` trait.
+    static func current() throws -> Scope {
+        guard let scope else { throw TestSetupError("this test creates resources: give it (or its suite) the .resources trait") }
+        return scope
+    }
+
+    func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
+        guard testCase != nil, Self.scope == nil else { return try await function() }
+        let scope = Scope()
+        do {
+            try await Self.$scope.withValue(scope) { try await function() }
+        } catch {
+            await scope.end()
+            throw error
+        }
+        await scope.end()
+    }
+}
+
+extension Trait where Self == TestResources {
+    /// Cleans up what the test created when it ends (see `TestResources`).
+    static var resources: Self { TestResources() }
+}
