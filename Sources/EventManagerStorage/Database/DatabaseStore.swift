@@ -27,6 +27,7 @@ public final class DatabaseStore: Sendable {
     let usage = PoolUsage()
     /// Serialises this process's writers of one SQLite file (see `WriterLock`).
     let writers: WriterLock
+    private let isShutDown = Atomic<Bool>(false)
 
     /// Opens (and for a SQLite file, creates) the database. Call `migrate()` before use.
     ///
@@ -195,7 +196,9 @@ public final class DatabaseStore: Sendable {
     /// Connections in use right now (queries and transactions), for the pool gauge.
     public var connectionsInUse: Int { min(poolSize, usage.inFlight.load(ordering: .relaxed)) }
 
+    /// Closes every connection; later calls do nothing, and later use throws `StorageError.closed`.
     public func shutdown() async {
+        guard !isShutDown.exchange(true, ordering: .relaxed) else { return }
         await databases.shutdownAsync()
     }
 }
@@ -238,9 +241,10 @@ extension MeteredSQLDatabase {
     func checkReadOnly(_ query: any SQLExpression) {
         #if DEBUG
             guard readOnly else { return }
-            let text = base.serialize(query).sql.drop(while: { $0 == " " || $0 == "(" }).prefix(7).uppercased()
+            let sql = base.serialize(query).sql
+            let text = sql.drop(while: { $0 == " " || $0 == "(" }).prefix(7).uppercased()
             precondition(
-                text.hasPrefix("SELECT") || text.hasPrefix("WITH") || text.hasPrefix("EXPLAIN"),
+                text.hasPrefix("SELECT") || text.hasPrefix("WITH") || text.hasPrefix("EXPLAIN") || (text.hasPrefix("PRAGMA") && !sql.contains("=")),
                 "a write went through DatabaseStore.read: \(base.serialize(query).sql)")
         #endif
     }

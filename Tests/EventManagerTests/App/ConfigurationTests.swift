@@ -9,7 +9,7 @@ import Testing
 @testable import EventManagerMetrics
 @testable import EventManagerStorage
 
-@Suite struct ConfigurationTests {
+@Suite(.resources) struct ConfigurationTests {
     func load(_ values: [String: ConfigValue], env: [String: String] = [:]) throws(ConfigurationError) -> AppConfiguration {
         let reader = ConfigReader(providers: [
             EnvironmentVariablesProvider(environmentVariables: env),
@@ -50,7 +50,7 @@ import Testing
     }
 }
 
-@Suite struct ConfigurationLoadingTests {
+@Suite(.resources) struct ConfigurationLoadingTests {
     func write(_ text: String) throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("em-config-\(UUID().uuidString).json").path
         try text.write(toFile: path, atomically: true, encoding: .utf8)
@@ -123,7 +123,7 @@ import Testing
     }
 }
 
-@Suite struct ExampleConfigurationTests {
+@Suite(.resources) struct ExampleConfigurationTests {
     static let examplePath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("config.example.json").path
 
@@ -156,7 +156,7 @@ import Testing
     }
 }
 
-@Suite struct RateLimitConfigurationTests {
+@Suite(.resources) struct RateLimitConfigurationTests {
     @Test func aClassTakesAtMostFourLimits() async throws {
         let five = #"["1 per second", "2 per minute", "3 per hour", "4 per day", "5 per day"]"#
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("em-limits-\(UUID().uuidString).json").path

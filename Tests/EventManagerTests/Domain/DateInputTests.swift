@@ -7,7 +7,7 @@ import Testing
 @testable import EventManagerMetrics
 @testable import EventManagerStorage
 
-@Suite struct DateInputTests {
+@Suite(.resources) struct DateInputTests {
     @Test func calendarDayIsMidnightInTheEventZone() {
         let day = DateInput.parse("2023-10-27")
         #expect(day == .day(year: 2023, month: 10, day: 27))
@@ -63,7 +63,7 @@ import Testing
     @Test func calendarDayOfAnInstantFollowsTheZone() {
         let paris = EventTimeZone(identifier: "Europe/Paris")!
         guard case .instant(let instant)? = DateInput.parse("2023-10-26T23:30:00Z") else { return }
-        #expect(paris.calendarDay(of: instant) == (2023, 10, 27))
-        #expect(EventTimeZone.utc.calendarDay(of: instant) == (2023, 10, 26))
+        #expect(CivilTime(instant, in: paris).isoDate == "2023-10-27")
+        #expect(CivilTime(instant, in: .utc).isoDate == "2023-10-26")
     }
 }

@@ -7,7 +7,7 @@ import Testing
 @testable import EventManagerMetrics
 @testable import EventManagerStorage
 
-@Suite struct EventQueryTests {
+@Suite(.resources) struct EventQueryTests {
     @Test func parsesEveryFilter() throws {
         let query = try EventListQuery.parse([
             ("id", "3"), ("title", "A"), ("location", "B"), ("q", "con"), ("start_date", "2030-01-01"),

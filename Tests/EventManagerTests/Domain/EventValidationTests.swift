@@ -8,7 +8,7 @@ import Testing
 @testable import EventManagerMetrics
 @testable import EventManagerStorage
 
-@Suite struct EventValidationTests {
+@Suite(.resources) struct EventValidationTests {
     func parse(_ json: String) throws -> JSONValue {
         try JSONDecoder().decode(JSONValue.self, from: Data(json.utf8))
     }

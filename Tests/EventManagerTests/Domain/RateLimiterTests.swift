@@ -7,7 +7,7 @@ import Testing
 @testable import EventManagerMetrics
 @testable import EventManagerStorage
 
-@Suite struct RateLimiterTests {
+@Suite(.resources) struct RateLimiterTests {
     let start = Timestamp(millisecondsSinceEpoch: 1_900_000_000_000)
 
     @Test func parsesLimits() {

@@ -11,7 +11,7 @@ import Testing
 @testable import EventManagerMetrics
 @testable import EventManagerStorage
 
-@Suite struct AuthTests {
+@Suite(.resources) struct AuthTests {
     /// Creates an account straight in the store and returns `Authorization` headers for its key.
     func key(_ store: DatabaseStore, _ name: String, _ role: Role) async throws -> HTTPFields {
         let accounts = SQLAccountStore(store: store)
@@ -121,7 +121,7 @@ import Testing
             let names = try await client.send(.get, "/accounts", headers: admin).array().compactMap { $0["name"] as? String }
             #expect(names == ["root", "org", "carol"])
             // Keys are stored as hashes only.
-            let stored = try await store.sql().raw("SELECT secret_hash FROM api_keys").all().map {
+            let stored = try await store.sqlRaw("SELECT secret_hash FROM api_keys").all().map {
                 try $0.decode(column: "secret_hash", as: String.self)
             }
             #expect(!stored.contains { carolKey.contains($0) })

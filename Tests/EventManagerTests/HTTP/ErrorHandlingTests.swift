@@ -12,7 +12,7 @@ import Testing
 @testable import EventManagerMetrics
 @testable import EventManagerStorage
 
-@Suite struct ErrorHandlingTests {
+@Suite(.resources) struct ErrorHandlingTests {
     @Test func malformedJSONIs400() async throws {
         try await withTestApp { client, _ in
             let response = try await client.send(.post, "/events", json: #"{"title": "#)
@@ -76,7 +76,10 @@ import Testing
     @Test func unknownErrorsAreABare500AndReadyReports503() async throws {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        let router = buildRouter(events: FailingRepository(), subscriptions: FailingRepository(), clock: ManualClock(), logger: logger)
+        let dependencies = APIDependencies(
+            events: FailingRepository(), subscriptions: FailingRepository(), accounts: nil, limiters: RateLimiters(settings: .disabled),
+            clock: ManualClock())
+        let router = buildRouter(dependencies, settings: RouterSettings(), logger: logger)
         try await Application(router: router, logger: logger).test(.router) { client in
             let response = try await client.send(.get, "/events/1")
             #expect(response.status == .internalServerError)
@@ -153,5 +156,5 @@ struct FailingRepository: EventRepository, SubscriptionRepository {
     }
     func subscriptions(eventID: Int64) async throws -> [SubscriptionView] { throw Broken() }
     func unsubscribe(token: String, now: Timestamp) async throws -> Bool { throw Broken() }
-    func confirm(token: String, now: Timestamp) async throws -> Bool { throw Broken() }
+    func confirm(token: String, now: Timestamp) async throws -> ReminderPlanner.Confirmation? { throw Broken() }
 }

@@ -11,7 +11,7 @@ import Testing
 @testable import EventManagerMetrics
 @testable import EventManagerStorage
 
-@Suite struct EventRoutesTests {
+@Suite(.resources) struct EventRoutesTests {
     @Test(arguments: Backend.all) func createReadUpdateDelete(backend: Backend) async throws {
         let clock = ManualClock("2026-03-01T10:00:00Z")
         try await withTestApp(backend: backend, clock: clock) { client, _ in

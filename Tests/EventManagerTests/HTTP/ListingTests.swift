@@ -11,7 +11,7 @@ import Testing
 @testable import EventManagerMetrics
 @testable import EventManagerStorage
 
-@Suite struct ListingTests {
+@Suite(.resources) struct ListingTests {
     func titles(_ response: TestResponse) throws -> [String] {
         try response.array().compactMap { $0["title"] as? String }
     }

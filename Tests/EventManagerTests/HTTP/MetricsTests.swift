@@ -12,7 +12,7 @@ import Testing
 @testable import EventManagerMetrics
 @testable import EventManagerStorage
 
-@Suite struct MetricsTests {
+@Suite(.resources) struct MetricsTests {
     /// The sample of `name` with exactly these labels, from the Prometheus text.
     static func sample(_ text: String, _ name: String, _ labels: [String: String] = [:]) -> Double? {
         for line in text.split(separator: "\n") where line.hasPrefix(name + "{") || line.hasPrefix(name + " ") {
@@ -31,8 +31,7 @@ import Testing
     }
 
     @Test(arguments: Backend.all) func requestsAreCountedByRouteAndStatusWithLatency(backend: Backend) async throws {
-        let metrics = AppMetrics()
-        try await withTestApp(backend: backend, metrics: metrics) { client, _ in
+        try await withTestApp(backend: backend) { client, _ in
             let event = try await client.createEvent()
             let id = try #require(event["id"] as? Int)
             for _ in 0..<3 { try await client.send(.get, "/events/\(id)") }
@@ -54,7 +53,7 @@ import Testing
     @Test(arguments: Backend.all) func workerOutcomesLatenessQueueDepthAndPoolAreReported(backend: Backend) async throws {
         let harness = try await ReminderHarness.make(backend: backend)
         let metrics = AppMetrics()
-        addStorageSamplers(metrics: metrics, store: harness.store, reminders: harness.reminders, logger: Logger(label: "test"))
+        addStorageSamplers(metrics: metrics, store: harness.store, queue: harness.queue, logger: Logger(label: "test"))
         let event = try await harness.event(startingIn: 40)
         try await harness.subscribe(event, "a@example.com")
         try await harness.subscribe(event, "b@example.com")
@@ -64,7 +63,7 @@ import Testing
         var settings = WorkerSettings()
         settings.retry.maxAttempts = 3
         let worker = ReminderWorker(
-            queue: harness.reminders, transport: harness.transport,
+            queue: harness.queue, transport: harness.transport,
             messages: ReminderMessages(sender: "reminders@test.example", publicURL: "http://127.0.0.1:8000"), clock: harness.clock,
             settings: settings, owner: "w", logger: logger, metrics: metrics, jitter: { 0 }
         )

@@ -12,7 +12,7 @@ import Testing
 @testable import EventManagerMetrics
 @testable import EventManagerStorage
 
-@Suite struct OpenAPIDocumentTests {
+@Suite(.resources) struct OpenAPIDocumentTests {
     /// `METHOD /path` for every operation in the served document.
     func documentedOperations(_ document: [String: Any]) throws -> Set<String> {
         let paths = try #require(document["paths"] as? [String: [String: Any]])
@@ -26,16 +26,12 @@ import Testing
     }
 
     @Test func everyRouteIsDocumentedAndEveryDocumentedRouteExists() async throws {
-        let database = TemporaryDatabase()
-        defer { database.remove() }
+        let database = try await TemporaryDatabase.make()
         let store = try await database.open()
-        let routes = buildRoutes(
-            events: FailingRepository(), subscriptions: FailingRepository(), accounts: SQLAccountStore(store: store), clock: ManualClock(),
-            settings: RouterSettings(metrics: AppMetrics()), limiters: RateLimiters(settings: .disabled), logger: Logger(label: "t"),
-            queueChanged: {}
-        )
-        .routes
-        await store.shutdown()
+        let dependencies = APIDependencies(
+            events: FailingRepository(), subscriptions: FailingRepository(), accounts: SQLAccountStore(store: store),
+            limiters: RateLimiters(settings: .disabled), clock: ManualClock())
+        let routes = apiRoutes(dependencies, settings: RouterSettings(metrics: AppMetrics()))
         let document = try #require(JSONSerialization.jsonObject(with: Data(OpenAPIDocument.json.utf8)) as? [String: Any])
         let documented = try documentedOperations(document)
         #expect(routes.documentedForm.subtracting(documented).sorted() == [], "routes missing from the document")

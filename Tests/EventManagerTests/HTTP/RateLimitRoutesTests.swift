@@ -12,7 +12,7 @@ import Testing
 @testable import EventManagerMetrics
 @testable import EventManagerStorage
 
-@Suite struct RateLimitRoutesTests {
+@Suite(.resources) struct RateLimitRoutesTests {
     func settings(_ configure: (inout RateLimitSettings) -> Void) -> RateLimitSettings {
         var settings = RateLimitSettings()
         configure(&settings)
@@ -92,9 +92,10 @@ struct UnavailableLimiter: RateLimiting {
     func check(_ key: String, now: Timestamp) async throws -> RateLimitDecision {
         throw StorageError.closed
     }
+    func knownRefusal(_ key: String, now: Timestamp) -> RateLimitDecision? { nil }
 }
 
-@Suite struct RateLimiterOutageTests {
+@Suite(.resources) struct RateLimiterOutageTests {
     /// Refusing every client because the limiter's store is down would turn its outage into ours.
     @Test func anUnavailableLimiterLetsRequestsThrough() async {
         let limiters = RateLimiters(settings: RateLimitSettings()) { _, _ in UnavailableLimiter() }
@@ -105,7 +106,7 @@ struct UnavailableLimiter: RateLimiting {
     }
 }
 
-@Suite(.timeLimit(.minutes(2))) struct RateLimitLiveTests {
+@Suite(.resources, .timeLimit(.minutes(2))) struct RateLimitLiveTests {
     func limits(trusted: Set<String>) -> RateLimitSettings {
         var limits = RateLimitSettings()
         limits.write = [RateLimit("1 per minute")!]

@@ -12,7 +12,7 @@ import Testing
 @testable import EventManagerMetrics
 @testable import EventManagerStorage
 
-@Suite struct SubscriptionRoutesTests {
+@Suite(.resources) struct SubscriptionRoutesTests {
     @Test(arguments: Backend.all) func subscribeOnceThenGetTheSameSubscription(backend: Backend) async throws {
         let clock = ManualClock("2030-01-01T10:00:00Z")
         try await withTestApp(backend: backend, clock: clock) { client, store in
@@ -30,7 +30,7 @@ import Testing
                 .post, "/events/1/subscriptions", json: #"{"email":"alice@example.com","remind_before_minutes":5}"#)
             #expect(again.status == .ok)
             #expect(try again.object()["id"] as? Int == body["id"] as? Int)
-            let count = try await store.sql().raw("SELECT COUNT(*) AS n FROM deliveries").first()?.decode(column: "n", as: Int.self)
+            let count = try await store.sqlRaw("SELECT COUNT(*) AS n FROM deliveries").first()?.decode(column: "n", as: Int.self)
             #expect(count == 1)
 
             let seed = try await client.send(
@@ -73,7 +73,7 @@ import Testing
             try await client.createEvent(date: "2030-01-01T10:10:00Z")
             let response = try await client.send(.post, "/events/1/subscriptions", json: #"{"email":"a@example.com"}"#)
             #expect(response.status == .created)
-            let next = try await store.sql().raw("SELECT next_attempt_at FROM deliveries").first()?.decode(
+            let next = try await store.sqlRaw("SELECT next_attempt_at FROM deliveries").first()?.decode(
                 column: "next_attempt_at", as: Int64.self)
             #expect(next == clock.now().millisecondsSinceEpoch)
         }
@@ -84,7 +84,7 @@ import Testing
             try await client.createEvent(date: "2030-06-01")
             try await client.send(.post, "/events/1/subscriptions", json: #"{"email":"a@example.com"}"#)
             try await client.send(.post, "/events/1/subscriptions", json: #"{"email":"b@example.com"}"#)
-            let tokens = try await store.sql().raw("SELECT token FROM subscriptions ORDER BY id").all().map {
+            let tokens = try await store.sqlRaw("SELECT token FROM subscriptions ORDER BY id").all().map {
                 try $0.decode(column: "token", as: String.self)
             }
             #expect(tokens.allSatisfy { $0.count >= 43 }, "at least 256 bits, base64url")
@@ -106,7 +106,7 @@ import Testing
             #expect(try await client.send(.delete, "/subscriptions/not-a-token").status == .notFound)
             let statuses = try await client.send(.get, "/events/1/subscriptions").array().map { $0["status"] as? String }
             #expect(statuses == ["unsubscribed", "unsubscribed"])
-            let pending = try await store.sql().raw("SELECT COUNT(*) AS n FROM deliveries WHERE state = 'scheduled'").first()?
+            let pending = try await store.sqlRaw("SELECT COUNT(*) AS n FROM deliveries WHERE state = 'scheduled'").first()?
                 .decode(column: "n", as: Int.self)
             #expect(pending == 0)
 

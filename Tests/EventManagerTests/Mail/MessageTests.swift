@@ -27,11 +27,11 @@ func sampleClaim(
     )
     return ClaimedDelivery(
         delivery: delivery, event: kind == .cancellation ? nil : event, eventRevision: 3, subscriptionActive: true,
-        unsubscribeToken: "tok_123", remindBeforeMinutes: 30
+        unsubscribeToken: "tok_123"
     )
 }
 
-@Suite struct MessageTests {
+@Suite(.resources) struct MessageTests {
     let messages = ReminderMessages(sender: "reminders@example.org", publicURL: "https://events.example.org/")
 
     func text(_ mail: OutgoingMail) -> String { String(decoding: mail.data, as: UTF8.self) }

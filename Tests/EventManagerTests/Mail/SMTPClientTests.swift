@@ -10,7 +10,7 @@ import Testing
 @testable import EventManagerStorage
 
 /// The SMTP client against a real server (aiosmtpd), over real sockets.
-@Suite(.enabled(if: SMTPPeer.available, "needs python3 with aiosmtpd (pip install aiosmtpd)"), .timeLimit(.minutes(2)))
+@Suite(.resources, .enabled(if: SMTPPeer.available, "needs python3 with aiosmtpd (pip install aiosmtpd)"), .timeLimit(.minutes(2)))
 struct SMTPClientTests {
     let messages = ReminderMessages(sender: "reminders@example.org", publicURL: "http://127.0.0.1:8000")
     let now = Timestamp(millisecondsSinceEpoch: 1_900_000_000_000)

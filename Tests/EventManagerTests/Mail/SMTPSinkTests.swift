@@ -10,7 +10,7 @@ import Testing
 @testable import EventManagerStorage
 
 /// The SMTP client against Postfix's smtp-sink: PIPELINING and the HELO fallback.
-@Suite(.enabled(if: SMTPSink.available, "needs smtp-sink (apt-get install postfix)"), .timeLimit(.minutes(2)))
+@Suite(.resources, .enabled(if: SMTPSink.available, "needs smtp-sink (apt-get install postfix)"), .timeLimit(.minutes(2)))
 struct SMTPSinkTests {
     func transport(_ port: Int) -> SMTPTransport {
         var configuration = SMTPConfiguration()

@@ -9,7 +9,7 @@ import Testing
 @testable import EventManagerMetrics
 @testable import EventManagerStorage
 
-@Suite struct ReminderQueueTests {
+@Suite(.resources) struct ReminderQueueTests {
     @Test(arguments: Backend.all) func reminderGoesOutAtItsDueTimeAndNotBefore(backend: Backend) async throws {
         let harness = try await ReminderHarness.make(backend: backend)
         let event = try await harness.event(startingIn: 120)
@@ -74,7 +74,7 @@ import Testing
         let worker = harness.worker()
         #expect(try await worker.processDueBatch() == 1)
         #expect(harness.subjects() == ["Changed: Meetup"])
-        let notice = try await harness.store.sql().raw("SELECT notice FROM deliveries WHERE kind = 'change'").first()?
+        let notice = try await harness.store.sqlRaw("SELECT notice FROM deliveries WHERE kind = 'change'").first()?
             .decode(column: "notice", as: String.self)
         #expect(notice?.contains("\"revision\":1") == true, "the calendar SEQUENCE grows with the change")
         // The old reminder time passes silently; the new one fires.
@@ -170,7 +170,7 @@ import Testing
         harness.clock.advance(milliseconds: 1)
         #expect(try await worker.processDueBatch() == 1)
         #expect(harness.transport.mails.count == 1)
-        let attempts = try await harness.store.sql().raw("SELECT attempts FROM deliveries").first()?.decode(
+        let attempts = try await harness.store.sqlRaw("SELECT attempts FROM deliveries").first()?.decode(
             column: "attempts", as: Int.self)
         #expect(attempts == 3)
     }
@@ -198,7 +198,7 @@ import Testing
         harness.transport.behaviour.withLock { $0 = { _ in throw MailError(.permanent, "550 no such user") } }
         #expect(try await harness.worker().processDueBatch() == 1)
         #expect(try await harness.states() == ["failed": 1])
-        let error = try await harness.store.sql().raw("SELECT last_error FROM deliveries").first()?.decode(
+        let error = try await harness.store.sqlRaw("SELECT last_error FROM deliveries").first()?.decode(
             column: "last_error", as: String.self)
         #expect(error?.contains("550") == true)
     }

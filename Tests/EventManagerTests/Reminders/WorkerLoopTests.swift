@@ -8,7 +8,7 @@ import Testing
 @testable import EventManagerMetrics
 @testable import EventManagerStorage
 
-@Suite struct WakeupTests {
+@Suite(.resources) struct WakeupTests {
     /// A lost signal would sleep for the hour and trip the time limit; no wall-clock guess needed.
     @Test(.timeLimit(.minutes(1))) func aSignalBeforeTheWaitIsNotLost() async {
         let wakeup = Wakeup()
@@ -25,7 +25,7 @@ import Testing
 
 /// The worker as a running service on the real clock: it sleeps until the next due time and is
 /// woken when a sooner reminder is scheduled.
-@Suite(.timeLimit(.minutes(2))) struct WorkerLoopTests {
+@Suite(.resources, .timeLimit(.minutes(2))) struct WorkerLoopTests {
     /// The worker sleeps up to a minute; the subscription must wake it so the reminder goes out at
     /// its due time, not at the next poll. The one-second bound is asserted by
     /// `.ci/reminders_e2e.py` on an otherwise idle machine; here every other test shares the two
@@ -54,6 +54,5 @@ import Testing
         #expect(lateness >= 0 && lateness < 10_000, "handed over \(lateness) ms after the due time")
         running.cancel()
         _ = await running.result
-        await harness.close()
     }
 }

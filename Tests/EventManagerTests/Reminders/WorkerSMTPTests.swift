@@ -10,7 +10,7 @@ import Testing
 @testable import EventManagerStorage
 
 /// The worker with the real SMTP client against aiosmtpd: outages and refusals end to end.
-@Suite(.enabled(if: SMTPPeer.available, "needs python3 with aiosmtpd (pip install aiosmtpd)"), .timeLimit(.minutes(2)))
+@Suite(.resources, .enabled(if: SMTPPeer.available, "needs python3 with aiosmtpd (pip install aiosmtpd)"), .timeLimit(.minutes(2)))
 struct WorkerSMTPTests {
     func worker(_ harness: ReminderHarness, port: Int) -> ReminderWorker {
         var configuration = SMTPConfiguration()
@@ -19,7 +19,7 @@ struct WorkerSMTPTests {
         var logger = Logger(label: "worker-smtp")
         logger.logLevel = .critical
         return ReminderWorker(
-            queue: harness.reminders, transport: SMTPTransport(configuration: configuration, logger: logger),
+            queue: harness.queue, transport: SMTPTransport(configuration: configuration, logger: logger),
             messages: ReminderMessages(sender: "reminders@test.example", publicURL: "http://127.0.0.1:8000"), clock: harness.clock,
             settings: WorkerSettings(), owner: "worker-smtp", logger: logger, jitter: { 0 }
         )
@@ -42,7 +42,6 @@ struct WorkerSMTPTests {
         #expect(try peer.messages().map(\.rcptTos) == [["alice@example.com"]])
         #expect(try await harness.states() == ["sent": 1])
         peer.stop()
-        await harness.close()
     }
 
     @Test(arguments: Backend.all) func temporaryRefusalsAreRetriedAndPermanentOnesFail(backend: Backend) async throws {
@@ -61,6 +60,5 @@ struct WorkerSMTPTests {
         #expect(delivered == ["temp451-1@example.com", "close421-1@example.com", "fine@example.com"])
         #expect(try await harness.states() == ["sent": 3, "failed": 1])
         peer.stop()
-        await harness.close()
     }
 }

@@ -59,7 +59,7 @@ final class CountingRepository: EventRepository {
     func ping() async throws {}
 }
 
-@Suite struct CachedEventRepositoryTests {
+@Suite(.resources) struct CachedEventRepositoryTests {
     let draft = EventDraft(title: "a", location: "b", date: DateInput.parse("2030-01-01")!)
 
     @Test func secondReadIsServedFromMemoryAndWritesAreSeen() async throws {

@@ -10,10 +10,9 @@ import Testing
 @testable import EventManagerMetrics
 @testable import EventManagerStorage
 
-@Suite(.timeLimit(.minutes(2))) struct DurabilityTests {
+@Suite(.resources, .timeLimit(.minutes(2))) struct DurabilityTests {
     @Test func dataSurvivesARestartOnTheSameFile() async throws {
-        let database = TemporaryDatabase()
-        defer { database.remove() }
+        let database = try await TemporaryDatabase.make()
         let first = try await database.open()
         let created = try await SQLEventRepository(store: first).create(
             [EventDraft(title: "Kept", location: "Disk", date: DateInput.parse("2030-01-01")!)], now: Timestamp(millisecondsSinceEpoch: 5)
@@ -27,14 +26,12 @@ import Testing
     }
 
     @Test func sqliteRunsInWALWithFullSyncAndForeignKeys() async throws {
-        let database = TemporaryDatabase()
-        defer { database.remove() }
+        let database = try await TemporaryDatabase.make()
         let store = try await database.open()
-        let sql = try store.sql()
-        let mode = try await sql.raw("PRAGMA journal_mode").first()?.decode(column: "journal_mode", as: String.self)
-        let sync = try await sql.raw("PRAGMA synchronous").first()?.decode(column: "synchronous", as: Int.self)
-        let keys = try await sql.raw("PRAGMA foreign_keys").first()?.decode(column: "foreign_keys", as: Int.self)
-        let indexes = try await sql.raw("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'").all()
+        let mode = try await store.sqlRaw("PRAGMA journal_mode").first()?.decode(column: "journal_mode", as: String.self)
+        let sync = try await store.sqlRaw("PRAGMA synchronous").first()?.decode(column: "synchronous", as: Int.self)
+        let keys = try await store.sqlRaw("PRAGMA foreign_keys").first()?.decode(column: "foreign_keys", as: Int.self)
+        let indexes = try await store.sqlRaw("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'").all()
             .map { try $0.decode(column: "name", as: String.self) }
         await store.shutdown()
         #expect(mode == "wal")
@@ -44,16 +41,15 @@ import Testing
     }
 
     @Test(arguments: Backend.all) func migrationsRevertAndReapply(backend: Backend) async throws {
-        let database = TemporaryDatabase(backend: backend)
-        defer { database.remove() }
+        let database = try await TemporaryDatabase.make(backend: backend)
         let store = try await database.open()
         try await store.revertLastBatch()
         await #expect(throws: (any Error).self, "every table is gone") {
-            try await store.sql().raw("SELECT COUNT(*) AS n FROM events").run()
+            try await store.sqlRaw("SELECT COUNT(*) AS n FROM events").run()
         }
-        await #expect(throws: (any Error).self) { try await store.sql().raw("SELECT COUNT(*) AS n FROM rate_limits").run() }
+        await #expect(throws: (any Error).self) { try await store.sqlRaw("SELECT COUNT(*) AS n FROM rate_limits").run() }
         try await store.migrate()
-        let again = try await store.sql().raw("SELECT COUNT(*) AS n FROM events").first()?.decode(column: "n", as: Int.self)
+        let again = try await store.sqlRaw("SELECT COUNT(*) AS n FROM events").first()?.decode(column: "n", as: Int.self)
         await store.shutdown()
         #expect(again == 0)
     }

@@ -11,7 +11,7 @@ import Testing
 
 /// What several nodes on one database rely on: competing workers, shared rate limits,
 /// concurrent duplicates, and (on PostgreSQL) wake-ups through LISTEN/NOTIFY.
-@Suite(.timeLimit(.minutes(2))) struct ScaleOutTests {
+@Suite(.resources, .timeLimit(.minutes(2))) struct ScaleOutTests {
     @Test func postgresIsThereWhenCIRequiresIt() {
         if Backend.postgresRequired {
             #expect(Backend.postgresURL != nil, "EVENT_MANAGER_REQUIRE_POSTGRES=1 but EVENT_MANAGER_TEST_POSTGRES_URL is not set")
@@ -108,7 +108,7 @@ import Testing
             try await group.waitForAll()
         }
         let final = try #require(try await harness.events.find(id: event.id))
-        let rows = try await harness.store.sql().raw(
+        let rows = try await harness.store.sqlRaw(
             "SELECT event_starts_at FROM deliveries WHERE state = 'scheduled' AND kind = 'reminder'"
         ).all()
         let starts = try rows.map { try $0.decode(column: "event_starts_at", as: Int64.self) }
@@ -146,10 +146,9 @@ import Testing
 
     /// Two limiters on one database behave as one: the budget is shared, not per node.
     @Test(arguments: Backend.all) func rateLimitsInTheDatabaseAreSharedByEveryNode(backend: Backend) async throws {
-        let database = TemporaryDatabase(backend: backend)
-        defer { database.remove() }
+        let database = try await TemporaryDatabase.make(backend: backend)
         let nodeA = try await database.open()
-        let nodeB = try DatabaseStore(url: database.url, logger: Logger(label: "test"))
+        let nodeB = try await database.open()
         let limits = [RateLimit("3 per minute")!, RateLimit("5 per hour")!]
         let a = SQLRateLimiter(store: nodeA, scope: "write", limits: limits)
         let b = SQLRateLimiter(store: nodeB, scope: "write", limits: limits)
@@ -186,15 +185,15 @@ import Testing
     func aNotificationWakesWorkersOnOtherNodes() async throws {
         let harness = try await ReminderHarness.make(backend: .postgres)
         let event = try await harness.event(startingIn: 600)
-        let workerNode = try DatabaseStore(url: harness.database.url, logger: Logger(label: "test"))
+        let workerNode = try await harness.database.open()
         let wakeup = CountingWakeup()
         let listener = Task {
-            try await QueueListener(store: workerNode, wakeup: wakeup.wakeup, logger: Logger(label: "test")).run()
+            try await QueueListener(store: workerNode, logger: Logger(label: "test")) { wakeup.wakeup.signal() }.run()
         }
         #expect(await wakeup.next(), "the listener wakes the worker once it is connected")
         var settings = ReminderSettings(messageIDDomain: "test.example")
         settings.notifyWithinMilliseconds = 5000
-        let apiNode = SQLReminderStore(store: harness.store, settings: settings)
+        let apiNode = SQLSubscriptionStore(store: harness.store, settings: settings)
         let due = SubscriptionRequest(email: try EmailAddress.parse("soon@example.com").get(), remindBeforeMinutes: 600)
         _ = try await apiNode.subscribe(eventID: event.id, request: due, now: harness.clock.now())
         #expect(await wakeup.next(), "the commit of a reminder due now woke the other node")

@@ -95,7 +95,7 @@ struct TemporaryDatabase: Sendable {
     }
 
     /// Runs `body` on the server's admin database.
-    static func admin(_ body: @Sendable (any SQLDatabase) async throws -> Void) async throws {
+    static func admin(_ body: @escaping @Sendable (any SQLDatabase) async throws -> Void) async throws {
         guard let url = Backend.postgresURL, let parsed = DatabaseURL(url) else {
             throw TestSetupError("EVENT_MANAGER_TEST_POSTGRES_URL is not a postgres:// URL")
         }
@@ -133,12 +133,18 @@ func testConfiguration(_ database: TemporaryDatabase) -> AppConfiguration {
 /// `inspect` is a second store on the same database for assertions about rows; on SQLite it
 /// shares the application's writer queue, as every store of one file in one process does.
 func withTestApp<Value>(
-    backend: Backend = .sqlite, clock: ManualClock = ManualClock(), transport: RecordingTransport = RecordingTransport(),
-    setup: TestingSetup = .router, configure: (inout AppConfiguration) -> Void = { _ in },
-    _ body: @Sendable (_ client: any TestClientProtocol, _ inspect: DatabaseStore) async throws -> Value
+    backend: Backend = .sqlite, clock: ManualClock = ManualClock(), limits: APILimits = APILimits(),
+    rateLimits: RateLimitSettings = .disabled, authMode: AuthMode = .disabled, role: AppConfiguration.NodeRole = .all,
+    transport: RecordingTransport = RecordingTransport(), setup: TestingSetup = .router,
+    configure: (inout AppConfiguration) -> Void = { _ in },
+    _ body: @escaping @Sendable (_ client: any TestClientProtocol, _ inspect: DatabaseStore) async throws -> Value
 ) async throws -> Value {
     let database = try await TemporaryDatabase.make(backend: backend)
     var configuration = testConfiguration(database)
+    configuration.limits = limits
+    configuration.rateLimits = rateLimits
+    configuration.authMode = authMode
+    configuration.role = role
     configure(&configuration)
     var logger = Logger(label: "test")
     logger.logLevel = .critical
@@ -149,20 +155,18 @@ func withTestApp<Value>(
 }
 
 extension DatabaseStore {
-    /// The first row of a query, for assertions.
-    func first(_ query: SQLQueryString) async throws -> (any SQLRow)? {
-        try await read { try await $0.raw(query).first() }
-    }
+    /// A read for assertions: `try await store.sqlRaw("SELECT ...").first()`.
+    func sqlRaw(_ query: SQLQueryString) -> TestQuery { TestQuery(store: self, query: query) }
+}
 
-    /// Every row of a query, for assertions.
-    func all(_ query: SQLQueryString) async throws -> [any SQLRow] {
-        try await read { try await $0.raw(query).all() }
-    }
+/// A query tests run through `DatabaseStore.read`.
+struct TestQuery {
+    let store: DatabaseStore
+    let query: SQLQueryString
 
-    /// One integer a query returns (`SELECT COUNT(*) AS n ...`).
-    func integer(_ query: SQLQueryString, column: String = "n") async throws -> Int? {
-        try await first(query)?.decode(column: column, as: Int.self)
-    }
+    func first() async throws -> (any SQLRow)? { try await store.read { try await $0.raw(query).first() } }
+    func all() async throws -> [any SQLRow] { try await store.read { try await $0.raw(query).all() } }
+    func run() async throws { try await store.read { try await $0.raw(query).run() } }
 }
 
 extension TestClientProtocol {
