@@ -43,7 +43,9 @@ public final class ReminderWorker: Service, Sendable {
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 do {
                     while try await processDueBatch() > 0 && !Task.isShuttingDownGracefully {}
-                    await wakeup.wait(timeout: try await sleepDuration())
+                    let pause = try await sleepDuration()
+                    logger.debug("reminder worker idle", metadata: ["sleep_ms": .stringConvertible(pause.totalMilliseconds)])
+                    await wakeup.wait(timeout: pause)
                 } catch {
                     logger.error("reminder worker pass failed", metadata: ["error": .string(String(reflecting: error))])
                     await wakeup.wait(timeout: settings.pollInterval)

@@ -40,14 +40,6 @@ public struct ReminderPlan: Sendable, Equatable {
         steps.append(step)
         if let wake { wakeAt = min(wakeAt ?? wake, wake) }
     }
-
-    /// The same plan followed by `other`.
-    public func followed(by other: ReminderPlan) -> ReminderPlan {
-        var plan = self
-        for step in other.steps { plan.steps.append(step) }
-        if let wake = other.wakeAt { plan.wakeAt = min(plan.wakeAt ?? wake, wake) }
-        return plan
-    }
 }
 
 /// The reminder rules: what each change to an event or a subscription means for the queue.

@@ -8,11 +8,6 @@ public struct EmailAddress: Hashable, Sendable, CustomStringConvertible {
     /// The form two addresses are compared by.
     public var normalized: String { value.lowercased() }
 
-    /// True when the address needs SMTPUTF8 to be sent.
-    public var isASCII: Bool { value.utf8.allSatisfy { $0 < 0x80 } }
-
-    public var domain: Substring { value[value.index(after: value.lastIndex(of: "@")!)...] }
-
     public var description: String { value }
 
     /// Validates a raw address; the error says which rule failed.

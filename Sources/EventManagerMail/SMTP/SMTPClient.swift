@@ -87,7 +87,6 @@ struct SMTPReply: CustomStringConvertible {
     var code: Int
     var lines: [String]
 
-    var isPositive: Bool { (200..<400).contains(code) }
     var description: String { "\(code) \(lines.joined(separator: " / "))" }
 
     /// The error a failed reply means: 4xx may succeed later, 5xx will not.

@@ -31,11 +31,6 @@ public enum DatabaseURL: Sendable, Equatable {
         self = .sqliteFile(path: rest)
     }
 
-    public var isPostgres: Bool {
-        if case .postgres = self { return true }
-        return false
-    }
-
     /// The URL for logs: a password is replaced by `***`.
     public var redacted: String {
         switch self {
