@@ -33,6 +33,8 @@ public func buildApplication(
     var logger = dependencies.logger
     logger.logLevel = configuration.logLevel
     let role = configuration.role
+    // Fail at start, not at the first request, when the executable was installed without its resources.
+    _ = try OpenAPIDocument.json()
     let clock = dependencies.clock
     let store = try DatabaseStore(url: configuration.database, poolSize: configuration.poolSize, logger: logger)
     do {

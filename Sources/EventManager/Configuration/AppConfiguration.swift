@@ -1,8 +1,5 @@
 import Configuration
 import EventManagerCore
-import EventManagerHTTP
-import EventManagerMail
-import EventManagerMetrics
 import EventManagerStorage
 import Foundation
 import Logging

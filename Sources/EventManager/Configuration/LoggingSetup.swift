@@ -1,8 +1,4 @@
 import EventManagerCore
-import EventManagerHTTP
-import EventManagerMail
-import EventManagerMetrics
-import EventManagerStorage
 import Foundation
 import Logging
 

@@ -1,8 +1,6 @@
 import EventManagerCore
-import EventManagerHTTP
 import EventManagerMail
 import EventManagerMetrics
-import EventManagerStorage
 import Logging
 import ServiceLifecycle
 

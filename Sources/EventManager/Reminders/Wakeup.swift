@@ -1,8 +1,3 @@
-import EventManagerCore
-import EventManagerHTTP
-import EventManagerMail
-import EventManagerMetrics
-import EventManagerStorage
 import Synchronization
 
 /// Lets a sleeping worker be woken early, e.g. when a reminder due sooner is scheduled.

@@ -1,8 +1,4 @@
 import EventManagerCore
-import EventManagerHTTP
-import EventManagerMail
-import EventManagerMetrics
-import EventManagerStorage
 import Foundation
 
 /// Names a worker in the leases it holds, so an operator can tell which process held a row.

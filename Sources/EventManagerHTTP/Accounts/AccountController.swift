@@ -1,5 +1,4 @@
 import EventManagerCore
-import EventManagerMetrics
 import Hummingbird
 
 /// Accounts and API keys over HTTP, for admins.

@@ -1,8 +1,6 @@
 import EventManagerCore
-import EventManagerMetrics
 import HTTPTypes
 import Hummingbird
-
 
 /// Reads `Authorization: Bearer <key>` and records the caller in the context.
 ///

@@ -1,5 +1,4 @@
 import EventManagerCore
-import EventManagerMetrics
 import Hummingbird
 import NIOCore
 
@@ -219,4 +218,3 @@ struct EventController: Sendable {
         return id
     }
 }
-

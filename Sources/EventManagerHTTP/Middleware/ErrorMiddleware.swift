@@ -26,7 +26,8 @@ struct ErrorMiddleware: RouterMiddleware {
             context.logger.error(
                 "unhandled error",
                 metadata: [
-                    "request_id": .string(context.requestID), "error": .string(String(reflecting: error)), "path": .string(request.uri.path),
+                    "request_id": .string(context.requestID), "error": .string(String(reflecting: error)),
+                    "path": .string(request.uri.path),
                 ])
             return try AppError.internalError.response(from: request, context: context)
         }

@@ -1,5 +1,4 @@
 import EventManagerCore
-import EventManagerMetrics
 import Hummingbird
 
 /// Serves the OpenAPI document that describes every route.
@@ -8,7 +7,7 @@ struct OpenAPIController: Sendable {
         routes.add(.get, "/openapi.json") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "application/json"],
-                body: .init(byteBuffer: .init(string: OpenAPIDocument.json))
+                body: .init(byteBuffer: .init(string: try OpenAPIDocument.json()))
             )
         }
     }

@@ -1,5 +1,4 @@
 import EventManagerCore
-import EventManagerMetrics
 import HTTPTypes
 import Hummingbird
 import Logging

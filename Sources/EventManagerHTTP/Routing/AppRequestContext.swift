@@ -1,5 +1,4 @@
 import EventManagerCore
-import EventManagerMetrics
 import Hummingbird
 
 /// Per-request state: Hummingbird's core storage plus the request id we log and echo.

@@ -1,5 +1,4 @@
 import EventManagerCore
-import EventManagerMetrics
 import Hummingbird
 
 /// Every route of the API, collected before any is registered.

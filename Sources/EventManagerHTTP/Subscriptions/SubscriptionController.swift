@@ -1,5 +1,4 @@
 import EventManagerCore
-import EventManagerMetrics
 import Hummingbird
 import NIOCore
 
@@ -56,10 +55,12 @@ struct SubscriptionController: Sendable {
                 return Self.page("Already confirmed", "This subscription is active; nothing changed.", form: "")
             case .unsubscribed:
                 return Self.page(
-                    "Unsubscribed", "You unsubscribed from this event, so this link no longer confirms anything. Subscribe again to get reminders.",
+                    "Unsubscribed",
+                    "You unsubscribed from this event, so this link no longer confirms anything. Subscribe again to get reminders.",
                     form: "", status: .conflict)
             case .eventOver:
-                return Self.page("Too late", "This event has already started; there is nothing left to remind you of.", form: "", status: .conflict)
+                return Self.page(
+                    "Too late", "This event has already started; there is nothing left to remind you of.", form: "", status: .conflict)
             }
         }
     }

@@ -1,5 +1,4 @@
 import EventManagerCore
-import EventManagerMetrics
 import Foundation
 import Hummingbird
 import NIOCore

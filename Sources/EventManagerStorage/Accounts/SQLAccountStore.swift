@@ -30,7 +30,8 @@ public struct SQLAccountStore: AccountRepository {
     }
 
     public func accounts() async throws -> [Account] {
-        try await store.read { try await $0.raw("SELECT id, name, role, created_at FROM accounts ORDER BY id").all() }.map(Self.account(from:))
+        try await store.read { try await $0.raw("SELECT id, name, role, created_at FROM accounts ORDER BY id").all() }.map(
+            Self.account(from:))
     }
 
     public func account(named name: String) async throws -> Account? {

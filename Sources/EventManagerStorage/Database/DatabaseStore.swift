@@ -244,7 +244,8 @@ extension MeteredSQLDatabase {
             let sql = base.serialize(query).sql
             let text = sql.drop(while: { $0 == " " || $0 == "(" }).prefix(7).uppercased()
             precondition(
-                text.hasPrefix("SELECT") || text.hasPrefix("WITH") || text.hasPrefix("EXPLAIN") || (text.hasPrefix("PRAGMA") && !sql.contains("=")),
+                text.hasPrefix("SELECT") || text.hasPrefix("WITH") || text.hasPrefix("EXPLAIN")
+                    || (text.hasPrefix("PRAGMA") && !sql.contains("=")),
                 "a write went through DatabaseStore.read: \(base.serialize(query).sql)")
         #endif
     }

@@ -107,7 +107,9 @@ public struct SQLRateLimiter: RateLimiting {
             return GCRA.evaluate(stored: stored, limits: limits, now: now).decision
         }
         // Refused: read the state to say when to come back.
-        let row = try await store.read { try await $0.raw("SELECT tat0, tat1, tat2, tat3 FROM rate_limits WHERE key = \(bind: rowKey)").first() }
+        let row = try await store.read {
+            try await $0.raw("SELECT tat0, tat1, tat2, tat3 FROM rate_limits WHERE key = \(bind: rowKey)").first()
+        }
         let stored = try row.map { row in try (0..<limits.count).map { try row.decode(column: "tat\($0)", as: Double.self) } }
         var decision = GCRA.evaluate(stored: stored, limits: limits, now: now).decision
         decision.allowed = false

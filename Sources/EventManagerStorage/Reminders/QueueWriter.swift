@@ -59,30 +59,24 @@ struct QueueWriter: Sendable {
         }
     }
 
-    /// Gives the chosen subscribers a reminder for `start`, in two statements: reminders for that
-    /// start that were cancelled or skipped come back, then the missing ones are inserted. The
-    /// unique index on (subscription, start) makes a second reminder for the same start impossible.
+    /// Gives the chosen subscribers a reminder for `start` in one upsert: a missing reminder is
+    /// inserted, one for that start that was cancelled or skipped comes back (keeping its
+    /// Message-ID), and one scheduled, being sent or sent is left alone. The unique index on
+    /// (subscription, start) makes a second reminder for the same start impossible.
     private func remind(subscribers filter: SQLQueryString, start: Timestamp, now: Timestamp, sql: any SQLDatabase) async throws {
         let startMs = start.millisecondsSinceEpoch
         let nowMs = now.millisecondsSinceEpoch
         let due: SQLQueryString = "(\(bind: startMs) - s.remind_before_minutes * 60000)"
         try await sql.raw(
             """
-            UPDATE deliveries SET state = 'scheduled', due_at = \(due), \
-            next_attempt_at = CASE WHEN \(due) > \(bind: nowMs) THEN \(due) ELSE \(bind: nowMs) END, attempts = 0, \
-            last_error = NULL, updated_at = \(bind: nowMs) FROM subscriptions s \
-            WHERE s.id = deliveries.subscription_id AND \(filter) AND deliveries.kind = 'reminder' \
-            AND deliveries.event_starts_at = \(bind: startMs) AND deliveries.state IN ('cancelled', 'skipped')
-            """
-        ).run()
-        try await sql.raw(
-            """
             INSERT INTO deliveries (kind, subscription_id, event_id, email, event_starts_at, due_at, state, attempts, \
             next_attempt_at, message_id, notice, created_at, updated_at) \
             SELECT 'reminder', s.id, s.event_id, s.email, \(bind: startMs), \(due), 'scheduled', 0, \
             CASE WHEN \(due) > \(bind: nowMs) THEN \(due) ELSE \(bind: nowMs) END, \(messageID(.reminder)), NULL, \
-            \(bind: nowMs), \(bind: nowMs) FROM subscriptions s WHERE \(filter) AND NOT EXISTS (SELECT 1 FROM deliveries d \
-            WHERE d.subscription_id = s.id AND d.kind = 'reminder' AND d.event_starts_at = \(bind: startMs))
+            \(bind: nowMs), \(bind: nowMs) FROM subscriptions s WHERE \(filter) \
+            ON CONFLICT (subscription_id, event_starts_at) WHERE kind = 'reminder' DO UPDATE SET state = 'scheduled', \
+            due_at = excluded.due_at, next_attempt_at = excluded.next_attempt_at, attempts = 0, last_error = NULL, \
+            updated_at = excluded.updated_at WHERE deliveries.state IN ('cancelled', 'skipped')
             """
         ).run()
     }

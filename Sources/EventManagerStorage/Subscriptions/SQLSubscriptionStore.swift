@@ -44,7 +44,9 @@ public struct SQLSubscriptionStore: SubscriptionRepository {
                 try await queue.apply(planner.subscribed(subscription, start: start, now: now), now: now, in: sql)
                 // A new subscription's reminder is the one just written: no need to read it back.
                 let state: DeliveryState? = status == .active ? .scheduled : nil
-                return (SubscriptionView(subscription: subscription, remindAt: subscription.remindAt(start: start), reminderState: state), true)
+                return (
+                    SubscriptionView(subscription: subscription, remindAt: subscription.remindAt(start: start), reminderState: state), true
+                )
             }
             guard
                 let existing = try await sql.raw(

@@ -8,7 +8,6 @@ import Testing
 
 @testable import EventManager
 @testable import EventManagerCore
-@testable import EventManagerHTTP
 @testable import EventManagerMail
 @testable import EventManagerStorage
 
@@ -19,7 +18,8 @@ import Testing
     /// Role `all` serves the API and sends: a subscription due now is mailed by its own worker.
     @Test(arguments: Backend.all) func roleAllServesTheAPIAndSends(backend: Backend) async throws {
         let transport = RecordingTransport()
-        try await withTestApp(backend: backend, clock: ManualClock("2030-01-01T10:00:00Z"), transport: transport) { client, _ async throws in
+        try await withTestApp(backend: backend, clock: ManualClock("2030-01-01T10:00:00Z"), transport: transport) {
+            client, _ async throws in
             #expect(try await client.send(.post, "/events", json: event).status == .created)
             #expect(try await client.send(.post, "/events/1/subscriptions", json: #"{"email":"a@example.com"}"#).status == .created)
             var mails = transport.stream.makeAsyncIterator()
@@ -99,14 +99,12 @@ import Testing
         limits.write = [RateLimit("3 per minute")!]
         try await withTestApp(backend: backend, clock: ManualClock("2030-01-01T10:00:00Z"), rateLimits: limits, authMode: .required) {
             client, store async throws in
-            let accounts = SQLAccountStore(store: store)
-            let account = try await accounts.createAccount(name: "org", role: .organizer, now: .minimum)
-            let (_, token) = try await accounts.createKey(accountID: account.id, now: .minimum)
+            let key = try await apiKey(store)
             let guess: HTTPFields = [.authorization: "Bearer em_0123456789abcdef_\(String(repeating: "x", count: 43))"]
             var statuses: [HTTPResponse.Status] = []
             for _ in 0..<5 { statuses.append(try await client.send(.post, "/events", json: event, headers: guess).status) }
             #expect(statuses == [.unauthorized, .unauthorized, .unauthorized, .tooManyRequests, .tooManyRequests])
-            let good = try await client.send(.post, "/events", json: event, headers: [.authorization: "Bearer \(token.text)"])
+            let good = try await client.send(.post, "/events", json: event, headers: key)
             #expect(good.status == .tooManyRequests, "the address is refused before any key is looked up")
         }
     }
@@ -117,10 +115,7 @@ import Testing
         limits.write = [RateLimit("2 per minute")!]
         try await withTestApp(backend: backend, clock: ManualClock("2030-01-01T10:00:00Z"), rateLimits: limits, authMode: .required) {
             client, store async throws in
-            let accounts = SQLAccountStore(store: store)
-            let account = try await accounts.createAccount(name: "org", role: .organizer, now: .minimum)
-            let (_, token) = try await accounts.createKey(accountID: account.id, now: .minimum)
-            let key: HTTPFields = [.authorization: "Bearer \(token.text)"]
+            let key = try await apiKey(store)
             #expect(try await client.send(.post, "/events", json: event, headers: key).status == .created)
             #expect(try await client.send(.post, "/events", json: event, headers: key).status == .created)
             let third = try await client.send(.post, "/events", json: event, headers: key)

@@ -4,10 +4,6 @@ import Testing
 
 @testable import EventManager
 @testable import EventManagerCore
-@testable import EventManagerHTTP
-@testable import EventManagerMail
-@testable import EventManagerMetrics
-@testable import EventManagerStorage
 
 @Suite(.resources) struct ConfigurationTests {
     func load(_ values: [String: ConfigValue], env: [String: String] = [:]) throws(ConfigurationError) -> AppConfiguration {

@@ -1,11 +1,6 @@
 import Testing
 
-@testable import EventManager
 @testable import EventManagerCore
-@testable import EventManagerHTTP
-@testable import EventManagerMail
-@testable import EventManagerMetrics
-@testable import EventManagerStorage
 
 @Suite(.resources) struct EventQueryTests {
     @Test func parsesEveryFilter() throws {

@@ -1,11 +1,7 @@
 import Testing
 
-@testable import EventManager
 @testable import EventManagerCore
 @testable import EventManagerHTTP
-@testable import EventManagerMail
-@testable import EventManagerMetrics
-@testable import EventManagerStorage
 
 @Suite(.resources) struct RateLimiterTests {
     let start = Timestamp(millisecondsSinceEpoch: 1_900_000_000_000)

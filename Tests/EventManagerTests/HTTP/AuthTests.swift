@@ -6,18 +6,11 @@ import Testing
 
 @testable import EventManager
 @testable import EventManagerCore
-@testable import EventManagerHTTP
-@testable import EventManagerMail
-@testable import EventManagerMetrics
 @testable import EventManagerStorage
 
 @Suite(.resources) struct AuthTests {
-    /// Creates an account straight in the store and returns `Authorization` headers for its key.
     func key(_ store: DatabaseStore, _ name: String, _ role: Role) async throws -> HTTPFields {
-        let accounts = SQLAccountStore(store: store)
-        let account = try await accounts.createAccount(name: name, role: role, now: .minimum)
-        let (_, token) = try await accounts.createKey(accountID: account.id, now: .minimum)
-        return [.authorization: "Bearer \(token.text)"]
+        try await apiKey(store, name: name, role: role)
     }
 
     let event = #"{"title":"t","location":"l","date":"2030-06-01"}"#

@@ -8,8 +8,6 @@ import Testing
 @testable import EventManager
 @testable import EventManagerCore
 @testable import EventManagerHTTP
-@testable import EventManagerMail
-@testable import EventManagerMetrics
 @testable import EventManagerStorage
 
 @Suite(.resources) struct ErrorHandlingTests {

@@ -2,12 +2,8 @@ import Foundation
 import NIOCore
 import Testing
 
-@testable import EventManager
 @testable import EventManagerCore
-@testable import EventManagerHTTP
 @testable import EventManagerMail
-@testable import EventManagerMetrics
-@testable import EventManagerStorage
 
 /// A reminder for event 7 as a worker would have claimed it.
 func sampleClaim(

@@ -2,12 +2,8 @@ import Foundation
 import Logging
 import Testing
 
-@testable import EventManager
 @testable import EventManagerCore
-@testable import EventManagerHTTP
 @testable import EventManagerMail
-@testable import EventManagerMetrics
-@testable import EventManagerStorage
 
 /// The SMTP client against a real server (aiosmtpd), over real sockets.
 @Suite(.resources, .enabled(if: SMTPPeer.available, "needs python3 with aiosmtpd (pip install aiosmtpd)"), .timeLimit(.minutes(2)))

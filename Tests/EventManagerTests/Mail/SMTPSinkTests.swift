@@ -2,12 +2,8 @@ import Foundation
 import Logging
 import Testing
 
-@testable import EventManager
 @testable import EventManagerCore
-@testable import EventManagerHTTP
 @testable import EventManagerMail
-@testable import EventManagerMetrics
-@testable import EventManagerStorage
 
 /// The SMTP client against Postfix's smtp-sink: PIPELINING and the HELO fallback.
 @Suite(.resources, .enabled(if: SMTPSink.available, "needs smtp-sink (apt-get install postfix)"), .timeLimit(.minutes(2)))

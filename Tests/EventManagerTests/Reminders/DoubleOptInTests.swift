@@ -5,9 +5,6 @@ import Testing
 
 @testable import EventManager
 @testable import EventManagerCore
-@testable import EventManagerHTTP
-@testable import EventManagerMail
-@testable import EventManagerMetrics
 @testable import EventManagerStorage
 
 /// `subscriptions.confirm`: the subscriber is reminded only after following the link.
@@ -32,7 +29,10 @@ import Testing
         harness.advance(minutes: 90)
         #expect(try await worker.processDueBatch() == 0)
         let confirmed = try await harness.subscriptions.confirm(token: view.subscription.token, now: harness.clock.now())
-        guard case .confirmed? = confirmed else { Issue.record("not confirmed: \(String(describing: confirmed))"); return }
+        guard case .confirmed? = confirmed else {
+            Issue.record("not confirmed: \(String(describing: confirmed))")
+            return
+        }
         #expect(try await harness.subscriptions.confirm(token: view.subscription.token, now: harness.clock.now()) == .alreadyConfirmed)
         #expect(try await harness.subscriptions.confirm(token: "unknown", now: harness.clock.now()) == nil)
         #expect(try await worker.processDueBatch() == 1)

@@ -5,9 +5,7 @@ import Testing
 
 @testable import EventManager
 @testable import EventManagerCore
-@testable import EventManagerHTTP
 @testable import EventManagerMail
-@testable import EventManagerMetrics
 @testable import EventManagerStorage
 
 /// A mail transport that keeps what it is given and fails on request.

@@ -4,9 +4,7 @@ import Testing
 
 @testable import EventManager
 @testable import EventManagerCore
-@testable import EventManagerHTTP
 @testable import EventManagerMail
-@testable import EventManagerMetrics
 @testable import EventManagerStorage
 
 /// The worker with the real SMTP client against aiosmtpd: outages and refusals end to end.

@@ -1,11 +1,7 @@
 import Synchronization
 import Testing
 
-@testable import EventManager
 @testable import EventManagerCore
-@testable import EventManagerHTTP
-@testable import EventManagerMail
-@testable import EventManagerMetrics
 @testable import EventManagerStorage
 
 /// An in-memory repository that counts reads and can hold a read until the test releases it.

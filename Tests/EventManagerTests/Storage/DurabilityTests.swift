@@ -3,11 +3,7 @@ import Logging
 import SQLKit
 import Testing
 
-@testable import EventManager
 @testable import EventManagerCore
-@testable import EventManagerHTTP
-@testable import EventManagerMail
-@testable import EventManagerMetrics
 @testable import EventManagerStorage
 
 @Suite(.resources, .timeLimit(.minutes(2))) struct DurabilityTests {

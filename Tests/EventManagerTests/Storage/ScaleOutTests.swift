@@ -4,9 +4,6 @@ import Testing
 
 @testable import EventManager
 @testable import EventManagerCore
-@testable import EventManagerHTTP
-@testable import EventManagerMail
-@testable import EventManagerMetrics
 @testable import EventManagerStorage
 
 /// What several nodes on one database rely on: competing workers, shared rate limits,

@@ -154,6 +154,14 @@ func withTestApp<Value>(
     return try await app.test(setup) { client in try await body(client, inspect) }
 }
 
+/// Creates an account straight in the store and returns `Authorization` headers for its key.
+func apiKey(_ store: DatabaseStore, name: String = "org", role: Role = .organizer) async throws -> HTTPFields {
+    let accounts = SQLAccountStore(store: store)
+    let account = try await accounts.createAccount(name: name, role: role, now: .minimum)
+    let (_, token) = try await accounts.createKey(accountID: account.id, now: .minimum)
+    return [.authorization: "Bearer \(token.text)"]
+}
+
 extension DatabaseStore {
     /// A read for assertions: `try await store.sqlRaw("SELECT ...").first()`.
     func sqlRaw(_ query: SQLQueryString) -> TestQuery { TestQuery(store: self, query: query) }
