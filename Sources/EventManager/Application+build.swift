@@ -101,11 +101,13 @@ public func buildApplication(
         )
         let settings = RouterSettings(
             limits: configuration.limits, defaultReminderMinutes: configuration.reminders.defaultMinutes,
-            authMode: configuration.authMode, metrics: metrics, readiness: workerChecks
+            authMode: configuration.authMode, metrics: metrics, readiness: workerChecks, server: configuration.server
         )
         router = buildRouter(api, settings: settings, logger: logger)
     } else {
-        router = buildWorkerRouter(readiness: [databaseCheck { try await events.ping() }] + workerChecks, metrics: metrics, logger: logger)
+        router = buildWorkerRouter(
+            readiness: [databaseCheck { try await events.ping() }] + workerChecks, metrics: metrics, server: configuration.server,
+            logger: logger)
     }
     logger.info(
         "starting",

@@ -1,5 +1,6 @@
 import Configuration
 import EventManagerCore
+import EventManagerHTTP
 import EventManagerStorage
 import Foundation
 import Logging
@@ -32,6 +33,7 @@ public struct AppConfiguration: Sendable {
     public var worker = WorkerSettings()
     public var rateLimits = RateLimitSettings()
     public var authMode = AuthMode.required
+    public var server = ServerSettings()
 
     /// What one process runs: the API, the reminder worker, or both.
     public enum NodeRole: String, Sendable, CaseIterable {
@@ -152,6 +154,17 @@ public struct AppConfiguration: Sendable {
         rateLimits.subscribePerEmail = try values.limits("rate_limit.subscribe_per_email") ?? rateLimits.subscribePerEmail
         rateLimits.subscribePerEvent = try values.limits("rate_limit.subscribe_per_event") ?? rateLimits.subscribePerEvent
         if let proxies = try values.stringArray("rate_limit.trusted_proxies") { rateLimits.trustedProxies = Set(proxies) }
+        if let seconds = try values.int("app.header_timeout_seconds", in: 1...3600) { server.headerTimeout = .seconds(seconds) }
+        if let seconds = try values.int("app.body_timeout_seconds", in: 1...3600) { server.bodyTimeout = .seconds(seconds) }
+        if let seconds = try values.int("app.idle_timeout_seconds", in: 1...86_400) { server.idleTimeout = .seconds(seconds) }
+        server.maxConnections = try values.int("app.max_connections", in: 1...1_000_000) ?? server.maxConnections
+        if let clients = try values.stringArray("metrics.allowed_clients") {
+            if case .failure(let invalid) = AddressMatcher.parse(clients) {
+                throw ConfigurationError(
+                    key: "metrics.allowed_clients", message: "'\(invalid.entry)' is not an IP address, an IPv4 range like 10.0.0.0/8, or *")
+            }
+            server.metricsAllowedClients = clients
+        }
     }
 }
 

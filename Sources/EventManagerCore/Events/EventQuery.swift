@@ -56,27 +56,31 @@ public struct EventFilter: Sendable, Equatable {
 
 /// Position after the last event of a page, for keyset pagination.
 ///
-/// Holds the sort column's value and the id of the last event returned; the ordering itself
-/// travels in the `sort` parameter that the `Link` URL keeps. Every string of the documented
-/// shape is a valid position, so a cursor can never fail in a confusing way.
+/// Holds the ordering it was made for, the sort column's value and the id of the last event
+/// returned. A cursor is refused with another ordering: its key would be a value of another
+/// column, and the page it led to would be wrong.
 public struct EventCursor: Sendable, Equatable {
+    public var sort: EventSort
     public var key: Int64
     public var id: Int64
 
-    public init(key: Int64, id: Int64) {
+    public init(sort: EventSort, key: Int64, id: Int64) {
+        self.sort = sort
         self.key = key
         self.id = id
     }
 
-    /// `KEY.ID`, both decimal; clients treat it as opaque.
-    public var encoded: String { "\(key).\(id)" }
+    /// `SORT~KEY.ID` (`-date~1700000000000.42`); clients treat it as opaque.
+    public var encoded: String { "\(sort.parameterValue)~\(key).\(id)" }
 
     public init?(encoded: String) {
-        let parts = encoded.split(separator: ".", omittingEmptySubsequences: false)
+        let halves = encoded.split(separator: "~", omittingEmptySubsequences: false)
+        guard halves.count == 2, let sort = EventSort(parameterValue: String(halves[0])) else { return nil }
+        let parts = halves[1].split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0.count <= 19 }), let key = Int64(parts[0]),
             let id = Int64(parts[1]), id >= 0
         else { return nil }
-        self.init(key: key, id: id)
+        self.init(sort: sort, key: key, id: id)
     }
 }
 
@@ -119,6 +123,8 @@ public struct EventListQuery: Sendable, Equatable {
                 throw AppError(.badRequest, code: "duplicate_parameter", message: "query parameter '\(name)' given more than once")
             }
             switch name {
+            case _ where value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }):
+                throw AppError.badParameter(name, value.debugDescription, expected: "text without control characters")
             case "id": query.filter.id = try integer(name, value, min: 1)
             case "title": query.filter.title = value
             case "location": query.filter.location = value
@@ -151,6 +157,13 @@ public struct EventListQuery: Sendable, Equatable {
         if let cursorText {
             guard let cursor = EventCursor(encoded: cursorText) else {
                 throw AppError.badParameter("cursor", cursorText, expected: "a cursor taken from a Link header of this API")
+            }
+            guard cursor.sort == query.sort else {
+                throw AppError.badParameter(
+                    "cursor", cursorText,
+                    expected:
+                        "a cursor made for this ordering (it was made for sort=\(cursor.sort.parameterValue), not \(query.sort.parameterValue))"
+                )
             }
             query.after = cursor
         }

@@ -8,6 +8,16 @@ public struct EmailAddress: Hashable, Sendable, CustomStringConvertible {
     /// The form two addresses are compared by.
     public var normalized: String { value.lowercased() }
 
+    /// The mailbox that receives mail sent to this address, for limits on one inbox: lower-cased
+    /// and without a `+tag` (sub-addressing, RFC 5233), so `dave+1@` and `dave+2@` count as one.
+    public var mailbox: String {
+        let lowered = normalized
+        guard let at = lowered.lastIndex(of: "@") else { return lowered }
+        let local = lowered[..<at]
+        guard let plus = local.firstIndex(of: "+"), plus != local.startIndex else { return lowered }
+        return String(local[..<plus]) + String(lowered[at...])
+    }
+
     public var description: String { value }
 
     /// Validates a raw address; the error says which rule failed.

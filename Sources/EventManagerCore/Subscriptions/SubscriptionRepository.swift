@@ -19,6 +19,9 @@ public protocol SubscriptionRepository: Sendable {
     func subscribe(eventID: Int64, request: SubscriptionRequest, now: Timestamp) async throws -> (SubscriptionView, created: Bool)
     /// - Throws: `AppError` 404 for an unknown event.
     func subscriptions(eventID: Int64) async throws -> [SubscriptionView]
+    /// The address's pending or active subscription to the event, if any (without locking: a
+    /// hint that lets a repeated request skip the limits on new subscriptions).
+    func existing(eventID: Int64, email: EmailAddress) async throws -> SubscriptionView?
     /// Unsubscribes (pending or active) and cancels pending mail; false when no subscription has this token.
     func unsubscribe(token: String, now: Timestamp) async throws -> Bool
     /// Confirms a pending subscription and schedules its reminder, as `ReminderPlanner.confirm`

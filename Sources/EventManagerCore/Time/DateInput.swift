@@ -105,12 +105,37 @@ public struct EventTimeZone: Hashable, Sendable {
         self.identifier = identifier
     }
 
-    /// Every zone name the server accepts.
+    /// Every zone name the server accepts: Foundation's canonical list, and every name of the
+    /// system's IANA database (`/usr/share/zoneinfo`) that Foundation resolves as itself, so
+    /// current names (`Asia/Kolkata`), links (`US/Pacific`) and `Etc/` zones are all valid.
+    /// Validation and the OpenAPI enum both read this one set.
     public static let known: Set<String> = {
         var names = Set(TimeZone.knownTimeZoneIdentifiers)
         names.insert("UTC")
+        for name in zoneDatabaseNames() where !names.contains(name) && TimeZone(identifier: name)?.identifier == name {
+            names.insert(name)
+        }
         return names
     }()
+
+    /// The zone names of the tz database on this machine: its files, less the variant trees
+    /// (`posix/`, `right/`) and the files that are not zones (`zone.tab`, `leapseconds`, ...).
+    static func zoneDatabaseNames(root: String = "/usr/share/zoneinfo") -> [String] {
+        guard let walker = FileManager.default.enumerator(atPath: root) else { return [] }
+        var names: [String] = []
+        while let path = walker.nextObject() as? String {
+            if path == "posix" || path == "right" {
+                walker.skipDescendants()
+                continue
+            }
+            guard path.first?.isUppercase == true, !path.contains("."), !["Factory", "posixrules"].contains(path) else { continue }
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: root + "/" + path, isDirectory: &isDirectory), !isDirectory.boolValue {
+                names.append(path)
+            }
+        }
+        return names
+    }
 
     var foundationZone: TimeZone { TimeZone(identifier: identifier) ?? TimeZone(secondsFromGMT: 0)! }
 

@@ -48,7 +48,7 @@ struct EventController: Sendable {
         if events.count > query.limit {
             events.removeLast(events.count - query.limit)
             let last = events[events.count - 1]
-            next = EventCursor(key: query.sort.key(of: last), id: last.id)
+            next = EventCursor(sort: query.sort, key: query.sort.key(of: last), id: last.id)
         }
         var response = Response.json { writer in writer.array(events) { $0.event($1) } }
         if let next {

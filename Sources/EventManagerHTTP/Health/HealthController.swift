@@ -49,6 +49,8 @@ struct ReadinessFailure: Error, CustomStringConvertible {
 struct HealthController: Sendable {
     let checks: [ReadinessCheck]
     let metrics: AppMetrics?
+    /// Who may read `/metrics` (`metrics.allowed_clients`).
+    var metricsClients: AddressMatcher
 
     func addRoutes(to routes: RouteTable) {
         routes.add(.get, "/health") { _, _ in Self.ok }
@@ -73,8 +75,13 @@ struct HealthController: Sendable {
             }
         }
         if let metrics {
-            routes.add(.get, "/metrics") { _, _ in
-                Response(
+            routes.add(.get, "/metrics") { _, context in
+                guard metricsClients.allows(context.peerAddress) else {
+                    throw AppError(
+                        .forbidden, code: "metrics_not_allowed",
+                        message: "metrics are served to the addresses in metrics.allowed_clients only")
+                }
+                return Response(
                     status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                     body: .init(byteBuffer: ByteBuffer(bytes: await metrics.render()))
                 )

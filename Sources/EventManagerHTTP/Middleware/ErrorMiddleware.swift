@@ -20,7 +20,7 @@ struct ErrorMiddleware: RouterMiddleware {
                     from: request, context: context)
             }
             return try AppError.from(httpError: error).response(from: request, context: context)
-        } catch let error as HTTPProtocolError {
+        } catch let error as any HTTPResponseError {
             return try error.response(from: request, context: context)
         } catch {
             context.logger.error(

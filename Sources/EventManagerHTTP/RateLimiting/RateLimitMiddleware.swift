@@ -128,6 +128,22 @@ struct RateLimitMiddleware: RouterMiddleware {
     }
 }
 
+/// A 429 from a limit other than the request's class (one inbox, one event), describing that limit.
+struct RateLimitRefusal: HTTPResponseError {
+    let name: String
+    let limiter: any RateLimiting
+    let decision: RateLimitDecision
+    let scope: String
+
+    var status: HTTPResponse.Status { .tooManyRequests }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        var response = try AppError.rateLimited(decision, scope: scope).response(from: request, context: context)
+        RateLimitMiddleware.describe(name, limiter: limiter, decision: decision, in: &response.headers)
+        return response
+    }
+}
+
 extension AppError {
     static func rateLimited(_ decision: RateLimitDecision, scope: String) -> AppError {
         var error = AppError(

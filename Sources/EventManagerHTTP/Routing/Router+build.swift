@@ -37,16 +37,19 @@ public struct RouterSettings: Sendable {
     public var metrics: AppMetrics?
     /// Asked by `/ready` after the database.
     public var readiness: [ReadinessCheck] = []
+    /// Timeouts, connection limits and who may read `/metrics`.
+    public var server = ServerSettings()
 
     public init(
         limits: APILimits = APILimits(), defaultReminderMinutes: Int64 = 30, authMode: AuthMode = .disabled, metrics: AppMetrics? = nil,
-        readiness: [ReadinessCheck] = []
+        readiness: [ReadinessCheck] = [], server: ServerSettings = ServerSettings()
     ) {
         self.limits = limits
         self.defaultReminderMinutes = defaultReminderMinutes
         self.authMode = authMode
         self.metrics = metrics
         self.readiness = readiness
+        self.server = server
     }
 }
 
@@ -71,8 +74,10 @@ func apiRoutes(_ dependencies: APIDependencies, settings: RouterSettings) -> Rou
     let access = Access(mode: settings.authMode)
     let routes = RouteTable()
     let events = dependencies.events
-    HealthController(checks: [databaseCheck { try await events.ping() }] + settings.readiness, metrics: settings.metrics)
-        .addRoutes(to: routes)
+    HealthController(
+        checks: [databaseCheck { try await events.ping() }] + settings.readiness, metrics: settings.metrics,
+        metricsClients: metricsClients(settings.server)
+    ).addRoutes(to: routes)
     OpenAPIController().addRoutes(to: routes)
     EventController(
         repository: events, clock: dependencies.clock, limits: settings.limits, access: access, queueChanged: dependencies.queueChanged
@@ -89,14 +94,22 @@ func apiRoutes(_ dependencies: APIDependencies, settings: RouterSettings) -> Rou
 }
 
 /// The router of a worker node: `/health`, `/ready` and `/metrics`, no API.
-public func buildWorkerRouter(readiness: [ReadinessCheck], metrics: AppMetrics?, logger: Logger) -> Router<AppRequestContext> {
+public func buildWorkerRouter(
+    readiness: [ReadinessCheck], metrics: AppMetrics?, server: ServerSettings = ServerSettings(), logger: Logger
+) -> Router<AppRequestContext> {
     let routes = RouteTable()
-    HealthController(checks: readiness, metrics: metrics).addRoutes(to: routes)
+    HealthController(checks: readiness, metrics: metrics, metricsClients: metricsClients(server)).addRoutes(to: routes)
     let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
     router.add(middleware: RequestLogMiddleware(logger: logger, metrics: metrics))
     router.add(middleware: ErrorMiddleware(methods: routes.methodIndex))
     routes.register(on: router)
     return router
+}
+
+/// `metrics.allowed_clients` as a matcher; configuration has validated the list, and an invalid
+/// one (built in code) lets nobody in.
+private func metricsClients(_ server: ServerSettings) -> AddressMatcher {
+    (try? AddressMatcher.parse(server.metricsAllowedClients).get()) ?? .nobody
 }
 
 /// The readiness check of the database, asked through `ping`.

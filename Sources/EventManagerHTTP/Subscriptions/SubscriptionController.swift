@@ -39,7 +39,7 @@ struct SubscriptionController: Sendable {
         routes.add(.post, "/unsubscribe") { request, _ in try await oneClick(request) }
         routes.add(.get, "/confirm") { request, _ in
             let token = try Self.token(request)
-            return Self.page(
+            return Response.page(
                 "Confirm", "Send me reminders for this event.",
                 form:
                     "<form method=\"post\" action=\"/confirm?token=\(HTML.escape(token))\"><button type=\"submit\">Confirm</button></form>"
@@ -50,16 +50,16 @@ struct SubscriptionController: Sendable {
             switch outcome {
             case .confirmed:
                 queueChanged()
-                return Self.page("Confirmed", "You will get a reminder before the event starts.", form: "")
+                return Response.page("Confirmed", "You will get a reminder before the event starts.", form: "")
             case .alreadyConfirmed:
-                return Self.page("Already confirmed", "This subscription is active; nothing changed.", form: "")
+                return Response.page("Already confirmed", "This subscription is active; nothing changed.", form: "")
             case .unsubscribed:
-                return Self.page(
+                return Response.page(
                     "Unsubscribed",
                     "You unsubscribed from this event, so this link no longer confirms anything. Subscribe again to get reminders.",
                     form: "", status: .conflict)
             case .eventOver:
-                return Self.page(
+                return Response.page(
                     "Too late", "This event has already started; there is nothing left to remind you of.", form: "", status: .conflict)
             }
         }
@@ -77,8 +77,15 @@ struct SubscriptionController: Sendable {
         let subscriptionRequest = try SubscriptionRequest.validate(
             body, defaultMinutes: defaultMinutes, extraFields: seedForm ? ["event_id"] : []
         ).get()
-        try await checkLimits(email: subscriptionRequest.email, eventID: eventID!)
-        let (view, created) = try await repository.subscribe(eventID: eventID!, request: subscriptionRequest, now: clock.now())
+        // Asking again for a subscription that exists is answered with it, and costs no budget of
+        // the limits on new subscriptions.
+        let (view, created): (SubscriptionView, Bool)
+        if let existing = try await repository.existing(eventID: eventID!, email: subscriptionRequest.email) {
+            (view, created) = (existing, false)
+        } else {
+            try await checkLimits(email: subscriptionRequest.email, eventID: eventID!)
+            (view, created) = try await repository.subscribe(eventID: eventID!, request: subscriptionRequest, now: clock.now())
+        }
         if created { queueChanged() }
         var response = Response.json(status: created ? .created : .ok) {
             $0.subscription(view)
@@ -87,32 +94,33 @@ struct SubscriptionController: Sendable {
         return response
     }
 
-    /// Nobody may flood one inbox or one event, whatever addresses they send from.
+    /// Nobody may flood one inbox or one event, whatever addresses they send from; a refusal
+    /// describes the limit that refused (`RateLimit-Policy` of class `email` or `event`).
     func checkLimits(email: EmailAddress, eventID: Int64) async throws {
         guard limiters.settings.enabled else { return }
         let now = clock.now()
-        let perEmail = await limiters.check(limiters.perEmail, email.normalized, now: now)
-        guard perEmail.allowed else { throw AppError.rateLimited(perEmail, scope: "subscriptions for this address") }
+        let perEmail = await limiters.check(limiters.perEmail, email.mailbox, now: now)
+        guard perEmail.allowed else {
+            throw RateLimitRefusal(name: "email", limiter: limiters.perEmail, decision: perEmail, scope: "subscriptions for this address")
+        }
         let perEvent = await limiters.check(limiters.perEvent, String(eventID), now: now)
-        guard perEvent.allowed else { throw AppError.rateLimited(perEvent, scope: "subscriptions to event \(eventID)") }
+        guard perEvent.allowed else {
+            throw RateLimitRefusal(
+                name: "event", limiter: limiters.perEvent, decision: perEvent, scope: "subscriptions to event \(eventID)")
+        }
     }
 
     /// `GET /unsubscribe?token=`: a page with a button; never unsubscribes by itself, since mail
     /// scanners follow links.
     func confirmationPage(_ request: Request) throws -> Response {
-        let token = try Self.token(request)
-        let escaped = HTML.escape(token)
-        let html = """
-            <!doctype html><html><head><meta charset="utf-8"><title>Unsubscribe</title></head><body>\
-            <h1>Unsubscribe</h1><p>Stop reminders and notices for this event?</p>\
-            <form method="post" action="/unsubscribe?token=\(escaped)">\
-            <input type="hidden" name="List-Unsubscribe" value="One-Click">\
-            <button type="submit">Unsubscribe</button></form></body></html>
-            """
-        return Response(
-            status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
-            body: .init(byteBuffer: ByteBuffer(string: html))
-        )
+        let token = HTML.escape(try Self.token(request))
+        return Response.page(
+            "Unsubscribe", "Stop reminders and notices for this event?",
+            form: """
+                <form method="post" action="/unsubscribe?token=\(token)">\
+                <input type="hidden" name="List-Unsubscribe" value="One-Click">\
+                <button type="submit">Unsubscribe</button></form>
+                """)
     }
 
     /// `POST /unsubscribe?token=` with `List-Unsubscribe=One-Click` (RFC 8058).
@@ -133,22 +141,7 @@ struct SubscriptionController: Sendable {
             ])
         }
         guard try await repository.unsubscribe(token: token, now: clock.now()) else { throw Self.unknownToken }
-        return Response(
-            status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(string: "<!doctype html><html><body><p>You are unsubscribed.</p></body></html>"))
-        )
-    }
-
-    /// A minimal HTML page; links in emails lead here, and scanners only ever see a button.
-    static func page(_ title: String, _ text: String, form: String, status: HTTPResponse.Status = .ok) -> Response {
-        let html = """
-            <!doctype html><html><head><meta charset="utf-8"><title>\(title)</title></head><body>\
-            <h1>\(title)</h1><p>\(text)</p>\(form)</body></html>
-            """
-        return Response(
-            status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
-            body: .init(byteBuffer: ByteBuffer(string: html))
-        )
+        return Response.page("Unsubscribed", "You are unsubscribed.", form: "")
     }
 
     static func token(_ request: Request) throws -> String {

@@ -1,4 +1,5 @@
 import EventManagerCore
+import HTTPTypes
 import Hummingbird
 import NIOCore
 
@@ -75,7 +76,9 @@ extension Response {
     static func json(status: HTTPResponse.Status = .ok, _ write: (inout JSONWriter) -> Void) -> Response {
         var writer = JSONWriter()
         write(&writer)
-        return Response(
-            status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: writer.bytes)))
+        return Response(status: status, headers: jsonHeaders, body: .init(byteBuffer: ByteBuffer(bytes: writer.bytes)))
     }
+
+    /// Every JSON answer: the media type, and no sniffing of it into anything else.
+    static let jsonHeaders: HTTPFields = [.contentType: "application/json", HTTPField.Name("X-Content-Type-Options")!: "nosniff"]
 }

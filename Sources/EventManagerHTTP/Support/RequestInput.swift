@@ -25,9 +25,22 @@ enum RequestInput {
             throw AppError(.badRequest, code: "empty_body", message: "the request body is empty; expected a JSON document")
         }
         do {
-            return try JSONDecoder().decode(JSONValue.self, from: buffer)
+            return try JSONParser.parse(Array(buffer.readableBytesView))
         } catch {
-            throw AppError(.badRequest, code: "malformed_json", message: "the request body is not valid JSON (RFC 8259)")
+            switch error.reason {
+            case .syntax:
+                throw AppError(
+                    .badRequest, code: "malformed_json",
+                    message: "the request body is not valid JSON (RFC 8259): error at byte \(error.offset)")
+            case .duplicateKey(let key):
+                throw AppError(
+                    .badRequest, code: "duplicate_member",
+                    message: "the member '\(key.prefix(64))' appears twice in one object (byte \(error.offset)); send it once")
+            case .tooDeep:
+                throw AppError(
+                    .badRequest, code: "too_deep",
+                    message: "the request body nests arrays and objects deeper than \(JSONParser.maxDepth) levels")
+            }
         }
     }
 

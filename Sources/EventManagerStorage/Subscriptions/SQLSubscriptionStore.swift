@@ -93,6 +93,21 @@ public struct SQLSubscriptionStore: SubscriptionRepository {
         }
     }
 
+    public func existing(eventID: Int64, email: EmailAddress) async throws -> SubscriptionView? {
+        try await store.read { sql in
+            guard
+                let subscription = try await sql.raw(
+                    """
+                    SELECT \(unsafeRaw: Self.columns) FROM subscriptions \
+                    WHERE event_id = \(bind: eventID) AND email_normalized = \(bind: email.normalized) AND status <> 'unsubscribed'
+                    """
+                ).first().map(Self.subscription(from:)),
+                let start = try await Self.start(of: eventID, lock: "", sql: sql)
+            else { return nil }
+            return try await Self.view(subscription, start: start, sql: sql)
+        }
+    }
+
     public func unsubscribe(token: String, now: Timestamp) async throws -> Bool {
         let (planner, queue, forUpdate) = (self.planner, self.queue, store.forUpdate)
         return try await store.transaction { sql in

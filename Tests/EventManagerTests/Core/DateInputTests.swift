@@ -55,6 +55,18 @@ import Testing
         #expect(EventTimeZone(identifier: "") == nil)
     }
 
+    /// Current IANA names, links and `Etc/` zones are valid, though Foundation's own list lacks them.
+    @Test(arguments: ["Asia/Kolkata", "Etc/UTC", "Etc/GMT+5", "US/Pacific", "Asia/Calcutta", "Europe/Kyiv"])
+    func everyNameOfTheZoneDatabaseIsAccepted(name: String) throws {
+        let zone = try #require(EventTimeZone(identifier: name))
+        #expect(zone.identifier == name)
+    }
+
+    @Test(arguments: ["GMT+5", "+05:00", "utc", "asia/kolkata", "posix/Europe/Paris", "zone.tab", "Factory"])
+    func namesOutsideTheDatabaseAreRefused(name: String) {
+        #expect(EventTimeZone(identifier: name) == nil)
+    }
+
     @Test func calendarDayOfAnInstantFollowsTheZone() {
         let paris = EventTimeZone(identifier: "Europe/Paris")!
         guard case .instant(let instant)? = DateInput.parse("2023-10-26T23:30:00Z") else { return }

@@ -20,17 +20,20 @@ import Testing
     @Test(arguments: [
         [("limit", "0")], [("limit", "1001")], [("limit", "x")], [("sort", "title")], [("start_date", "yesterday")],
         [("popularity", "-1")], [("color", "red")], [("id", "1"), ("id", "2")], [("cursor", "garbage!")], [("q", "")],
+        [("q", "\u{0}")], [("q", "a\u{0}zzzz")], [("title", "x\u{7}")], [("cursor", "-date~5.1"), ("sort", "popularity")],
+        [("cursor", "5.1")],
     ])
     func rejectsBadParameters(parameters: [(String, String)]) {
         #expect(throws: AppError.self) { try EventListQuery.parse(parameters) }
     }
 
     @Test func cursorRoundTrips() throws {
-        let cursor = EventCursor(key: -86_400_000, id: 42)
+        let cursor = EventCursor(sort: EventSort(field: .date, descending: true), key: -86_400_000, id: 42)
+        #expect(cursor.encoded == "-date~-86400000.42")
         #expect(EventCursor(encoded: cursor.encoded) == cursor)
         let query = try EventListQuery.parse([("cursor", cursor.encoded), ("sort", "-date")])
         #expect(query.after == cursor)
-        for bad in ["1.", ".1", "1.2.3", "a.1", "1.-1", "99999999999999999999.1"] {
+        for bad in ["-date~1.", "-date~.1", "-date~1.2.3", "-date~a.1", "-date~1.-1", "-date~99999999999999999999.1", "1.2", "title~1.2"] {
             #expect(EventCursor(encoded: bad) == nil, "\(bad)")
         }
     }
@@ -39,5 +42,10 @@ import Testing
         let fixed = EventSort(field: .popularity, descending: true)
         #expect(try EventListQuery.parse([], fixedSort: fixed).sort == fixed)
         #expect(throws: AppError.self) { try EventListQuery.parse([("sort", "date")], fixedSort: fixed) }
+        let cursor = EventCursor(sort: fixed, key: 7, id: 3)
+        #expect(try EventListQuery.parse([("cursor", cursor.encoded)], fixedSort: fixed).after == cursor)
+        #expect(throws: AppError.self, "a cursor of another ordering") {
+            try EventListQuery.parse([("cursor", cursor.encoded)], fixedSort: EventSort(field: .date, descending: true))
+        }
     }
 }

@@ -92,4 +92,10 @@ import Testing
         #expect(draft.startsAt.rfc3339 == "2030-04-30T15:00:00Z")
         #expect(fieldErrors(EventDraft.validatePatch(try parse(#"{"title":null}"#), existing: stored)) == ["title": "required"])
     }
+
+    @Test func subAddressesShareTheirMailbox() throws {
+        #expect(try EmailAddress.parse("Dave+news@Example.com").get().mailbox == "dave@example.com")
+        #expect(try EmailAddress.parse("dave@example.com").get().mailbox == "dave@example.com")
+        #expect(try EmailAddress.parse("+x@example.com").get().mailbox == "+x@example.com")
+    }
 }

@@ -153,6 +153,7 @@ struct FailingRepository: EventRepository, SubscriptionRepository {
         throw Broken()
     }
     func subscriptions(eventID: Int64) async throws -> [SubscriptionView] { throw Broken() }
+    func existing(eventID: Int64, email: EmailAddress) async throws -> SubscriptionView? { throw Broken() }
     func unsubscribe(token: String, now: Timestamp) async throws -> Bool { throw Broken() }
     func confirm(token: String, now: Timestamp) async throws -> ReminderPlanner.Confirmation? { throw Broken() }
 }

@@ -92,7 +92,9 @@ import Testing
         }
         let database = ReadinessCheck(name: "database", errorCode: "database_unavailable", failure: "the database does not answer") {}
         for (checks, status) in [([database], HTTPResponse.Status.ok), ([database, smtpDown], .serviceUnavailable)] {
-            let router = buildWorkerRouter(readiness: checks, metrics: metrics, logger: Logger(label: "test"))
+            var server = ServerSettings()
+            server.metricsAllowedClients = ["*"]
+            let router = buildWorkerRouter(readiness: checks, metrics: metrics, server: server, logger: Logger(label: "test"))
             let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
             try await app.test(.router) { client in
                 let health = try await client.send(.get, "/health")
@@ -109,6 +111,29 @@ import Testing
                 #expect(api.status == .notFound)
             }
         }
+    }
+
+    /// By default only loopback peers read `/metrics`; the socket's peer decides, never a header.
+    @Test func metricsAreServedToAllowedClientsOnly() async throws {
+        try await withTestApp(configure: { $0.server.metricsAllowedClients = ["127.0.0.1", "::1"] }) { client, _ async throws in
+            let refused = try await client.send(.get, "/metrics", headers: [HTTPField.Name("X-Forwarded-For")!: "127.0.0.1"])
+            #expect(refused.status == .forbidden, "a router test has no socket peer, and a forwarded address counts for nothing")
+            #expect(try refused.errorCode() == "metrics_not_allowed")
+        }
+        try await withTestApp(setup: .live, configure: { $0.server.metricsAllowedClients = ["10.0.0.0/8", "127.0.0.0/8"] }) {
+            client, _ async throws in
+            #expect(try await client.send(.get, "/metrics").status == .ok, "127.0.0.1 is in 127.0.0.0/8")
+        }
+        try await withTestApp(setup: .live, configure: { $0.server.metricsAllowedClients = ["10.0.0.0/8"] }) { client, _ async throws in
+            #expect(try await client.send(.get, "/metrics").status == .forbidden)
+        }
+    }
+
+    @Test func anInvalidAllowListStopsStartUp() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("em-\(UUID().uuidString).json").path
+        try #"{"metrics": {"allowed_clients": ["127.0.0.1", "not-an-address"]}}"#.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        await #expect(throws: ConfigurationError.self) { try await AppConfiguration.load(path: path, environment: [:]) }
     }
 
     @Test func aCachedCheckAsksItsDependencyOncePerInterval() async throws {

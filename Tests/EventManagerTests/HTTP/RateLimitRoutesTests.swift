@@ -55,6 +55,27 @@ import Testing
         }
     }
 
+    /// The refusal describes the per-address limit, not the client's subscribe budget; asking
+    /// again for an existing subscription answers 200 and costs nothing; `+tags` share one inbox.
+    @Test(arguments: Backend.all) func theInboxLimitIsDescribedAndRepeatsAreFree(backend: Backend) async throws {
+        let clock = ManualClock("2030-01-01T10:00:00Z")
+        let limits = settings { $0.subscribePerEmail = [RateLimit("2 per hour")!] }
+        try await withTestApp(backend: backend, clock: clock, rateLimits: limits) { client, _ in
+            for _ in 0..<4 { try await client.createEvent(date: "2030-06-01") }
+            #expect(try await client.send(.post, "/events/1/subscriptions", json: #"{"email":"dave+1@example.com"}"#).status == .created)
+            for _ in 0..<3 {
+                let again = try await client.send(.post, "/events/1/subscriptions", json: #"{"email":"dave+1@example.com"}"#)
+                #expect(again.status == .ok, "the existing subscription, not a 429")
+            }
+            #expect(try await client.send(.post, "/events/2/subscriptions", json: #"{"email":"dave+2@example.com"}"#).status == .created)
+            let refused = try await client.send(.post, "/events/3/subscriptions", json: #"{"email":"Dave+3@example.com"}"#)
+            #expect(refused.status == .tooManyRequests, "sub-addresses share the inbox's budget")
+            #expect(refused.headers[HTTPField.Name("RateLimit-Policy")!] == #""email-3600";q=2;w=3600"#)
+            #expect(refused.headers[HTTPField.Name("RateLimit")!] == #""email-3600";r=0;t=3600"#)
+            #expect(refused.headers[.retryAfter] == "1800")
+        }
+    }
+
     @Test(arguments: Backend.all) func oneEventCannotBeFlooded(backend: Backend) async throws {
         let limits = settings { $0.subscribePerEvent = [RateLimit("2 per hour")!] }
         try await withTestApp(backend: backend, clock: ManualClock("2030-01-01T10:00:00Z"), rateLimits: limits) { client, _ in

@@ -131,4 +131,20 @@ import Testing
             #expect(list.first?["reminder_state"] as? String == "scheduled")
         }
     }
+
+    /// The pages that email links open cannot be framed, sniffed or leak their token.
+    @Test func pagesSendAStrictSecurityPolicy() async throws {
+        try await withTestApp { client, _ in
+            let page = try await client.send(.get, "/unsubscribe?token=abc")
+            #expect(page.status == .ok)
+            let policy = try #require(page.headers[.contentSecurityPolicy])
+            #expect(policy.contains("frame-ancestors 'none'") && policy.contains("default-src 'none'"))
+            #expect(page.headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff")
+            #expect(page.headers[HTTPField.Name("X-Frame-Options")!] == "DENY")
+            #expect(page.headers[HTTPField.Name("Referrer-Policy")!] == "no-referrer")
+            #expect(String(buffer: page.body).contains("<html lang=\"en\">"))
+            let json = try await client.send(.get, "/events")
+            #expect(json.headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff")
+        }
+    }
 }

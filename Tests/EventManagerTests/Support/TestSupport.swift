@@ -123,6 +123,8 @@ func testConfiguration(_ database: TemporaryDatabase) -> AppConfiguration {
     configuration.rateLimits = .disabled
     configuration.authMode = .disabled
     configuration.reminders.messageIDDomain = "test.example"
+    // Router tests have no socket peer; tests of the allow-list set their own.
+    configuration.server.metricsAllowedClients = ["*"]
     return configuration
 }
 
