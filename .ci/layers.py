@@ -15,7 +15,7 @@ import sys
 
 root = pathlib.Path(__file__).resolve().parent.parent / "Sources"
 SQL = {"SQLKit", "FluentKit", "FluentSQLiteDriver", "FluentPostgresDriver", "PostgresNIO", "PostgresKit", "SQLiteNIO", "SQLiteKit"}
-HTTP = {"Hummingbird", "HummingbirdCore", "HummingbirdTesting", "HTTPTypes", "NIOHTTP1", "NIOHTTPTypes"}
+HTTP = {"Hummingbird", "HummingbirdCore", "HummingbirdTesting", "HTTPTypes", "NIOHTTP1", "NIOHTTPTypes", "NIOHTTPTypesHTTP1"}
 NIO = {"NIOCore", "NIOPosix", "NIOSSL", "NIOFoundationCompat", "NIOConcurrencyHelpers"}
 APP = {"EventManager", "Configuration", "ArgumentParser", "ServiceLifecycle"}
 rules = {

@@ -117,7 +117,8 @@ public func buildApplication(
         ])
     return Application(
         router: router,
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "event-manager"),
+        server: .guardedHTTP1(configuration.server),
+        configuration: .eventManager(host: configuration.host, port: configuration.port, settings: configuration.server, logger: logger),
         services: services,
         logger: logger
     )

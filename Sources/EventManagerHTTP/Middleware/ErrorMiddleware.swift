@@ -1,6 +1,9 @@
 import EventManagerCore
+import Foundation
 import Hummingbird
 import Logging
+import NIOCore
+import NIOHTTP1
 
 /// Turns every error into an answer with the JSON error body: `AppError`s as their kind says,
 /// Hummingbird's own errors translated (an unknown method on a known path becomes 405 with
@@ -20,8 +23,36 @@ struct ErrorMiddleware: RouterMiddleware {
                     from: request, context: context)
             }
             return try AppError.from(httpError: error).response(from: request, context: context)
-        } catch let error as any HTTPResponseError {
+        } catch let error as HTTPProtocolError {
             return try error.response(from: request, context: context)
+        } catch let error as RateLimitRefusal {
+            return try error.response(from: request, context: context)
+        } catch let error as any HTTPResponseError {
+            // Hummingbird's own errors (a body over the limit, say) get our body too.
+            let tooLarge = error.status == .contentTooLarge
+            return try HTTPProtocolError(
+                status: error.status, code: tooLarge ? "body_too_large" : "bad_request",
+                message: tooLarge ? "the request body exceeds the limit" : error.status.reasonPhrase,
+                headers: tooLarge ? [.connection: "close"] : [:]
+            ).response(from: request, context: context)
+        } catch is NIOTooManyBytesError {
+            // A chunked body grew past the limit while it was read.
+            return try HTTPProtocolError(
+                status: .contentTooLarge, code: "body_too_large", message: "the request body exceeds the limit",
+                headers: [.connection: "close"]
+            ).response(from: request, context: context)
+        } catch let error as HTTPParserError {
+            return try HTTPProtocolError(
+                status: .badRequest, code: "malformed_request", message: "the request is not valid HTTP/1.1: \(error)",
+                headers: [.connection: "close"]
+            ).response(from: request, context: context)
+        } catch  where Self.clientWentAway(error) {
+            // Nobody reads this answer; it is logged and counted as the client's failure, not ours.
+            context.logger.debug("the client closed the connection mid-request", metadata: ["error": .string(String(describing: error))])
+            return try HTTPProtocolError(
+                status: .badRequest, code: "incomplete_request", message: "the connection closed before the request was complete",
+                headers: [.connection: "close"]
+            ).response(from: request, context: context)
         } catch {
             context.logger.error(
                 "unhandled error",
@@ -31,5 +62,17 @@ struct ErrorMiddleware: RouterMiddleware {
                 ])
             return try AppError.internalError.response(from: request, context: context)
         }
+    }
+
+    /// Errors of a connection the client closed or reset while its request was being read.
+    static func clientWentAway(_ error: any Error) -> Bool {
+        if let error = error as? ChannelError {
+            switch error {
+            case .ioOnClosedChannel, .eof, .alreadyClosed, .outputClosed, .inputClosed: return true
+            default: return false
+            }
+        }
+        if let error = error as? IOError { return [ECONNRESET, EPIPE].contains(error.errnoCode) }
+        return error is CancellationError
     }
 }

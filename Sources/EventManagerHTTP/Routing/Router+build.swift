@@ -59,6 +59,7 @@ public func buildRouter(_ dependencies: APIDependencies, settings: RouterSetting
     let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
     router.add(middleware: RequestLogMiddleware(logger: logger, metrics: settings.metrics))
     router.add(middleware: ErrorMiddleware(methods: routes.methodIndex))
+    router.add(middleware: ProtocolMiddleware())
     // Limits by address come before authentication: a bad key is counted, and past the limit it costs no database query.
     router.add(middleware: RateLimitMiddleware(limiters: dependencies.limiters, clock: dependencies.clock, stage: .beforeAuthentication))
     if let accounts = dependencies.accounts {
@@ -102,6 +103,7 @@ public func buildWorkerRouter(
     let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
     router.add(middleware: RequestLogMiddleware(logger: logger, metrics: metrics))
     router.add(middleware: ErrorMiddleware(methods: routes.methodIndex))
+    router.add(middleware: ProtocolMiddleware())
     routes.register(on: router)
     return router
 }

@@ -38,6 +38,10 @@ extension AppError: HTTPResponseError {
         if let retryAfterSeconds {
             headers[.retryAfter] = String(retryAfterSeconds)
         }
+        if kind == .payloadTooLarge {
+            // The rest of the body is not read; the connection cannot carry another request.
+            headers[.connection] = "close"
+        }
         return Response.error(status: status, headers: headers) { $0.error(self) }
     }
 }
