@@ -45,6 +45,7 @@ final class SMTPPeer: @unchecked Sendable {
         let exited = DispatchSemaphore(value: 0)
         process.terminationHandler = { _ in exited.signal() }
         try process.run()
+        try TestResources.current().own(process, name: "the SMTP peer")
         let line = await withCheckedContinuation { (continuation: CheckedContinuation<String, Never>) in
             DispatchQueue.global().async {
                 var bytes: [UInt8] = []

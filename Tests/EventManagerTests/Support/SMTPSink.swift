@@ -32,6 +32,7 @@ final class SMTPSink: @unchecked Sendable {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
+        try TestResources.current().own(process, name: "smtp-sink")
         try await awaitListening(port: port)
         return SMTPSink(port: port, directory: directory, process: process)
     }
@@ -60,8 +61,12 @@ final class SMTPSink: @unchecked Sendable {
         }
     }
 
+    /// Kills the sink and waits for it: smtp-sink ignores SIGTERM, so only SIGKILL ends it.
     func stop() {
-        if process.isRunning { process.terminate() }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
         try? FileManager.default.removeItem(at: directory)
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 import Testing
 
@@ -17,6 +18,39 @@ struct TestResources: TestTrait, SuiteTrait, TestScoping {
         /// Registers `action` to run when the test case ends.
         func onEnd(_ action: @escaping @Sendable () async -> Void) {
             actions.withLock { $0.append(action) }
+        }
+
+        /// Makes sure `process` is gone when the test ends. A child still running then outlived
+        /// its test (its helper did not stop it, or it ignored the signal it was sent): the test
+        /// fails, and the child is killed and awaited so it cannot outlive `swift test` either.
+        func own(_ process: Process, name: String) {
+            onEnd {
+                guard process.isRunning else { return }
+                let exited = await Self.waitForExit(process, within: .seconds(5))
+                if !exited {
+                    Issue.record("\(name) (pid \(process.processIdentifier)) outlived its test; killed")
+                    kill(process.processIdentifier, SIGKILL)
+                    _ = await Self.waitForExit(process, within: .seconds(30))
+                }
+            }
+        }
+
+        /// Waits on a thread of its own (waiting for a child blocks).
+        private static func waitForExit(_ process: Process, within limit: Duration) async -> Bool {
+            await withCheckedContinuation { continuation in
+                Thread {
+                    let deadline = ContinuousClock.now + limit
+                    // Foundation reaps its own children; `isRunning` turns false once it has.
+                    while ContinuousClock.now < deadline {
+                        if !process.isRunning {
+                            continuation.resume(returning: true)
+                            return
+                        }
+                        usleep(10_000)
+                    }
+                    continuation.resume(returning: false)
+                }.start()
+            }
         }
 
         func end() async {
