@@ -36,7 +36,9 @@ public func buildApplication(
     // Fail at start, not at the first request, when the executable was installed without its resources.
     _ = try OpenAPIDocument.json()
     let clock = dependencies.clock
-    let store = try DatabaseStore(url: configuration.database, poolSize: configuration.poolSize, logger: logger)
+    let store = try DatabaseStore(
+        url: configuration.database, poolSize: configuration.poolSize, busyTimeoutMilliseconds: configuration.busyTimeoutMilliseconds,
+        logger: logger)
     do {
         try await store.migrate()
     } catch {

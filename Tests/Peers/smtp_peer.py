@@ -65,7 +65,7 @@ class Handler:
             "mail_from": envelope.mail_from,
             "rcpt_tos": envelope.rcpt_tos,
             "headers": [[k, str(v)] for k, v in message.items()],
-            "raw_headers": [[k, v] for k, v in email.message_from_bytes(data, policy=email.policy.compat32).items()],
+            "raw_headers": [[k, str(v)] for k, v in email.message_from_bytes(data, policy=email.policy.compat32).items()],
             "parts": [
                 {"content_type": part.get_content_type(), "params": dict(part.get_params() or []),
                  "filename": part.get_filename(), "content": part.get_content() if part.get_content_maintype() == "text" else None}

@@ -20,6 +20,8 @@ public struct AppConfiguration: Sendable {
     public var database = DatabaseURL.sqliteFile(path: "data/event-manager.sqlite")
     /// Database connections this node opens at most (`db.pool_size`).
     public var poolSize = 10
+    /// On SQLite, how long a write waits for another process's lock (`db.busy_timeout_ms`).
+    public var busyTimeoutMilliseconds = 5000
     /// What this process does (`app.role`, or `serve --role`).
     public var role = NodeRole.all
     public var limits = APILimits()
@@ -154,6 +156,7 @@ public struct AppConfiguration: Sendable {
         rateLimits.subscribePerEmail = try values.limits("rate_limit.subscribe_per_email") ?? rateLimits.subscribePerEmail
         rateLimits.subscribePerEvent = try values.limits("rate_limit.subscribe_per_event") ?? rateLimits.subscribePerEvent
         if let proxies = try values.stringArray("rate_limit.trusted_proxies") { rateLimits.trustedProxies = Set(proxies) }
+        busyTimeoutMilliseconds = try values.int("db.busy_timeout_ms", in: 0...600_000) ?? busyTimeoutMilliseconds
         if let seconds = try values.int("app.header_timeout_seconds", in: 1...3600) { server.headerTimeout = .seconds(seconds) }
         if let seconds = try values.int("app.body_timeout_seconds", in: 1...3600) { server.bodyTimeout = .seconds(seconds) }
         if let seconds = try values.int("app.idle_timeout_seconds", in: 1...86_400) { server.idleTimeout = .seconds(seconds) }

@@ -6,7 +6,8 @@ public struct OutgoingMail: Sendable, Equatable {
     public var from: String
     public var to: String
     public var messageID: String
-    /// The whole message, CRLF line endings, 7-bit clean.
+    /// The whole message, CRLF line endings; 7-bit clean except for a non-ASCII address in
+    /// `From` or `To`, which needs SMTPUTF8 (RFC 6531) anyway.
     public var data: [UInt8]
 
     public init(from: String, to: String, messageID: String, data: [UInt8]) {
@@ -48,10 +49,22 @@ public struct MIMEMessage: Sendable {
         headers.append((name, Self.headerValue(value)))
     }
 
+    /// An address header (`From`, `To`). RFC 2047 forbids encoded-words in addresses, so a
+    /// non-ASCII address is written as UTF-8 (RFC 6532); such a message is only sent over
+    /// SMTPUTF8, which the SMTP client demands of the server for it.
+    public mutating func addressHeader(_ name: String, _ address: String) {
+        headers.append((name, Self.flattened(address)))
+    }
+
+    /// The text on one line: CR, LF and other control characters become spaces.
+    static func flattened(_ value: String) -> String {
+        String(String.UnicodeScalarView(value.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : $0 }))
+    }
+
     /// A header value on one line: CR/LF/control characters become spaces, and text that is not
     /// printable ASCII is RFC 2047 encoded.
     public static func headerValue(_ value: String) -> String {
-        let flat = String(String.UnicodeScalarView(value.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : $0 }))
+        let flat = flattened(value)
         if flat.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return flat }
         return encodedWords(flat)
     }

@@ -22,8 +22,8 @@ public struct ReminderMessages: Sendable {
         let delivery = claimed.delivery
         let content = Content(claimed, now: now)
         var message = MIMEMessage()
-        message.header("From", sender)
-        message.header("To", delivery.email)
+        message.addressHeader("From", sender)
+        message.addressHeader("To", delivery.email)
         message.header("Subject", content.subject)
         message.header("Date", MIMEMessage.date(now))
         message.header("Message-ID", delivery.messageID)

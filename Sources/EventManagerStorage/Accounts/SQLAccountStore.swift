@@ -76,6 +76,9 @@ public struct SQLAccountStore: AccountRepository {
     /// The caller a bearer token identifies, or nil for an unknown, malformed or revoked key.
     public func authenticate(_ text: String, now: Timestamp) async throws -> Principal? {
         guard let token = APIKeyToken(text) else { return nil }
+        // Hashed and compared whether or not the key's id exists, so the time an answer takes
+        // does not tell a guesser which ids are real.
+        let presented = Array(Self.hash(token.secret).utf8)
         let found = try await store.read { sql in
             try await sql.raw(
                 """
@@ -84,10 +87,10 @@ public struct SQLAccountStore: AccountRepository {
                 """
             ).first()
         }
-        guard let row = found else { return nil }
-        let stored = Array(try row.decode(column: "secret_hash", as: String.self).utf8)
-        let presented = Array(Self.hash(token.secret).utf8)
-        guard Self.constantTimeEqual(stored, presented), let role = Role(rawValue: try row.decode(column: "role", as: String.self)) else {
+        let stored = try found.map { Array(try $0.decode(column: "secret_hash", as: String.self).utf8) } ?? Self.noSuchKey
+        guard Self.constantTimeEqual(stored, presented), let row = found,
+            let role = Role(rawValue: try row.decode(column: "role", as: String.self))
+        else {
             return nil
         }
         // last_used_at is for humans: a minute's precision spares a write per request.
@@ -118,6 +121,9 @@ public struct SQLAccountStore: AccountRepository {
             )
         }
     }
+
+    /// What an unknown key id is compared with: a hash no secret has.
+    static let noSuchKey = Array(String(repeating: "-", count: 64).utf8)
 
     static func hash(_ secret: String) -> String {
         SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()

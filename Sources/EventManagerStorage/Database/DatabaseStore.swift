@@ -23,6 +23,10 @@ public final class DatabaseStore: Sendable {
     let postgres: SQLPostgresConfiguration?
     /// Connections this node may open at most (`db.pool_size`).
     public let poolSize: Int
+    /// On SQLite, how long a write waits for another process's lock before it fails as busy.
+    let busyTimeoutMilliseconds: Int
+    /// Where the database is.
+    package let url: DatabaseURL
     /// Queries and transactions running now: the pool's usage.
     let usage = PoolUsage()
     /// Serialises this process's writers of one SQLite file (see `WriterLock`).
@@ -33,11 +37,14 @@ public final class DatabaseStore: Sendable {
     ///
     /// - Parameter poolSize: PostgreSQL connections for this process, spread over its event loops.
     public init(
-        url: DatabaseURL, poolSize: Int = 10, logger: Logger, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        url: DatabaseURL, poolSize: Int = 10, busyTimeoutMilliseconds: Int = 5000, logger: Logger,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         threadPool: NIOThreadPool = .singleton
     ) throws {
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
+        self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
+        self.url = url
         self.databases = Databases(threadPool: threadPool, on: eventLoopGroup)
         var loops = 0
         for _ in eventLoopGroup.makeIterator() { loops += 1 }
@@ -86,7 +93,7 @@ public final class DatabaseStore: Sendable {
     /// Runs reads on the pool. The handle refuses statements that write (checked in debug builds,
     /// where every test runs), so no write can slip past the SQLite writer queue.
     public func read<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
-        try await body(sql(readOnly: true))
+        try await translatingUnavailability { try await body(sql(readOnly: true)) }
     }
 
     /// Applies every migration not yet applied; safe to run on every start, from several nodes at once.
@@ -157,15 +164,33 @@ public final class DatabaseStore: Sendable {
     /// writers queue instead of deadlocking when both try to upgrade a read lock. PostgreSQL runs
     /// at READ COMMITTED; code that reads before it writes takes row locks (`FOR UPDATE`).
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        guard isSQLite else { return try await runTransaction(begin: "BEGIN", body) }
-        return try await writers.withLock { try await self.runTransaction(begin: "BEGIN IMMEDIATE", body) }
+        try await translatingUnavailability {
+            guard isSQLite else { return try await runTransaction(begin: "BEGIN", body) }
+            return try await writers.withLock { try await self.runTransaction(begin: "BEGIN IMMEDIATE", body) }
+        }
     }
 
     /// Runs a write outside a transaction (one autocommitted statement or several independent
     /// ones); on SQLite it queues behind this process's other writers.
     public func write<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        guard isSQLite else { return try await body(sql(readOnly: false)) }
-        return try await writers.withLock { try await body(self.sql(readOnly: false)) }
+        try await translatingUnavailability {
+            guard isSQLite else { return try await body(sql(readOnly: false)) }
+            return try await writers.withLock {
+                try await self.database().withConnection { connection in
+                    let sql = connection as! any SQLDatabase
+                    try await self.limitBusyWait(sql)
+                    return try await body(sql)
+                }
+            }
+        }
+    }
+
+    /// Bounds how long a SQLite write waits for a lock held by another process (another tool
+    /// on the same file): sqlite-nio's own handler would retry for ever. Past the bound the
+    /// write fails as busy, and the client gets a 503 to retry.
+    private func limitBusyWait(_ sql: any SQLDatabase) async throws {
+        guard isSQLite else { return }
+        try await sql.raw("PRAGMA busy_timeout = \(unsafeRaw: String(busyTimeoutMilliseconds))").run()
     }
 
     private func runTransaction<T: Sendable>(
@@ -175,6 +200,7 @@ public final class DatabaseStore: Sendable {
         defer { usage.inFlight.subtract(1, ordering: .relaxed) }
         return try await database().withConnection { connection in
             let sql = connection as! any SQLDatabase
+            try await self.limitBusyWait(sql)
             try await sql.raw(SQLQueryString(begin)).run()
             do {
                 let result = try await body(sql)

@@ -86,4 +86,12 @@ func sampleClaim(
     @Test func rfc5322Date() {
         #expect(MIMEMessage.date(Timestamp(millisecondsSinceEpoch: 1_700_000_000_000)) == "Tue, 14 Nov 2023 22:13:20 +0000")
     }
+
+    @Test func addressesAreNeverEncodedWords() {
+        let mail = messages.compose(sampleClaim(email: "dörte@exämple.com"), now: .minimum)
+        let text = String(decoding: mail.data, as: UTF8.self)
+        #expect(text.contains("\r\nTo: dörte@exämple.com\r\n"))
+        #expect(!text.contains("To: =?UTF-8"))
+        #expect(mail.needsSMTPUTF8)
+    }
 }

@@ -50,6 +50,17 @@ struct SMTPClientTests {
         #expect(calendar.content?.contains("SEQUENCE:3") == true)
     }
 
+    /// A non-ASCII address travels as UTF-8 over SMTPUTF8 (RFC 6531/6532), never as an encoded-word.
+    @Test func aNonASCIIAddressIsSentOverSMTPUTF8() async throws {
+        let peer = try await SMTPPeer.start()
+        defer { peer.stop() }
+        try await transport(peer.port).withSession { try await $0.send(mail(to: "dörte@exämple.com")) }
+        let received = try #require(try peer.messages().first)
+        #expect(received.rcptTos == ["dörte@exämple.com"])
+        #expect(received.header("To") == "dörte@exämple.com")
+        #expect(received.defects.isEmpty)
+    }
+
     @Test func escapesHTMLInTheHTMLPart() async throws {
         let peer = try await SMTPPeer.start()
         defer { peer.stop() }
