@@ -89,6 +89,30 @@ struct SMTPReply: CustomStringConvertible {
 
     var description: String { "\(code) \(lines.joined(separator: " / "))" }
 
+    /// Assembles a reply from its lines (RFC 5321 4.2): `250-first`, ..., `250 last`; every line
+    /// carries the same three-digit code, and a space after it ends the reply.
+    struct Parser {
+        struct Malformed: Error {}
+
+        private var code: Int?
+        private var lines: [String] = []
+
+        /// Adds one line (without CRLF); returns the reply once this line ends it.
+        mutating func add(_ line: String) throws(Malformed) -> SMTPReply? {
+            let bytes = Array(line.utf8)
+            guard bytes.count >= 3, bytes[0..<3].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), bytes[0] >= 0x32, bytes[0] <= 0x35 else {
+                throw Malformed()
+            }
+            let lineCode = Int(String(decoding: bytes[0..<3], as: UTF8.self))!
+            guard code == nil || code == lineCode, bytes.count == 3 || bytes[3] == 0x20 || bytes[3] == 0x2D else { throw Malformed() }
+            code = lineCode
+            lines.append(bytes.count > 4 ? String(decoding: bytes[4...], as: UTF8.self) : "")
+            if bytes.count == 3 || bytes[3] == 0x20 { return SMTPReply(code: lineCode, lines: lines) }
+            guard lines.count < 100 else { throw Malformed() }
+            return nil
+        }
+    }
+
     /// The error a failed reply means: 4xx may succeed later, 5xx will not.
     func error(during step: String) -> MailError {
         MailError(code >= 500 ? .permanent : .transient, "\(step) failed: \(description)")
@@ -308,8 +332,8 @@ final class SMTPConnection: MailSession {
             channel.close(promise: nil)
         }
         defer { timer.cancel() }
-        var text: [String] = []
-        var code = 0
+        var parser = SMTPReply.Parser()
+        let reply: SMTPReply
         do {
             while true {
                 guard let line = try await lines.next() else {
@@ -320,15 +344,15 @@ final class SMTPConnection: MailSession {
                     throw MailError(.transient, "the server closed the connection during \(step)")
                 }
                 logger.trace("smtp <", metadata: ["line": .string(line)])
-                let bytes = Array(line.utf8)
-                guard bytes.count >= 3, let parsed = Int(String(decoding: bytes[0..<3], as: UTF8.self)) else {
+                do {
+                    if let complete = try parser.add(line) {
+                        reply = complete
+                        break
+                    }
+                } catch {
                     broken = true
                     throw MailError(.transient, "malformed reply during \(step): \(line.prefix(100))")
                 }
-                code = parsed
-                text.append(bytes.count > 4 ? String(decoding: bytes[4...], as: UTF8.self) : "")
-                if bytes.count == 3 || bytes[3] == UInt8(ascii: " ") { break }
-                guard text.count < 100 else { throw MailError(.transient, "reply during \(step) has too many lines") }
             }
         } catch let error as MailError {
             throw error
@@ -339,8 +363,7 @@ final class SMTPConnection: MailSession {
             }
             throw MailError(.transient, "connection failed during \(step): \(error)")
         }
-        let reply = SMTPReply(code: code, lines: text)
-        if code == 421 { broken = true }
+        if reply.code == 421 { broken = true }
         return reply
     }
 }
