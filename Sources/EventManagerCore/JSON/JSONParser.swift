@@ -195,7 +195,9 @@ public struct JSONParser {
         return value
     }
 
-    /// `-? int frac? exp?`; an integer that fits `Int64` stays exact, anything else is a `Double`.
+    /// `-? int frac? exp?`; an integer that fits `Int64` stays exact. A number written with a
+    /// fraction or exponent that is nonetheless whole (`343.0`, `1e3`) is an integer too, as JSON
+    /// Schema counts it, when a `Double` holds it exactly; anything else is a `Double`.
     private mutating func number() throws(Failure) -> JSONValue {
         let start = index
         if index < bytes.count, bytes[index] == UInt8(ascii: "-") { index += 1 }
@@ -222,6 +224,7 @@ public struct JSONParser {
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
         if isInteger, let integer = Int64(text) { return .integer(integer) }
         guard let number = Double(text), number.isFinite else { throw fail(.syntax) }
+        if number.rounded() == number, abs(number) <= 9_007_199_254_740_992 { return .integer(Int64(number)) }
         return .number(number)
     }
 

@@ -30,7 +30,7 @@ public struct SMTPTransport: MailTransport {
         let channel: NIOAsyncChannel<String, ByteBuffer>
         do {
             channel = try await ClientBootstrap(group: eventLoopGroup)
-                .connectTimeout(.nanoseconds(Int64(configuration.connectTimeout.components.seconds) * 1_000_000_000))
+                .connectTimeout(.nanoseconds(configuration.connectTimeout.totalNanoseconds))
                 .connect(host: configuration.host, port: configuration.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         if configuration.tls == .tls, let tlsContext {

@@ -11,11 +11,13 @@ import Testing
         #expect(
             value
                 == .object([
-                    "a": .array([.integer(1), .number(-2.5), .number(1000), .bool(true), .bool(false), .null, .string("x\né😀")]),
+                    "a": .array([.integer(1), .number(-2.5), .integer(1000), .bool(true), .bool(false), .null, .string("x\né😀")]),
                     "b": .object([:]),
                 ]))
         #expect(try parse("9223372036854775807") == .integer(Int64.max))
         #expect(try parse("9223372036854775808") == .number(9_223_372_036_854_775_808))
+        #expect(try parse("343.0") == .integer(343), "whole numbers are integers, as JSON Schema counts them")
+        #expect(try parse("0.5") == .number(0.5))
     }
 
     @Test(arguments: [

@@ -49,6 +49,26 @@ import Testing
         }
     }
 
+    /// Bytes that are not UTF-8 in the path or the query, and JSON nested a hundred thousand deep.
+    @Test func invalidUTF8AndDeepNestingAre400s() async throws {
+        try await withTestApp(setup: .live) { client, _ async throws in
+            let port = try #require(client.port)
+            for raw in [
+                Array("GET /ev".utf8) + [0xFF, 0xFE] + Array("ents HTTP/1.1\r\nHost: x\r\n\r\n".utf8),
+                Array("GET /events?title=".utf8) + [0xC3, 0x28] + Array(" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8),
+            ] {
+                let connection = try RawConnection(port: port)
+                connection.send(raw)
+                let (text, _) = await connection.readUntilClosed()
+                #expect(status(text) == 400, "\(text.prefix(80).debugDescription)")
+            }
+            let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+            let response = try await client.send(.post, "/bulk_events", json: deep)
+            #expect(response.status == .badRequest)
+            #expect(try response.errorCode() == "too_deep")
+        }
+    }
+
     @Test func expectContinueIsAnsweredBeforeTheBody() async throws {
         try await withTestApp(setup: .live) { client, _ async throws in
             let connection = try RawConnection(port: try #require(client.port))

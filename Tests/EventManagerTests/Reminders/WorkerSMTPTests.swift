@@ -10,10 +10,11 @@ import Testing
 /// The worker with the real SMTP client against aiosmtpd: outages and refusals end to end.
 @Suite(.resources, .enabled(if: SMTPPeer.available, "needs python3 with aiosmtpd (pip install aiosmtpd)"), .timeLimit(.minutes(2)))
 struct WorkerSMTPTests {
-    func worker(_ harness: ReminderHarness, port: Int) -> ReminderWorker {
+    func worker(_ harness: ReminderHarness, port: Int, timeout: Duration = .seconds(10)) -> ReminderWorker {
         var configuration = SMTPConfiguration()
         configuration.port = port
-        configuration.commandTimeout = .seconds(10)
+        configuration.commandTimeout = timeout
+        configuration.connectTimeout = timeout
         var logger = Logger(label: "worker-smtp")
         logger.logLevel = .critical
         return ReminderWorker(
@@ -58,5 +59,26 @@ struct WorkerSMTPTests {
         #expect(delivered == ["temp451-1@example.com", "close421-1@example.com", "fine@example.com"])
         #expect(try await harness.states() == ["sent": 3, "failed": 1])
         peer.stop()
+    }
+
+    /// A server that accepts the connection and then says nothing: the session times out, the
+    /// reminder is kept for a retry with the reason, and the worker goes on to deliver it once a
+    /// working server is there.
+    @Test(arguments: Backend.all) func aSilentServerTimesOutAndTheWorkerGoesOn(backend: Backend) async throws {
+        let harness = try await ReminderHarness.make(backend: backend)
+        let silent = try await SilentServer.start()
+        let event = try await harness.event(startingIn: 60)
+        try await harness.subscribe(event, minutes: 60)
+        #expect(try await worker(harness, port: silent.port, timeout: .milliseconds(300)).processDueBatch() == 1)
+        #expect(try await harness.states() == ["scheduled": 1])
+        let reason = try await harness.store.sqlRaw("SELECT last_error FROM deliveries").first()?.decode(
+            column: "last_error", as: String.self)
+        #expect(reason?.contains("timed out") == true, "\(reason ?? "nil")")
+        let peer = try await SMTPPeer.start()
+        defer { peer.stop() }
+        harness.clock.advance(milliseconds: 15_000)
+        #expect(try await worker(harness, port: peer.port).processDueBatch() == 1)
+        #expect(try await harness.states() == ["sent": 1])
+        try await silent.stop()
     }
 }

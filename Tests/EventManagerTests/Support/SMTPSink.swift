@@ -72,3 +72,26 @@ final class SMTPSink: @unchecked Sendable {
 
     deinit { stop() }
 }
+
+/// A TCP server on 127.0.0.1 that accepts connections and never sends a byte: an SMTP server
+/// that hangs before its greeting.
+final class SilentServer: Sendable {
+    let port: Int
+    private let channel: any Channel
+
+    private init(channel: any Channel) {
+        self.channel = channel
+        self.port = channel.localAddress?.port ?? 0
+    }
+
+    static func start() async throws -> SilentServer {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { $0.eventLoop.makeSucceededVoidFuture() }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let server = SilentServer(channel: channel)
+        try TestResources.current().onEnd { try? await channel.close() }
+        return server
+    }
+
+    func stop() async throws { try await channel.close() }
+}
