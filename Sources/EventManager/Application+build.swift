@@ -128,7 +128,7 @@ public func buildApplication(
 
 /// Gauges read at each scrape: the queue by state and the connection pool.
 func addStorageSamplers(metrics: AppMetrics, store: DatabaseStore, queue: SQLDeliveryQueue, logger: Logger) {
-    let depth = DeliveryState.allCases.map { ($0, metrics.gauge("queue_depth", [("state", $0.rawValue)])) }
+    let depth = [DeliveryState.scheduled, .sending].map { ($0, metrics.gauge("queue_depth", [("state", $0.rawValue)])) }
     let inUse = metrics.gauge("db_pool_connections_in_use")
     let size = metrics.gauge("db_pool_size")
     metrics.addSampler {

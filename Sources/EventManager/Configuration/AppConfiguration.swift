@@ -139,6 +139,7 @@ public struct AppConfiguration: Sendable {
             worker.retry.baseDelayMilliseconds = Int64(seconds) * 1000
         }
         worker.batchSize = try values.int("reminders.batch_size", in: 1...10_000) ?? worker.batchSize
+        if let days = try values.int("reminders.retention_days", in: 1...3650) { worker.retention = .seconds(days * 86_400) }
         if let seconds = try values.int("reminders.lease_seconds", in: 5...3600) { worker.leaseMilliseconds = Int64(seconds) * 1000 }
         if let milliseconds = try values.int("reminders.poll_interval_ms", in: 10...600_000) {
             worker.pollInterval = .milliseconds(milliseconds)

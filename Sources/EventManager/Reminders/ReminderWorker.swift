@@ -38,9 +38,17 @@ public final class ReminderWorker: Service, Sendable {
     public func run() async throws {
         logger.info("reminder worker started", metadata: ["owner": .string(owner)])
         await withGracefulShutdownHandler {
+            var lastPurge: Timestamp?
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 do {
                     while try await processDueBatch() > 0 && !Task.isShuttingDownGracefully {}
+                    let now = clock.now()
+                    if lastPurge.map({ now.millisecondsSinceEpoch - $0.millisecondsSinceEpoch >= settings.purgeInterval.totalMilliseconds })
+                        ?? true
+                    {
+                        lastPurge = now
+                        try await purgeHistory()
+                    }
                     let pause = try await sleepDuration()
                     logger.debug("reminder worker idle", metadata: ["sleep_ms": .stringConvertible(pause.totalMilliseconds)])
                     await wakeup.wait(timeout: pause)
@@ -53,6 +61,21 @@ public final class ReminderWorker: Service, Sendable {
             wakeup.signal()
         }
         logger.info("reminder worker stopped", metadata: ["owner": .string(owner)])
+    }
+
+    /// Deletes finished deliveries older than the retention, a small batch per statement so
+    /// that senders never wait long for the writer; returns how many went.
+    @discardableResult
+    public func purgeHistory() async throws -> Int {
+        let cutoff = clock.now().adding(milliseconds: -settings.retention.totalMilliseconds)
+        var total = 0
+        while !Task.isShuttingDownGracefully {
+            let deleted = try await queue.purge(finishedBefore: cutoff, limit: settings.purgeBatch)
+            total += deleted
+            if deleted < settings.purgeBatch { break }
+        }
+        if total > 0 { logger.info("deleted finished deliveries past their retention", metadata: ["count": .stringConvertible(total)]) }
+        return total
     }
 
     /// Time until the next delivery falls due, bounded by the poll interval.

@@ -39,6 +39,9 @@ public protocol DeliveryQueue: Sendable {
     func renew(_ ids: [Int64], owner: String, until: Timestamp) async throws -> Set<Int64>
     /// The earliest time a delivery becomes claimable, if any is pending.
     func nextWakeUp() async throws -> Timestamp?
-    /// How many deliveries are in each state.
+    /// How many deliveries wait: scheduled and being sent. Finished ones are not counted, so
+    /// the answer costs the same however long the history is.
     func countsByState() async throws -> [DeliveryState: Int]
+    /// Deletes up to `limit` finished deliveries last changed before `cutoff`; returns how many.
+    func purge(finishedBefore cutoff: Timestamp, limit: Int) async throws -> Int
 }

@@ -4,7 +4,10 @@ import SQLKit
 /// Every schema change, in order. Append; never edit a migration that has shipped.
 public enum SchemaMigrations {
     public static var all: [any Migration] {
-        [M001CreateEvents(), M002CreateSubscriptionsAndDeliveries(), M003CreateAccountsAndKeys(), M004CreateRateLimits()]
+        [
+            M001CreateEvents(), M002CreateSubscriptionsAndDeliveries(), M003CreateAccountsAndKeys(), M004CreateRateLimits(),
+            M005PartialQueueIndexes(),
+        ]
     }
 }
 

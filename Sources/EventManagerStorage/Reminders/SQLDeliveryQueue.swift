@@ -125,13 +125,33 @@ public struct SQLDeliveryQueue: DeliveryQueue {
 
     public func countsByState() async throws -> [DeliveryState: Int] {
         var counts: [DeliveryState: Int] = [:]
-        let rows = try await store.read { try await $0.raw("SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state").all() }
+        // Each count reads one partial index: the work waiting, not the history.
+        let rows = try await store.read {
+            try await $0.raw(
+                """
+                SELECT 'scheduled' AS state, COUNT(*) AS n FROM deliveries WHERE state = 'scheduled' \
+                UNION ALL SELECT 'sending' AS state, COUNT(*) AS n FROM deliveries WHERE state = 'sending'
+                """
+            ).all()
+        }
         for row in rows {
             if let state = DeliveryState(rawValue: try row.decode(column: "state", as: String.self)) {
                 counts[state] = try row.decode(column: "n", as: Int.self)
             }
         }
         return counts
+    }
+
+    public func purge(finishedBefore cutoff: Timestamp, limit: Int) async throws -> Int {
+        try await store.write { sql in
+            try await sql.raw(
+                """
+                DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries \
+                WHERE state IN ('sent', 'failed', 'skipped', 'cancelled') AND updated_at < \(bind: cutoff.millisecondsSinceEpoch) \
+                ORDER BY updated_at LIMIT \(literal: limit)) RETURNING id
+                """
+            ).all().count
+        }
     }
 
     static func delivery(from row: any SQLRow) throws -> Delivery {

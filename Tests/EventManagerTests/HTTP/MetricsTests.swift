@@ -80,7 +80,8 @@ import Testing
         #expect(Self.sample(text, "reminder_lateness_seconds_bucket", ["le": "2.0"]) == 0)
         #expect(Self.sample(text, "reminder_lateness_seconds_bucket", ["le": "5.0"]) == 1)
         #expect(Self.sample(text, "queue_depth", ["state": "scheduled"]) == 2)
-        #expect(Self.sample(text, "queue_depth", ["state": "sent"]) == 1)
+        #expect(Self.sample(text, "queue_depth", ["state": "sending"]) == 0)
+        #expect(Self.sample(text, "queue_depth", ["state": "sent"]) == nil, "history is not queue depth")
         #expect(Self.sample(text, "db_pool_size") == Double(harness.store.poolSize))
         #expect(Self.sample(text, "db_pool_connections_in_use") == 0)
     }

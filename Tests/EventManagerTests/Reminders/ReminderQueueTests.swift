@@ -230,3 +230,27 @@ import Testing
         #expect(harness.transport.mails.count == 25)
     }
 }
+
+/// History stays bounded: finished deliveries past `reminders.retention_days` are deleted in
+/// small batches, waiting and recent ones stay, and the queue depth counts only what waits.
+@Suite(.resources) struct RetentionTests {
+    @Test(arguments: Backend.all) func finishedDeliveriesPastTheirRetentionAreDeleted(backend: Backend) async throws {
+        let harness = try await ReminderHarness.make(backend: backend)
+        let soon = try await harness.event(startingIn: 10)
+        let later = try await harness.event(startingIn: 100 * 24 * 60)
+        for index in 0..<5 { try await harness.subscribe(soon, "old\(index)@example.com") }
+        try await harness.subscribe(later, "waiting@example.com")
+        var settings = WorkerSettings()
+        settings.retention = .seconds(30 * 86_400)
+        settings.purgeBatch = 2
+        let worker = harness.worker(settings: settings)
+        #expect(try await worker.processDueBatch() == 5)
+        #expect(try await harness.states() == ["sent": 5, "scheduled": 1])
+        harness.advance(minutes: 29 * 24 * 60)
+        #expect(try await worker.purgeHistory() == 0, "not yet past the retention")
+        harness.advance(minutes: 2 * 24 * 60)
+        #expect(try await worker.purgeHistory() == 5, "deleted two at a time until none was left")
+        #expect(try await harness.states() == ["scheduled": 1])
+        #expect(try await harness.queue.countsByState() == [.scheduled: 1, .sending: 0])
+    }
+}
