@@ -52,6 +52,14 @@ public struct EventFilter: Sendable, Equatable {
     public var maxPopularity: Int64?
 
     public init() {}
+
+    /// The id when it is the only condition (the seed's `GET /events?id=N`): such a listing is
+    /// one lookup by key, which a cache of single events can answer.
+    public var onlyID: Int64? {
+        var rest = self
+        rest.id = nil
+        return rest == EventFilter() ? id : nil
+    }
 }
 
 /// Position after the last event of a page, for keyset pagination.

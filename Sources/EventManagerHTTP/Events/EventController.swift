@@ -43,7 +43,13 @@ struct EventController: Sendable {
     func list(_ request: Request, fixedSort: EventSort?) async throws -> Response {
         let parameters = try RequestInput.query(request)
         let query = try EventListQuery.parse(parameters, fixedSort: fixedSort)
-        var events = try await repository.list(query)
+        var events: [Event]
+        if let id = query.filter.onlyID, query.after == nil {
+            // Zero or one event, whatever the order: the same lookup `GET /events/{id}` makes.
+            events = try await repository.find(id: id).map { [$0] } ?? []
+        } else {
+            events = try await repository.list(query)
+        }
         var next: EventCursor?
         if events.count > query.limit {
             events.removeLast(events.count - query.limit)

@@ -48,4 +48,11 @@ import Testing
             try EventListQuery.parse([("cursor", cursor.encoded)], fixedSort: EventSort(field: .date, descending: true))
         }
     }
+
+    @Test func onlyAnIDFilterIsALookupByKey() throws {
+        #expect(try EventListQuery.parse([("id", "5")]).filter.onlyID == 5)
+        #expect(try EventListQuery.parse([("id", "5"), ("sort", "-date"), ("limit", "3")]).filter.onlyID == 5)
+        #expect(try EventListQuery.parse([("id", "5"), ("q", "x")]).filter.onlyID == nil)
+        #expect(try EventListQuery.parse([]).filter.onlyID == nil)
+    }
 }

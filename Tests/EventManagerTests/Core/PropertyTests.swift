@@ -26,6 +26,17 @@ import Testing
         }
     }
 
+    /// JSON's timestamps, written digit by digit, are exactly RFC 3339.
+    @Test func jsonTimestampsAreRFC3339() async {
+        let instants = Gen.int64(in: Timestamp.minimum.millisecondsSinceEpoch...Timestamp.maximum.millisecondsSinceEpoch)
+        await propertyCheck(count: 500, input: instants) { milliseconds in
+            let instant = Timestamp(millisecondsSinceEpoch: milliseconds)
+            var writer = JSONWriter()
+            writer.timestamp(instant)
+            #expect(String(decoding: writer.bytes, as: UTF8.self) == "\"\(instant.rfc3339)\"")
+        }
+    }
+
     /// Offsets move the instant and nothing else: `T+hh:mm` is `T` minus the offset.
     @Test func offsetsAreAppliedExactly() async {
         await propertyCheck(count: 300, input: Gen.int64(in: 0...4_000_000_000_000), Gen.int(in: -14 * 60...14 * 60)) { ms, minutes in

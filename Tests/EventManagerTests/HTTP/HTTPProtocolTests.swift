@@ -111,6 +111,32 @@ import Testing
         }
     }
 
+    /// Past `app.max_connections` the server stops accepting: a further client waits in the
+    /// backlog, unanswered, until a connection closes, and is then served. (Run as the executable
+    /// runs it: Hummingbird's live test set-up drops the connection limit when it picks a port.)
+    @Test func connectionsAreCapped() async throws {
+        let database = try await TemporaryDatabase.make()
+        var configuration = testConfiguration(database)
+        configuration.server.maxConnections = 1
+        configuration.port = try freePort()
+        let app = try await buildApplication(configuration: configuration, dependencies: AppDependencies(logger: quietLogger()))
+        let running = Task { try await app.runService() }
+        defer { running.cancel() }
+        let first = try await RawConnection.awaitingServer(port: configuration.port)
+        first.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(await first.read(until: "}").hasPrefix("HTTP/1.1 200 OK"), "the first connection is served and kept open")
+        let second = try RawConnection(port: configuration.port, timeout: .seconds(1))
+        second.send("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        let waiting = await second.readUntilClosed()
+        #expect(waiting.text.isEmpty && !waiting.closed, "not served while the first connection is open")
+        first.close()
+        let served = try RawConnection(port: configuration.port)
+        served.send("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        #expect(await served.readUntilClosed().text.hasPrefix("HTTP/1.1 200 OK"), "served once the first closed")
+        running.cancel()
+        _ = await running.result
+    }
+
     /// A client that hangs up mid-body is its own failure: the request is counted as a 400,
     /// not a 500, and the service keeps serving.
     @Test func aClientClosingMidBodyIsNotAServerError() async throws {
