@@ -149,7 +149,10 @@ struct DatabaseService: Service {
 
     func run() async throws {
         try? await gracefulShutdown()
-        await store.shutdown()
+        // Closed even when the group is cancelled rather than shut down gracefully: the pools
+        // must be shut down before they are released. An unstructured task does not inherit the
+        // cancellation.
+        await Task { await store.shutdown() }.value
     }
 }
 

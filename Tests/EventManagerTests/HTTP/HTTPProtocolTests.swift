@@ -1,5 +1,6 @@
 import Foundation
 import HummingbirdTesting
+import ServiceLifecycle
 import Testing
 
 @testable import EventManager
@@ -120,8 +121,8 @@ import Testing
         configuration.server.maxConnections = 1
         configuration.port = try freePort()
         let app = try await buildApplication(configuration: configuration, dependencies: AppDependencies(logger: quietLogger()))
-        let running = Task { try await app.runService() }
-        defer { running.cancel() }
+        let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: quietLogger())
+        let running = Task { try await group.run() }
         let first = try await RawConnection.awaitingServer(port: configuration.port)
         first.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(await first.read(until: "}").hasPrefix("HTTP/1.1 200 OK"), "the first connection is served and kept open")
@@ -133,7 +134,7 @@ import Testing
         let served = try RawConnection(port: configuration.port)
         served.send("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         #expect(await served.readUntilClosed().text.hasPrefix("HTTP/1.1 200 OK"), "served once the first closed")
-        running.cancel()
+        await group.triggerGracefulShutdown()
         _ = await running.result
     }
 
