@@ -23,7 +23,8 @@ import Testing
     func status(_ text: String) -> Int? { text.split(separator: " ", maxSplits: 2).dropFirst().first.flatMap { Int($0) } }
 
     @Test func malformedRequestsGetTheirOwnStatusAndTheJSONBody() async throws {
-        try await withTestApp(setup: .live, configure: { $0.limits.maxBodyBytes = 1024 }) { client, _ async throws in
+        let configure: (inout AppConfiguration) -> Void = { $0.limits.maxBodyBytes = 1024 }
+        try await withTestApp(setup: .live, configure: configure) { client, _ async throws in
             let port = try #require(client.port)
             let post = "POST /events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
             let chunks = String(repeating: "40\r\n\(String(repeating: "a", count: 64))\r\n", count: 20) + "0\r\n\r\n"

@@ -116,16 +116,16 @@ import Testing
 
     /// By default only loopback peers read `/metrics`; the socket's peer decides, never a header.
     @Test func metricsAreServedToAllowedClientsOnly() async throws {
-        try await withTestApp(configure: { $0.server.metricsAllowedClients = ["127.0.0.1", "::1"] }) { client, _ async throws in
+        func allow(_ clients: [String]) -> (inout AppConfiguration) -> Void { { $0.server.metricsAllowedClients = clients } }
+        try await withTestApp(configure: allow(["127.0.0.1", "::1"])) { client, _ async throws in
             let refused = try await client.send(.get, "/metrics", headers: [HTTPField.Name("X-Forwarded-For")!: "127.0.0.1"])
             #expect(refused.status == .forbidden, "a router test has no socket peer, and a forwarded address counts for nothing")
             #expect(try refused.errorCode() == "metrics_not_allowed")
         }
-        try await withTestApp(setup: .live, configure: { $0.server.metricsAllowedClients = ["10.0.0.0/8", "127.0.0.0/8"] }) {
-            client, _ async throws in
+        try await withTestApp(setup: .live, configure: allow(["10.0.0.0/8", "127.0.0.0/8"])) { client, _ async throws in
             #expect(try await client.send(.get, "/metrics").status == .ok, "127.0.0.1 is in 127.0.0.0/8")
         }
-        try await withTestApp(setup: .live, configure: { $0.server.metricsAllowedClients = ["10.0.0.0/8"] }) { client, _ async throws in
+        try await withTestApp(setup: .live, configure: allow(["10.0.0.0/8"])) { client, _ async throws in
             #expect(try await client.send(.get, "/metrics").status == .forbidden)
         }
     }

@@ -35,20 +35,20 @@ struct TestResources: TestTrait, SuiteTrait, TestScoping {
             }
         }
 
-        /// Waits on a thread of its own (waiting for a child blocks).
+        /// Waits for the child's exit, told by Foundation's termination handler (chained to
+        /// any handler already set), on a thread of its own: waiting blocks.
         private static func waitForExit(_ process: Process, within limit: Duration) async -> Bool {
-            await withCheckedContinuation { continuation in
+            let exited = DispatchSemaphore(value: 0)
+            let previous = process.terminationHandler
+            process.terminationHandler = { child in
+                previous?(child)
+                exited.signal()
+            }
+            guard process.isRunning else { return true }
+            return await withCheckedContinuation { continuation in
                 Thread {
-                    let deadline = ContinuousClock.now + limit
-                    // Foundation reaps its own children; `isRunning` turns false once it has.
-                    while ContinuousClock.now < deadline {
-                        if !process.isRunning {
-                            continuation.resume(returning: true)
-                            return
-                        }
-                        usleep(10_000)
-                    }
-                    continuation.resume(returning: false)
+                    let seconds = Double(limit.components.seconds) + Double(limit.components.attoseconds) / 1e18
+                    continuation.resume(returning: exited.wait(timeout: .now() + seconds) == .success)
                 }.start()
             }
         }
