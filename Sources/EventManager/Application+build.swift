@@ -14,11 +14,17 @@ public struct AppDependencies: Sendable {
     /// Where mail goes; nil builds the transport `mail.transport` names.
     public var mailTransport: (any MailTransport)?
     public var logger: Logger
+    /// Told the port once the server listens (`app.port` 0 picks one).
+    public var onServerRunning: @Sendable (Int) async -> Void
 
-    public init(clock: any WallClock = SystemWallClock(), mailTransport: (any MailTransport)? = nil, logger: Logger? = nil) {
+    public init(
+        clock: any WallClock = SystemWallClock(), mailTransport: (any MailTransport)? = nil, logger: Logger? = nil,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) {
         self.clock = clock
         self.mailTransport = mailTransport
         self.logger = logger ?? Logger(label: "event-manager")
+        self.onServerRunning = onServerRunning
     }
 }
 
@@ -122,6 +128,9 @@ public func buildApplication(
         server: .guardedHTTP1(configuration.server),
         configuration: .eventManager(host: configuration.host, port: configuration.port, settings: configuration.server, logger: logger),
         services: services,
+        onServerRunning: { [onServerRunning = dependencies.onServerRunning] channel in
+            await onServerRunning(channel.localAddress?.port ?? configuration.port)
+        },
         logger: logger
     )
 }

@@ -120,19 +120,23 @@ import Testing
         let database = try await TemporaryDatabase.make()
         var configuration = testConfiguration(database)
         configuration.server.maxConnections = 1
-        configuration.port = try freePort()
-        let app = try await buildApplication(configuration: configuration, dependencies: AppDependencies(logger: quietLogger()))
+        configuration.port = 0
+        let (ports, listening) = AsyncStream.makeStream(of: Int.self)
+        let app = try await buildApplication(
+            configuration: configuration, dependencies: AppDependencies(logger: quietLogger()) { listening.yield($0) })
         let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: quietLogger())
         let running = Task { try await group.run() }
-        let first = try await RawConnection.awaitingServer(port: configuration.port)
+        var iterator = ports.makeAsyncIterator()
+        let port = try #require(await iterator.next(), "the server said where it listens")
+        let first = try RawConnection(port: port)
         first.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(await first.read(until: "}").hasPrefix("HTTP/1.1 200 OK"), "the first connection is served and kept open")
-        let second = try RawConnection(port: configuration.port, timeout: .seconds(1))
+        let second = try RawConnection(port: port, timeout: .seconds(1))
         second.send("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         let waiting = await second.readUntilClosed()
         #expect(waiting.text.isEmpty && !waiting.closed, "not served while the first connection is open")
         first.close()
-        let served = try RawConnection(port: configuration.port)
+        let served = try RawConnection(port: port)
         served.send("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         #expect(await served.readUntilClosed().text.hasPrefix("HTTP/1.1 200 OK"), "served once the first closed")
         await group.triggerGracefulShutdown()

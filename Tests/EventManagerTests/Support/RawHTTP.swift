@@ -85,34 +85,4 @@ final class RawConnection: @unchecked Sendable {
         }
         return String(decoding: received, as: UTF8.self)
     }
-
-    /// Connects once a server listens on `port` (within five seconds of trying).
-    static func awaitingServer(port: Int) async throws -> RawConnection {
-        let deadline = ContinuousClock.now + .seconds(5)
-        while true {
-            do {
-                return try RawConnection(port: port)
-            } catch {
-                guard ContinuousClock.now < deadline else { throw error }
-                // Polling a port: there is no event to await for "the server started listening".
-                try await Task.sleep(for: .milliseconds(20))
-            }
-        }
-    }
-}
-
-/// A port on 127.0.0.1 that nothing listens on right now.
-func freePort() throws -> Int {
-    let probe = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { Glibc.close(probe) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(probe, $0, length) == 0 && getsockname(probe, $0, &length) == 0 }
-    }
-    guard bound else { throw TestSetupError("no free port") }
-    return Int(UInt16(bigEndian: address.sin_port))
 }
