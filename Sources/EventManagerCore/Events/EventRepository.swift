@@ -16,9 +16,15 @@ public protocol EventRepository: Sendable {
     func delete(ids: [Int64], now: Timestamp, authorize: @escaping @Sendable (Event) throws -> Void) async throws -> [Int64]
     /// Succeeds when the database answers a query.
     func ping() async throws
+    /// A number that changes whenever a change to the events commits, when the repository can
+    /// tell (it is its database's only writer); nil when it cannot. Answers computed from the
+    /// events may be reused while it stays the same.
+    var version: UInt64? { get }
 }
 
 extension EventRepository {
+    public var version: UInt64? { nil }
+
     public func create(_ drafts: [EventDraft], now: Timestamp) async throws -> [Event] {
         try await create(drafts, owner: nil, now: now)
     }

@@ -10,6 +10,8 @@ struct EventController: Sendable {
     let access: Access
     /// Called after an update or delete commits: either may have rescheduled or queued mail.
     let queueChanged: @Sendable () -> Void
+    /// Rendered list pages, reused while the events stay the same.
+    let pages = ListPageCache()
 
     func addRoutes(to routes: RouteTable) {
         routes.add(.post, "/events") { request, context in try await create(request, context) }
@@ -43,6 +45,9 @@ struct EventController: Sendable {
     func list(_ request: Request, fixedSort: EventSort?) async throws -> Response {
         let parameters = try RequestInput.query(request)
         let query = try EventListQuery.parse(parameters, fixedSort: fixedSort)
+        let key = request.uri.description
+        let version = repository.version
+        if let version, let page = pages.page(key, version: version) { return Self.listResponse(page.body, link: page.link) }
         var events: [Event]
         if let id = query.filter.onlyID, query.after == nil {
             // Zero or one event, whatever the order: the same lookup `GET /events/{id}` makes.
@@ -56,12 +61,22 @@ struct EventController: Sendable {
             let last = events[events.count - 1]
             next = EventCursor(sort: query.sort, key: query.sort.key(of: last), id: last.id)
         }
-        var response = Response.json { writer in writer.array(events) { $0.event($1) } }
+        var writer = JSONWriter(capacity: 16 + events.count * 256)
+        writer.array(events) { $0.event($1) }
+        let body = ByteBuffer(bytes: writer.bytes)
+        var link: String?
         if let next {
             let kept = parameters.filter { $0.0 != "cursor" }.map { "\($0.0)=\(RequestInput.encodeQueryComponent($0.1))" }
             let query = (kept + ["cursor=\(next.encoded)"]).joined(separator: "&")
-            response.headers[.link] = "<\(request.uri.path)?\(query)>; rel=\"next\""
+            link = "<\(request.uri.path)?\(query)>; rel=\"next\""
         }
+        if let version { pages.store(key, .init(version: version, body: body, link: link), current: repository.version) }
+        return Self.listResponse(body, link: link)
+    }
+
+    private static func listResponse(_ body: ByteBuffer, link: String?) -> Response {
+        var response = Response(status: .ok, headers: Response.jsonHeaders, body: .init(byteBuffer: body))
+        if let link { response.headers[.link] = link }
         return response
     }
 

@@ -19,9 +19,11 @@ struct GuardedHTTP1Channel: ServerChildChannel {
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
         }
+        // The guard lives on the connection's event loop, where the setup continues.
+        let bound = NIOLoopBound(guardian, eventLoop: channel.eventLoop)
         return base.setup(channel: channel, logger: logger).flatMapThrowing { value in
             let codec = try channel.pipeline.syncOperations.handler(type: HTTP1ToHTTPServerCodec.self)
-            try channel.pipeline.syncOperations.addHandler(ConnectionGuard.PartsWatcher(guardian), position: .after(codec))
+            try channel.pipeline.syncOperations.addHandler(ConnectionGuard.PartsWatcher(bound.value), position: .after(codec))
             return value
         }
     }

@@ -73,8 +73,9 @@ extension JSONWriter {
 
 extension Response {
     /// A JSON response whose body `write` produces.
-    static func json(status: HTTPResponse.Status = .ok, _ write: (inout JSONWriter) -> Void) -> Response {
-        var writer = JSONWriter()
+    /// - Parameter capacity: the expected size, so a page of events is written without regrowing.
+    static func json(status: HTTPResponse.Status = .ok, capacity: Int = 256, _ write: (inout JSONWriter) -> Void) -> Response {
+        var writer = JSONWriter(capacity: capacity)
         write(&writer)
         return Response(status: status, headers: jsonHeaders, body: .init(byteBuffer: ByteBuffer(bytes: writer.bytes)))
     }

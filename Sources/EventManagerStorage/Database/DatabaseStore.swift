@@ -31,6 +31,8 @@ public final class DatabaseStore: Sendable {
     let usage = PoolUsage()
     /// Serialises this process's writers of one SQLite file (see `WriterLock`).
     let writers: WriterLock
+    /// Batches this store's SQLite writes into shared transactions.
+    package let groups = GroupCommit()
     private let isShutDown = Atomic<Bool>(false)
 
     /// Opens (and for a SQLite file, creates) the database. Call `migrate()` before use.
@@ -160,29 +162,77 @@ public final class DatabaseStore: Sendable {
 
     /// Runs `body` in one transaction on one connection.
     ///
-    /// SQLite transactions start with `BEGIN IMMEDIATE`: taking the write lock up front means two
-    /// writers queue instead of deadlocking when both try to upgrade a read lock. PostgreSQL runs
-    /// at READ COMMITTED; code that reads before it writes takes row locks (`FOR UPDATE`).
+    /// On SQLite the transaction may be shared: bodies waiting at the same moment run one after
+    /// another in one `BEGIN IMMEDIATE` transaction, each in its own savepoint, and commit together
+    /// (see `GroupCommit`); a body that throws still undoes only its own statements. PostgreSQL
+    /// runs each at READ COMMITTED; code that reads before it writes takes row locks (`FOR UPDATE`).
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await translatingUnavailability {
             guard isSQLite else { return try await runTransaction(begin: "BEGIN", body) }
-            return try await writers.withLock { try await self.runTransaction(begin: "BEGIN IMMEDIATE", body) }
+            let result = ResultSlot<T>()
+            try await groups.submit({ sql in result.store(try await body(sql)) }, runGroup: { await self.commitGroup($0) })
+            return result.take()
         }
     }
 
-    /// Runs a write outside a transaction (one autocommitted statement or several independent
-    /// ones); on SQLite it queues behind this process's other writers.
+    /// Runs a write outside an explicit transaction (one statement or several independent ones).
+    /// On SQLite it joins the next group commit like a transaction does.
     public func write<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await translatingUnavailability {
-            guard isSQLite else { return try await body(sql(readOnly: false)) }
-            return try await writers.withLock {
+        guard isSQLite else { return try await translatingUnavailability { try await body(sql(readOnly: false)) } }
+        return try await transaction(body)
+    }
+
+    /// Runs one group of SQLite writes in one transaction and settles every member.
+    private func commitGroup(_ members: [GroupCommit.Member]) async {
+        usage.inFlight.add(1, ordering: .relaxed)
+        defer { usage.inFlight.subtract(1, ordering: .relaxed) }
+        let outcomes: [Result<Void, any Error>]
+        do {
+            outcomes = try await writers.withLock {
                 try await self.database().withConnection { connection in
                     let sql = connection as! any SQLDatabase
                     try await self.limitBusyWait(sql)
-                    return try await body(sql)
+                    try await sql.raw("BEGIN IMMEDIATE").run()
+                    do {
+                        let outcomes = try await Self.runMembers(members, on: sql)
+                        try await sql.raw("COMMIT").run()
+                        return outcomes
+                    } catch {
+                        try? await sql.raw("ROLLBACK").run()
+                        throw error
+                    }
                 }
             }
+        } catch {
+            for member in members { member.continuation.resume(throwing: error) }
+            return
         }
+        for (member, outcome) in zip(members, outcomes) { member.continuation.resume(with: outcome) }
+    }
+
+    /// Runs each member in its own savepoint; a member that throws is rolled back alone.
+    /// A lone member needs no savepoint: its failure rolls back the whole (its own) transaction.
+    private static func runMembers(_ members: [GroupCommit.Member], on sql: any SQLDatabase) async throws -> [Result<Void, any Error>] {
+        if members.count == 1 {
+            try await members[0].body(sql)
+            return [.success(())]
+        }
+        var outcomes: [Result<Void, any Error>] = []
+        outcomes.reserveCapacity(members.count)
+        for member in members {
+            try await sql.raw("SAVEPOINT member").run()
+            do {
+                try await member.body(sql)
+                try await sql.raw("RELEASE member").run()
+                outcomes.append(.success(()))
+            } catch {
+                // If SQLite already ended the transaction (a full disk), this throws and the group fails.
+                try await sql.raw("ROLLBACK TO member").run()
+                try await sql.raw("RELEASE member").run()
+                outcomes.append(.failure(error))
+            }
+        }
+        return outcomes
     }
 
     /// Bounds how long a SQLite write waits for a lock held by another process (another tool

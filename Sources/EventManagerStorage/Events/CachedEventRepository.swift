@@ -66,6 +66,9 @@ public final class CachedEventRepository<Base: EventRepository>: EventRepository
         return try await base.delete(ids: ids, now: now, authorize: authorize)
     }
 
+    /// The generation: every write bumps it after it commits.
+    public var version: UInt64? { state.withLock { $0.generation } }
+
     public func ping() async throws {
         try await base.ping()
     }

@@ -1,5 +1,6 @@
 import EventManagerCore
 import SQLKit
+import SQLiteNIO
 
 /// `EventRepository` in SQL that both SQLite and PostgreSQL run unchanged.
 ///
@@ -43,8 +44,15 @@ public struct SQLEventRepository: EventRepository {
     }
 
     public func find(id: Int64) async throws -> Event? {
-        try await store.read { try await $0.raw("SELECT \(unsafeRaw: Self.columns) FROM events WHERE id = \(bind: id)").first() }
-            .map(Self.event(from:))
+        try await fetch("SELECT \(unsafeRaw: Self.columns) FROM events WHERE id = \(bind: id)").first
+    }
+
+    /// Events read with `Self.columns`: by position on SQLite (see `sqliteCells`), through SQLKit otherwise.
+    private func fetch(_ query: SQLQueryString) async throws -> [Event] {
+        try await store.read { sql in
+            if let rows = try await sql.sqliteCells(query) { return try rows.map(Self.event(cells:)) }
+            return try await sql.raw(query).all().map(Self.event(from:))
+        }
     }
 
     public func list(_ query: EventListQuery) async throws -> [Event] {
@@ -85,8 +93,7 @@ public struct SQLEventRepository: EventRepository {
             sql += " ORDER BY \(unsafeRaw: column) \(unsafeRaw: direction), id \(unsafeRaw: direction)"
         }
         sql += " LIMIT \(literal: query.limit + 1)"
-        let query = sql
-        return try await store.read { try await $0.raw(query).all() }.map(Self.event(from:))
+        return try await fetch(sql)
     }
 
     public func update(id: Int64, now: Timestamp, change: @escaping @Sendable (Event) throws -> EventDraft) async throws -> Event {
@@ -153,6 +160,22 @@ public struct SQLEventRepository: EventRepository {
             createdAt: Timestamp(millisecondsSinceEpoch: try row.decode(column: "created_at", as: Int64.self)),
             updatedAt: Timestamp(millisecondsSinceEpoch: try row.decode(column: "updated_at", as: Int64.self)),
             ownerAccountID: try row.decodeNil(column: "owner_account_id") ? nil : try row.decode(column: "owner_account_id", as: Int64.self)
+        )
+    }
+
+    /// An event from the cells of `Self.columns`, in that order.
+    static func event(cells: [SQLiteData]) throws -> Event {
+        Event(
+            id: try cells[0].int64("id"),
+            title: try cells[1].string("title"),
+            location: try cells[2].string("location"),
+            startsAt: Timestamp(millisecondsSinceEpoch: try cells[3].int64("starts_at")),
+            timeZone: EventTimeZone(identifier: try cells[4].string("timezone")) ?? .utc,
+            isDateOnly: try cells[5].bool("date_only"),
+            popularity: try cells[6].int64("popularity"),
+            createdAt: Timestamp(millisecondsSinceEpoch: try cells[7].int64("created_at")),
+            updatedAt: Timestamp(millisecondsSinceEpoch: try cells[8].int64("updated_at")),
+            ownerAccountID: try cells[9].optionalInt64("owner_account_id")
         )
     }
 

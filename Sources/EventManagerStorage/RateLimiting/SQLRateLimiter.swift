@@ -5,9 +5,11 @@ import Synchronization
 
 /// GCRA with its arrival times in the database, so every API node counts against one budget.
 ///
-/// One statement decides and counts a request: an upsert whose update only happens when every
-/// limit allows it, so the row is locked for that statement alone and hot keys (one busy client,
-/// one popular event) never retry. A refusal costs a second read, for the `Retry-After`, and is
+/// Nodes reserve tokens in chunks that adapt per key (see `TokenLeases`): a busy client costs a
+/// write per chunk, not per request, and a quiet key reserves one token at a time. One statement
+/// decides and reserves: an upsert whose update only happens when every limit has a token left,
+/// so the row is locked for that statement alone and hot keys (one busy client, one popular
+/// event) never retry. A refusal costs a second read, for the `Retry-After`, and is
 /// remembered until that time: budgets only grow back with time, so no other node can make the
 /// key allowed sooner, and a client hammering a node is refused without touching the database.
 /// Rows of keys that have fully recovered are deleted now and then.
@@ -19,8 +21,11 @@ public struct SQLRateLimiter: RateLimiting {
     let store: DatabaseStore
     /// Distinguishes the classes (`read`, `write`, ...) that share the table.
     let scope: String
-    let inserts = Counter()
+    /// Reservations made (each one statement that writes).
+    let reservations = Counter()
     let refused = RefusalCache()
+    /// Tokens this node reserved and has not spent yet.
+    let leases: TokenLeases
 
     final class Counter: Sendable {
         let value = Atomic<Int>(0)
@@ -48,11 +53,45 @@ public struct SQLRateLimiter: RateLimiting {
         }
     }
 
-    public init(store: DatabaseStore, scope: String, limits: [RateLimit]) {
+    /// One statement that reserves up to `chunk` tokens of every limit, or none: an upsert whose
+    /// update happens only when every limit has at least one token left, granting as many as the
+    /// scarcest limit has (at most `chunk`), and returning the new times and the grant.
+    func reservation(_ rowKey: String, chunk: Int, nowMs: Double) -> SQLQueryString {
+        let (greatest, least): (SQLQueryString, SQLQueryString) = store.isSQLite ? ("MAX", "MIN") : ("GREATEST", "LEAST")
+        // Tokens a limit has left: whole emission intervals between its arrival time and the end
+        // of its window (the small epsilon keeps an exact boundary from rounding down).
+        let available: [SQLQueryString] = limits.indices.map { index in
+            let left: SQLQueryString =
+                "(\(bind: nowMs) + \(bind: Double(limits[index].periodMilliseconds)) - \(greatest)(rate_limits.tat\(unsafeRaw: String(index)), \(bind: nowMs))) / \(bind: limits[index].emissionInterval) + 0.000001"
+            return store.isSQLite ? "CAST(\(left) AS INTEGER)" : "FLOOR(\(left))"
+        }
+        let granted: SQLQueryString = "\(least)(\(bind: chunk), \(available.joined(separator: ", ")))"
+        // Unused columns get an interval of 0 and a window that always allows.
+        let intervals = (0..<Self.maxLimits).map { $0 < limits.count ? limits[$0].emissionInterval : 0 }
+        let nextTimes: [SQLQueryString] = intervals.indices.map { index in
+            "\(greatest)(rate_limits.tat\(unsafeRaw: String(index)), \(bind: nowMs)) + \(granted) * \(bind: intervals[index])"
+        }
+        // A new key gets the whole chunk when every limit holds that many.
+        let fresh = min(chunk, limits.map(\.count).min() ?? 1)
+        let freshTimes = intervals.map { nowMs + Double(fresh) * $0 }
+        var statement: SQLQueryString = """
+            INSERT INTO rate_limits (key, tat0, tat1, tat2, tat3, expires_at, granted) VALUES (\(bind: rowKey), \(bind: freshTimes[0]), \
+            \(bind: freshTimes[1]), \(bind: freshTimes[2]), \(bind: freshTimes[3]), \(bind: freshTimes.max() ?? nowMs), \(bind: fresh)) \
+            ON CONFLICT (key) DO UPDATE SET 
+            """
+        statement += nextTimes.indices.map { "tat\(unsafeRaw: String($0)) = \(nextTimes[$0])" }.joined(separator: ", ")
+        statement += ", expires_at = \(greatest)(\(nextTimes.joined(separator: ", ")))"
+        statement += ", granted = \(granted)"
+        statement += " WHERE \(granted) >= 1 RETURNING tat0, tat1, tat2, tat3, granted"
+        return statement
+    }
+
+    public init(store: DatabaseStore, scope: String, limits: [RateLimit], leases: TokenLeases = TokenLeases()) {
         precondition(!limits.isEmpty && limits.count <= Self.maxLimits, "1 to \(Self.maxLimits) limits per class")
         self.store = store
         self.scope = scope
         self.limits = limits
+        self.leases = leases
     }
 
     public func knownRefusal(_ key: String, now: Timestamp) -> RateLimitDecision? {
@@ -69,42 +108,23 @@ public struct SQLRateLimiter: RateLimiting {
     public func check(_ key: String, now: Timestamp) async throws -> RateLimitDecision {
         if let refusal = knownRefusal(key, now: now) { return refusal }
         let rowKey = "\(scope)|\(key)"
+        if let decision = leases.spend(rowKey, now: now) { return decision }
+        let chunk = leases.chunk(for: rowKey, limits: limits, now: now)
         let nowMs = Double(now.millisecondsSinceEpoch)
-        // Unused columns get an interval of 0 and a window that always allows, whatever the
-        // order in which requests with slightly different clocks arrive.
-        let slots = (0..<Self.maxLimits).map { index in
-            index < limits.count ? (limits[index].emissionInterval, Double(limits[index].periodMilliseconds)) : (0.0, 1e15)
-        }
-        let greatest: SQLQueryString = store.isSQLite ? "MAX" : "GREATEST"
-        var assignments: [SQLQueryString] = []
-        var conditions: [SQLQueryString] = []
-        for (index, (interval, period)) in slots.enumerated() {
-            let next: SQLQueryString = "\(greatest)(rate_limits.tat\(unsafeRaw: String(index)), \(bind: nowMs)) + \(bind: interval)"
-            assignments.append("tat\(unsafeRaw: String(index)) = \(next)")
-            conditions.append("\(next) - \(bind: period) <= \(bind: nowMs)")
-        }
-        let fresh = slots.map { nowMs + $0.0 }
-        var statement: SQLQueryString = """
-            INSERT INTO rate_limits (key, tat0, tat1, tat2, tat3, expires_at) VALUES (\(bind: rowKey), \(bind: fresh[0]), \
-            \(bind: fresh[1]), \(bind: fresh[2]), \(bind: fresh[3]), \(bind: fresh.max() ?? nowMs)) ON CONFLICT (key) DO UPDATE SET 
-            """
-        let nextTimes: [SQLQueryString] = slots.indices.map {
-            "\(greatest)(rate_limits.tat\(unsafeRaw: String($0)), \(bind: nowMs)) + \(bind: slots[$0].0)"
-        }
-        statement += assignments.joined(separator: ", ")
-        statement += ", expires_at = \(greatest)(\(nextTimes.joined(separator: ", ")))"
-        statement += " WHERE "
-        statement += conditions.joined(separator: " AND ")
-        statement += " RETURNING tat0, tat1, tat2, tat3"
-        let query = statement
-        let write = { @Sendable (sql: any SQLDatabase) in try await sql.raw(query).first() }
-        if let row = try await store.write(write) {
-            // Allowed: the returned times are the new state; the decision is the one GCRA reaches for them.
+        if let row = try await store.write({ [query = reservation(rowKey, chunk: chunk, nowMs: nowMs)] sql in
+            try await sql.raw(query).first()
+        }) {
+            // Granted: the returned times are the new state; the decision is the one GCRA reaches for them.
+            let granted = try row.decode(column: "granted", as: Int.self)
             let stored = try (0..<limits.count).map { try row.decode(column: "tat\($0)", as: Double.self) - limits[$0].emissionInterval }
-            if inserts.value.wrappingAdd(1, ordering: .relaxed).newValue % 1000 == 0 {
+            if reservations.value.wrappingAdd(1, ordering: .relaxed).newValue % 1000 == 0 {
                 try await store.write { sql in try await sql.raw("DELETE FROM rate_limits WHERE expires_at < \(bind: nowMs)").run() }
             }
-            return GCRA.evaluate(stored: stored, limits: limits, now: now).decision
+            let decision = GCRA.evaluate(stored: stored, limits: limits, now: now).decision
+            leases.granted(granted, for: rowKey, decision: decision, limits: limits, now: now)
+            var answer = decision
+            answer.remaining += leases.held(rowKey, now: now)
+            return answer
         }
         // Refused: read the state to say when to come back.
         let row = try await store.read {

@@ -177,6 +177,45 @@ import Testing
         await nodeA.shutdown()
     }
 
+    /// Busy clients cost the database a write per chunk, and two nodes together still admit no
+    /// more than the limit plus one second's worth of its rate in any window (the README's bound).
+    @Test(arguments: Backend.all) func sharedLimitsReserveInChunksWithinTheBound(backend: Backend) async throws {
+        let database = try await TemporaryDatabase.make(backend: backend)
+        let limits = [RateLimit("120 per minute")!]
+        let a = SQLRateLimiter(store: try await database.open(), scope: "read", limits: limits)
+        let b = SQLRateLimiter(store: try await database.open(), scope: "read", limits: limits)
+        let clock = ManualClock()
+        // A burst at one instant, spread over both nodes: never more than the limit.
+        var admitted = 0
+        for index in 0..<400 where try await (index.isMultiple(of: 2) ? a : b).check("hot", now: clock.now()).allowed { admitted += 1 }
+        let reservations = a.reservations.value.load(ordering: .relaxed) + b.reservations.value.load(ordering: .relaxed)
+        let held = a.leases.held("read|hot", now: clock.now()) + b.leases.held("read|hot", now: clock.now())
+        #expect(admitted + held == 120, "every reserved token is admitted or held")
+        #expect(held <= 2 * a.leases.maximumChunk(for: limits))
+        #expect(reservations < 60, "\(reservations) reservations for \(admitted) admitted requests")
+        // Then steady pressure for three minutes, a request to each node every 100 ms, beside one
+        // in-memory limiter seeing the same requests: in no 60-second window do the two nodes admit
+        // more than it does plus one second of the rate (2 per second).
+        let reference = RateLimiter(limits: limits)
+        let start = clock.now()
+        for _ in 0..<400 { _ = reference.check("hot", now: start) }
+        var nodes: [Int64] = []
+        var alone: [Int64] = []
+        for _ in 0..<1800 {
+            clock.advance(milliseconds: 100)
+            let now = clock.now()
+            for node in [a, b] {
+                if try await node.check("hot", now: now).allowed { nodes.append(now.millisecondsSinceEpoch) }
+                if reference.check("hot", now: now).allowed { alone.append(now.millisecondsSinceEpoch) }
+            }
+        }
+        func busiestMinute(_ times: [Int64]) -> Int {
+            times.indices.map { first in times[first...].prefix { $0 - times[first] < 60_000 }.count }.max() ?? 0
+        }
+        #expect(busiestMinute(nodes) <= busiestMinute(alone) + 2, "\(busiestMinute(nodes)) vs \(busiestMinute(alone)) on one node")
+        #expect(nodes.count >= alone.count * 9 / 10, "the budget is used, not wasted: \(nodes.count) vs \(alone.count)")
+    }
+
     /// A subscription written through one node wakes the worker of another at once.
     @Test(.enabled(if: Backend.postgresURL != nil, "needs EVENT_MANAGER_TEST_POSTGRES_URL"))
     func aNotificationWakesWorkersOnOtherNodes() async throws {

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Writes: POST /events and POST /events/{id}/subscriptions with 32 concurrent clients, beside
+# /health as the ceiling. A 2xx means the row is on disk (SQLite synchronous=FULL; PostgreSQL's
+# default synchronous_commit).
+#
+#   bash Benchmarks/writes.sh [sqlite|postgres]
+source "$(dirname "$0")/lib.sh"
+backend=${1:-sqlite}
+role=all
+[ "$backend" = postgres ] && role=api
+bench_tools
+bench_build
+bench_start "$backend" "$role"
+bench_seed 1000
+rows=(
+    "$(measure "GET /health" /health)"
+    "$(measure "POST /events" /events Benchmarks/wrk/post-events.lua)"
+    "$(measure "POST /events/{id}/subscriptions" /events/1/subscriptions Benchmarks/wrk/post-subscriptions.lua)"
+)
+table "$backend (role $role)" "${rows[@]}"
