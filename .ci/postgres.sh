@@ -21,5 +21,5 @@ fi
 "${as_pg[@]}" "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
     || "${as_pg[@]}" "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 >"$dir/initdb.log" 2>&1
 "${as_pg[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
-    -o "-h 127.0.0.1 -p $port -k $dir -c max_connections=300 -c fsync=on -c shared_buffers=128MB" start >&2
+    -o "-h 127.0.0.1 -p $port -k $dir -c max_connections=600 -c fsync=on -c shared_buffers=128MB" start >&2
 echo "postgres://postgres@127.0.0.1:$port/postgres"

@@ -7,6 +7,8 @@ import Logging
 import NIOCore
 import NIOPosix
 import SQLKit
+import SQLiteKit
+import SQLiteNIO
 import Synchronization
 
 /// The open database: connection pools, migrations and the three ways to use it, for either backend.
@@ -189,11 +191,19 @@ public final class DatabaseStore: Sendable {
         let outcomes: [Result<Void, any Error>]
         do {
             outcomes = try await writers.withLock {
-                try await self.database().withConnection { connection in
-                    let sql = connection as! any SQLDatabase
+                try await self.withSQLiteConnection { sql in
                     try await self.limitBusyWait(sql)
                     try await sql.raw("BEGIN IMMEDIATE").run()
                     do {
+                        // Optimistically all in a row, no savepoints: two statements per write fewer
+                        // for the usual group in which every write succeeds. When one fails, the
+                        // group starts over with a savepoint around each write.
+                        if try await Self.runAll(members, on: sql) {
+                            try await sql.raw("COMMIT").run()
+                            return members.map { _ in .success(()) }
+                        }
+                        try await sql.raw("ROLLBACK").run()
+                        try await sql.raw("BEGIN IMMEDIATE").run()
                         let outcomes = try await Self.runMembers(members, on: sql)
                         try await sql.raw("COMMIT").run()
                         return outcomes
@@ -208,6 +218,32 @@ public final class DatabaseStore: Sendable {
             return
         }
         for (member, outcome) in zip(members, outcomes) { member.continuation.resume(with: outcome) }
+    }
+
+    /// Runs `body` on one SQLite connection of the pool, each statement a single trip to the
+    /// blocking pool and back.
+    ///
+    /// Through Fluent's handle a statement also hops to the event loop for every row and again
+    /// for the result; in a group commit those hops, one statement after another, were most of
+    /// the group's time on a busy machine (about 0.8 ms per statement, against 0.4 ms for the fsync).
+    func withSQLiteConnection<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        guard let database = try database() as? any SQLiteDatabase else { throw StorageError.notSQLite }
+        return try await database.withConnection { (connection: SQLiteConnection) in
+            try await body(connection.sql(encoder: SQLiteDataEncoder(), decoder: SQLiteDataDecoder(), queryLogLevel: nil))
+        }
+    }
+
+    /// Runs every member; false as soon as one throws (the caller then rolls back and runs them
+    /// again with `runMembers`). A lone member's failure is its own: it is thrown.
+    private static func runAll(_ members: [GroupCommit.Member], on sql: any SQLDatabase) async throws -> Bool {
+        if members.count == 1 {
+            try await members[0].body(sql)
+            return true
+        }
+        for member in members {
+            do { try await member.body(sql) } catch { return false }
+        }
+        return true
     }
 
     /// Runs each member in its own savepoint; a member that throws is rolled back alone.

@@ -197,6 +197,8 @@ enum StorageError: Error {
     case badURL(String)
     /// A PostgreSQL-only feature was asked of another backend.
     case notPostgres
+    /// A SQLite-only path was taken on another backend.
+    case notSQLite
 }
 
 extension Event {

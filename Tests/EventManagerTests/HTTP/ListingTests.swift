@@ -35,6 +35,26 @@ import Testing
         }
     }
 
+    /// Pages are reused only while the events stay the same: every kind of write shows at once.
+    @Test(arguments: Backend.all) func listsFollowEveryWriteAtOnce(backend: Backend) async throws {
+        try await withTestApp(backend: backend) { client, _ in
+            let first = try await client.createEvent(title: "First", date: "2030-01-01")
+            let id = try #require(first["id"] as? Int)
+            let page = "/events?sort=date&limit=10"
+            #expect(try titles(await client.send(.get, page)) == ["First"])
+            #expect(try titles(await client.send(.get, page)) == ["First"], "asked twice, the same answer")
+            try await client.createEvent(title: "Second", date: "2030-02-01")
+            #expect(try titles(await client.send(.get, page)) == ["First", "Second"])
+            _ = try await client.send(.patch, "/events/\(id)", json: #"{"title":"Renamed","date":"2030-03-01"}"#)
+            #expect(try titles(await client.send(.get, page)) == ["Second", "Renamed"])
+            _ = try await client.send(.delete, "/events/\(id)")
+            #expect(try titles(await client.send(.get, page)) == ["Second"])
+            #expect(try titles(await client.send(.get, "/events?id=\(id)")).isEmpty)
+            _ = try await client.send(.post, "/bulk_events", json: #"[{"title":"Third","location":"X","date":"2030-04-01"}]"#)
+            #expect(try titles(await client.send(.get, page)) == ["Second", "Third"])
+        }
+    }
+
     @Test(arguments: Backend.all) func sortsWithTiesBrokenById(backend: Backend) async throws {
         try await withTestApp(backend: backend) { client, _ in
             try await client.createEvent(title: "A", date: "2030-03-01", popularity: 5)

@@ -182,8 +182,8 @@ import Testing
     @Test(arguments: Backend.all) func sharedLimitsReserveInChunksWithinTheBound(backend: Backend) async throws {
         let database = try await TemporaryDatabase.make(backend: backend)
         let limits = [RateLimit("120 per minute")!]
-        let a = SQLRateLimiter(store: try await database.open(), scope: "read", limits: limits)
-        let b = SQLRateLimiter(store: try await database.open(), scope: "read", limits: limits)
+        let a = SQLRateLimiter(store: try await database.open(poolSize: 2), scope: "read", limits: limits)
+        let b = SQLRateLimiter(store: try await database.open(poolSize: 2), scope: "read", limits: limits)
         let clock = ManualClock()
         // A burst at one instant, spread over both nodes: never more than the limit.
         var admitted = 0
