@@ -23,6 +23,7 @@ rows=(
     "$(measure "GET /sort_by/popularity?limit=100" "/sort_by/popularity?limit=100")"
     "$(measure "GET /events filtered, sorted, 100" "/events?location=Haifa&min_popularity=10&start_date=2031-01-01&sort=-date&limit=100")"
     "$(measure "GET /events?q=conference&limit=100" "/events?q=conference&limit=100")"
+    "$(measure "GET /events, 100, a new page each time" /events Benchmarks/wrk/uncached-pages.lua)"
 )
 table "$backend (role $role, 10,000 events)" "${rows[@]}"
 if [ "$backend" = postgres ]; then
