@@ -8,4 +8,5 @@ echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 104857
 for backend in sqlite postgres; do
     bash reads.sh "$backend"
     bash writes.sh "$backend"
+    bash scale.sh "$backend"
 done

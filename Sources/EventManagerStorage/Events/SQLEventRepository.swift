@@ -62,6 +62,11 @@ public struct SQLEventRepository: EventRepository {
         if let title = filter.title { sql += " AND title = \(bind: title)" }
         if let location = filter.location { sql += " AND location = \(bind: location)" }
         if let text = filter.text {
+            if store.isSQLite, text.unicodeScalars.count >= 3 {
+                // The trigram index narrows the rows; the LIKE below still decides (see M007SearchIndex).
+                let phrase = "\"" + text.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
+                sql += " AND id IN (SELECT rowid FROM events_search WHERE events_search MATCH \(bind: phrase))"
+            }
             let pattern = "%" + Self.escapeLike(text.lowercased()) + "%"
             sql += " AND (LOWER(title) LIKE \(bind: pattern) ESCAPE '\\' OR LOWER(location) LIKE \(bind: pattern) ESCAPE '\\')"
         }
