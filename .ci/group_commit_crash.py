@@ -10,7 +10,7 @@ a restart, with what it was answered; writes that were never answered may or may
 import json, os, random, signal, subprocess, sys, tempfile, threading, time, urllib.error, urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checks import failures, free_port  # noqa: E402
+from checks import failures, free_port, serve  # noqa: E402
 
 binary = os.path.abspath(sys.argv[1])
 work = tempfile.mkdtemp(prefix="em-group-commit-")
@@ -18,18 +18,7 @@ env = dict(os.environ, RATE_LIMIT_ENABLED="false", LOG_LEVEL="warning", MAIL_TRA
 
 
 def start_server(port):
-    log = open(os.path.join(work, "server.log"), "a")
-    proc = subprocess.Popen([binary, "serve", "--app-port", str(port), "--role", "api"], cwd=work, env=env, stdout=log, stderr=log)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
-            return proc
-        except Exception:
-            if proc.poll() is not None:
-                raise SystemExit("server exited during start-up")
-            time.sleep(0.05)
-    raise SystemExit("server did not start")
+    return serve(binary, work, port, env, "--role", "api")
 
 
 key = subprocess.run([binary, "accounts", "create", "--name", "crash", "--role", "admin"], cwd=work, env=env, check=True,

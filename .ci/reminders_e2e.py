@@ -15,7 +15,7 @@
 import datetime, glob, json, os, re, signal, socket, subprocess, sys, tempfile, time, urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checks import failures, free_port, wait_for  # noqa: E402
+from checks import failures, free_port, serve, wait_for  # noqa: E402
 
 binary = os.path.abspath(sys.argv[1])
 peer_script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Peers", "smtp_peer.py")
@@ -34,18 +34,7 @@ def start_server(port, smtp_port, poll_ms=500):
     env = dict(os.environ, MAIL_TRANSPORT="smtp", SMTP_PORT=str(smtp_port), REMINDERS_LEASE_SECONDS="5",
                REMINDERS_POLL_INTERVAL_MS=str(poll_ms), LOG_LEVEL="warning",
                RATE_LIMIT_ENABLED="false")
-    log = open(os.path.join(work, "server.log"), "a")
-    proc = subprocess.Popen([binary, "serve", "--app-port", str(port)], cwd=work, env=env, stdout=log, stderr=log)
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
-            return proc
-        except Exception:
-            if proc.poll() is not None:
-                raise SystemExit("server exited during start-up")
-            time.sleep(0.05)
-    raise SystemExit("server did not start")
+    return serve(binary, work, port, env, seconds=30)
 
 
 def admin_key():

@@ -15,6 +15,11 @@ bench_tools() {
     if [ ${#missing[@]} -gt 0 ]; then apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null; fi
 }
 
+# bench_role BACKEND - the role a benchmark node runs: all on SQLite, an API node on PostgreSQL
+bench_role() {
+    if [ "$1" = postgres ]; then echo api; else echo all; fi
+}
+
 # bench_build - a release build of the server; sets BINARY
 bench_build() {
     swift build -c release --product event-manager >/dev/null

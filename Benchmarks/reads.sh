@@ -9,8 +9,7 @@
 # 32) tune wrk.
 source "$(dirname "$0")/lib.sh"
 backend=${1:-sqlite}
-role=all
-[ "$backend" = postgres ] && role=api
+role=$(bench_role "$backend")
 bench_tools
 bench_build
 bench_start "$backend" "$role"

@@ -6,8 +6,7 @@
 #   bash Benchmarks/writes.sh [sqlite|postgres]
 source "$(dirname "$0")/lib.sh"
 backend=${1:-sqlite}
-role=all
-[ "$backend" = postgres ] && role=api
+role=$(bench_role "$backend")
 bench_tools
 bench_build
 bench_start "$backend" "$role"
