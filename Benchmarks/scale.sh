@@ -6,9 +6,9 @@
 #   bash Benchmarks/scale.sh [sqlite|postgres]
 #
 # wrk runs with 4 connections (latency, not throughput; CONNECTIONS changes it).
+CONNECTIONS=${CONNECTIONS:-4}
 source "$(dirname "$0")/lib.sh"
 backend=${1:-sqlite}
-CONNECTIONS=${CONNECTIONS:-4}
 role=$(bench_role "$backend")
 bench_tools
 bench_build

@@ -62,9 +62,12 @@ public struct SQLEventRepository: EventRepository {
         if let title = filter.title { sql += " AND title = \(bind: title)" }
         if let location = filter.location { sql += " AND location = \(bind: location)" }
         if let text = filter.text {
-            if store.isSQLite, text.unicodeScalars.count >= 3 {
-                // The trigram index narrows the rows; the LIKE below still decides (see M007SearchIndex).
-                let phrase = "\"" + text.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
+            switch try await searchNarrowing(text) {
+            case .none: break
+            case .nothingMatches: return []
+            case .rowsHolding(let trigram):
+                // The index narrows the rows; the LIKE below still decides (see M007SearchIndex).
+                let phrase = "\"" + trigram.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
                 sql += " AND id IN (SELECT rowid FROM events_search WHERE events_search MATCH \(bind: phrase))"
             }
             let pattern = "%" + Self.escapeLike(text.lowercased()) + "%"
@@ -99,6 +102,33 @@ public struct SQLEventRepository: EventRepository {
         }
         sql += " LIMIT \(literal: query.limit + 1)"
         return try await fetch(sql)
+    }
+
+    /// How the trigram index can narrow a search for `text` on SQLite.
+    enum SearchNarrowing: Equatable {
+        /// Scan: PostgreSQL (its pg_trgm index serves the LIKE itself), text shorter than a
+        /// trigram or not ASCII (the index folds case differently from `LOWER`), or a text whose
+        /// rarest trigram is in so many rows that walking the sort order finds a page sooner.
+        case none
+        /// A trigram of the text is in no row: nothing can match.
+        case nothingMatches
+        /// Only rows holding this trigram can match.
+        case rowsHolding(String)
+    }
+
+    /// Rows above which a trigram is too common to narrow a search.
+    static let commonTrigramRows: Int64 = 20_000
+
+    func searchNarrowing(_ text: String) async throws -> SearchNarrowing {
+        let bytes = Array(text.lowercased().utf8)
+        guard store.isSQLite, bytes.count >= 3, bytes.allSatisfy({ $0 < 0x80 }) else { return .none }
+        let trigrams = Set((0...(bytes.count - 3)).map { String(decoding: bytes[$0..<($0 + 3)], as: UTF8.self) })
+        let counts = try await store.read { sql in
+            try await sql.raw("SELECT term, doc FROM events_search_terms WHERE term IN (\(binds: Array(trigrams)))").all()
+        }.map { (try $0.decode(column: "term", as: String.self), try $0.decode(column: "doc", as: Int64.self)) }
+        guard counts.count == trigrams.count else { return .nothingMatches }
+        guard let rarest = counts.min(by: { $0.1 < $1.1 }), rarest.1 <= Self.commonTrigramRows else { return .none }
+        return .rowsHolding(rarest.0)
     }
 
     public func update(id: Int64, now: Timestamp, change: @escaping @Sendable (Event) throws -> EventDraft) async throws -> Event {

@@ -45,6 +45,16 @@ import Testing
                 "EXPLAIN QUERY PLAN SELECT id FROM events WHERE id IN (SELECT rowid FROM events_search WHERE events_search MATCH '\"conf\"')"
             ).all().map { try $0.decode(column: "detail", as: String.self) }
             #expect(plan.contains { $0.contains("VIRTUAL TABLE INDEX") }, "\(plan)")
+            // A search reads only the rows of its rarest trigram, and none when a trigram is nowhere.
+            let narrowing = try await repository.searchNarrowing("Swift C")
+            guard case .rowsHolding(let trigram) = narrowing else {
+                Issue.record("a rare trigram narrows the search: \(narrowing)")
+                return
+            }
+            #expect("swift c".contains(trigram) && trigram.count == 3)
+            #expect(try await repository.searchNarrowing("xyz") == .nothingMatches)
+            #expect(try await repository.searchNarrowing("école") == .none, "not ASCII: scanned")
+            #expect(try await repository.searchNarrowing("go") == .none, "shorter than a trigram")
         }
     }
 }
