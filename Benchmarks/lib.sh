@@ -57,7 +57,8 @@ bench_stop() {
         pg_ctl=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)/pg_ctl
         runuser -u postgres -- "$pg_ctl" -D "$WORK/pg/data" -m fast stop >/dev/null 2>&1 || true
     fi
-    [ -n "${WORK:-}" ] && rm -rf "$WORK"
+    [ -n "${WORK:-}" ] && [ -z "${BENCH_KEEP:-}" ] && rm -rf "$WORK"
+    return 0
 }
 
 # bench_seed COUNT - COUNT events through POST /bulk_events; ids 1...COUNT, popularity id % 100
