@@ -1,6 +1,7 @@
 import EventManagerCore
 import SQLKit
 import SQLiteNIO
+import Synchronization
 
 /// `EventRepository` in SQL that both SQLite and PostgreSQL run unchanged.
 ///
@@ -10,6 +11,8 @@ public struct SQLEventRepository: EventRepository {
     let store: DatabaseStore
     let planner: ReminderPlanner
     let queue: QueueWriter
+    /// Rows per trigram of the search index, as last counted.
+    let trigramRows = TrigramRows()
 
     public init(store: DatabaseStore, reminders: ReminderSettings = ReminderSettings()) {
         self.store = store
@@ -123,12 +126,21 @@ public struct SQLEventRepository: EventRepository {
         let bytes = Array(text.lowercased().utf8)
         guard store.isSQLite, bytes.count >= 3, bytes.allSatisfy({ $0 < 0x80 }) else { return .none }
         let trigrams = Set((0...(bytes.count - 3)).map { String(decoding: bytes[$0..<($0 + 3)], as: UTF8.self) })
-        let counts = try await store.read { sql in
-            try await sql.raw("SELECT term, doc FROM events_search_terms WHERE term IN (\(binds: Array(trigrams)))").all()
-        }.map { (try $0.decode(column: "term", as: String.self), try $0.decode(column: "doc", as: Int64.self)) }
-        guard counts.count == trigrams.count else { return .nothingMatches }
-        guard let rarest = counts.min(by: { $0.1 < $1.1 }), rarest.1 <= Self.commonTrigramRows else { return .none }
-        return .rowsHolding(rarest.0)
+        // Counting a trigram's rows reads its whole list (a million entries for "eve" of
+        // "Event"), so counts are remembered for a minute. They only choose the plan; absence,
+        // which answers "nothing matches", is always asked afresh.
+        var counts = trigramRows.known(trigrams)
+        let unknown = trigrams.subtracting(counts.keys)
+        if !unknown.isEmpty {
+            let found = try await store.read { sql in
+                try await sql.raw("SELECT term, doc FROM events_search_terms WHERE term IN (\(binds: Array(unknown)))").all()
+            }.map { (try $0.decode(column: "term", as: String.self), try $0.decode(column: "doc", as: Int64.self)) }
+            guard found.count == unknown.count else { return .nothingMatches }
+            trigramRows.remember(found)
+            for (term, rows) in found { counts[term] = rows }
+        }
+        guard let rarest = counts.min(by: { $0.value < $1.value }), rarest.value <= Self.commonTrigramRows else { return .none }
+        return .rowsHolding(rarest.key)
     }
 
     public func update(id: Int64, now: Timestamp, change: @escaping @Sendable (Event) throws -> EventDraft) async throws -> Event {
@@ -221,6 +233,30 @@ public struct SQLEventRepository: EventRepository {
             out.append(character)
         }
         return out
+    }
+}
+
+/// Rows per trigram, remembered for a minute: a hint for choosing a plan, never an answer.
+final class TrigramRows: Sendable {
+    private let counts = Mutex<[String: (rows: Int64, until: ContinuousClock.Instant)]>([:])
+
+    func known(_ trigrams: Set<String>) -> [String: Int64] {
+        let now = ContinuousClock.now
+        return counts.withLock { counts in
+            var known: [String: Int64] = [:]
+            for trigram in trigrams {
+                if let entry = counts[trigram], entry.until > now { known[trigram] = entry.rows }
+            }
+            return known
+        }
+    }
+
+    func remember(_ found: [(String, Int64)]) {
+        let until = ContinuousClock.now + .seconds(60)
+        counts.withLock { counts in
+            if counts.count > 50_000 { counts.removeAll(keepingCapacity: true) }
+            for (trigram, rows) in found { counts[trigram] = (rows, until) }
+        }
     }
 }
 
