@@ -17,10 +17,10 @@ bench_start "$backend" "$role"
 kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
 started=$(date +%s)
 if [ "$backend" = postgres ]; then
-    psql "$DB_URL" -q <<'SQL'
+    psql "$DB_URL" -q -v ON_ERROR_STOP=1 <<'SQL'
 INSERT INTO events (title, location, starts_at, timezone, date_only, popularity, created_at, updated_at)
 SELECT 'Event ' || n || ' ' || (ARRAY['alpha','bravo','delta','gamma','kappa','lambda','sigma','omega','zulu','tango'])[1 + (n / 4) % 10],
-       (ARRAY['Tel Aviv','Haifa','Jerusalem','Eilat'])[1 + n % 4], 1924992000000 + n * 60000, 'UTC', false, (n / 40) % 100, 1, 1
+       (ARRAY['Tel Aviv','Haifa','Jerusalem','Eilat'])[1 + n % 4], 1924992000000 + n::bigint * 60000, 'UTC', false, (n / 40) % 100, 1, 1
 FROM generate_series(1, 1000000) AS n;
 INSERT INTO subscriptions (event_id, email, email_normalized, remind_before_minutes, status, token, created_at)
 SELECT n, 'user' || n || '@example.com', 'user' || n || '@example.com', 30, 'active', 'token-' || n, 1
