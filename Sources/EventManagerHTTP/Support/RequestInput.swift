@@ -71,7 +71,7 @@ enum RequestInput {
         for part in query.split(separator: "&", omittingEmptySubsequences: true) {
             let pieces = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             func decode(_ text: Substring) throws -> String {
-                guard let decoded = text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding else {
+                guard let decoded = decodeComponent(text) else {
                     throw AppError(
                         .badRequest, code: "malformed_query",
                         message: "the query string has invalid percent-encoding near '\(text.prefix(50))'")
@@ -81,6 +81,41 @@ enum RequestInput {
             pairs.append((try decode(pieces[0]), pieces.count > 1 ? try decode(pieces[1]) : ""))
         }
         return pairs
+    }
+
+    /// `+` as a space and `%XX` as a byte, then UTF-8; nil for a bad escape or bytes that are
+    /// not UTF-8. By hand: Foundation's `removingPercentEncoding` and `replacingOccurrences`
+    /// were 9 % of the CPU of the seed form `GET /events?id=N` in a profile.
+    static func decodeComponent(_ text: Substring) -> String? {
+        let utf8 = text.utf8
+        guard utf8.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }) else { return String(text) }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(utf8.count)
+        var index = utf8.startIndex
+        while index != utf8.endIndex {
+            let byte = utf8[index]
+            index = utf8.index(after: index)
+            switch byte {
+            case UInt8(ascii: "+"): bytes.append(0x20)
+            case UInt8(ascii: "%"):
+                guard index != utf8.endIndex, let high = hexValue(utf8[index]) else { return nil }
+                index = utf8.index(after: index)
+                guard index != utf8.endIndex, let low = hexValue(utf8[index]) else { return nil }
+                index = utf8.index(after: index)
+                bytes.append(high << 4 | low)
+            default: bytes.append(byte)
+            }
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
     }
 
     /// Percent-encodes a query component so it survives a round trip through `query(_:)`.
