@@ -122,7 +122,10 @@ public struct SQLRateLimiter: RateLimiting {
             }
             let decision = GCRA.evaluate(stored: stored, limits: limits, now: now).decision
             leases.granted(granted, for: rowKey, decision: decision, limits: limits, now: now)
+            // The database granted it: allowed, even where rounding puts the new time a hair past the window.
             var answer = decision
+            answer.allowed = true
+            answer.retryAfterSeconds = 0
             answer.remaining += leases.held(rowKey, now: now)
             return answer
         }
