@@ -20,6 +20,16 @@ bench_role() {
     if [ "$1" = postgres ]; then echo api; else echo all; fi
 }
 
+# bench_setup BACKEND - tools, a release build and a server for BACKEND (sqlite or postgres) in its
+# benchmark role; sets backend and role besides what bench_start sets
+bench_setup() {
+    backend=${1:-sqlite}
+    role=$(bench_role "$backend")
+    bench_tools
+    bench_build
+    bench_start "$backend" "$role"
+}
+
 # bench_build - a release build of the server; sets BINARY
 bench_build() {
     swift build -c release --product event-manager >/dev/null

@@ -8,11 +8,7 @@
 # cluster as the database's own ceiling. 10,000 events. DURATION and CONNECTIONS (default 10 s,
 # 32) tune wrk.
 source "$(dirname "$0")/lib.sh"
-backend=${1:-sqlite}
-role=$(bench_role "$backend")
-bench_tools
-bench_build
-bench_start "$backend" "$role"
+bench_setup "${1:-sqlite}"
 bench_seed 10000
 rows=(
     "$(measure "GET /health" /health)"

@@ -9,11 +9,7 @@
 # and popularity vary independently, so every combination the search scenario asks for exists.
 export CONNECTIONS=${CONNECTIONS:-4}
 source "$(dirname "$0")/lib.sh"
-backend=${1:-sqlite}
-role=$(bench_role "$backend")
-bench_tools
-bench_build
-bench_start "$backend" "$role"
+bench_setup "${1:-sqlite}"
 kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
 started=$(date +%s)
 if [ "$backend" = postgres ]; then

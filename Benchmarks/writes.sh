@@ -5,11 +5,7 @@
 #
 #   bash Benchmarks/writes.sh [sqlite|postgres]
 source "$(dirname "$0")/lib.sh"
-backend=${1:-sqlite}
-role=$(bench_role "$backend")
-bench_tools
-bench_build
-bench_start "$backend" "$role"
+bench_setup "${1:-sqlite}"
 bench_seed 1000
 rows=(
     "$(measure "GET /health" /health)"
