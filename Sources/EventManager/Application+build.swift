@@ -69,11 +69,20 @@ public func buildApplication(
     var workerChecks: [ReadinessCheck] = []
     if role.runsWorker {
         let transport = dependencies.mailTransport ?? makeMailTransport(configuration, logger: logger)
+        let owner = WorkerIdentity.make()
+        let ledger: AcceptanceLedger
+        do {
+            ledger = try AcceptanceLedger(directory: configuration.effectiveLedgerDirectory, owner: owner)
+        } catch {
+            await store.shutdown()
+            throw error
+        }
         services.append(
             ReminderWorker(
                 queue: queue, transport: transport,
                 messages: ReminderMessages(sender: configuration.smtpDefaultSender, publicURL: configuration.effectivePublicURL),
-                clock: clock, settings: configuration.worker, owner: WorkerIdentity.make(), logger: logger, wakeup: wakeup, metrics: metrics
+                clock: clock, settings: configuration.worker, owner: owner, logger: logger, wakeup: wakeup, metrics: metrics,
+                ledger: ledger
             )
         )
         if !store.isSQLite { services.append(QueueListener(store: store, logger: logger) { wakeup.signal() }) }

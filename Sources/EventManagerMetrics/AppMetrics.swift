@@ -13,6 +13,8 @@ public final class AppMetrics: Sendable {
     private let requests = Mutex<[RequestKey: (CoreMetrics.Counter, CoreMetrics.Timer)]>([:])
     private let deliveries = Mutex<[String: CoreMetrics.Counter]>([:])
     let lateness: CoreMetrics.Recorder
+    let connectionFailures: CoreMetrics.Counter
+    let backoff: CoreMetrics.Gauge
     /// Sampled at each scrape: queue depth by state and pool usage.
     private let samplers = Mutex<[@Sendable () async -> Void]>([])
 
@@ -31,6 +33,9 @@ public final class AppMetrics: Sendable {
         factory.valueHistogramBuckets["reminder_lateness_seconds"] = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600]
         self.factory = factory
         lateness = CoreMetrics.Recorder(label: "reminder_lateness_seconds", dimensions: [], aggregate: true, factory: factory)
+        connectionFailures = CoreMetrics.Counter(label: "smtp_connection_failures_total", dimensions: [], factory: factory)
+        backoff = CoreMetrics.Gauge(label: "smtp_backoff_seconds", dimensions: [], factory: factory)
+        backoff.record(0)
     }
 
     /// One answered request. `route` is the matched pattern (`/events/{id}`), never the raw path,
@@ -69,6 +74,16 @@ public final class AppMetrics: Sendable {
     /// How late a reminder was handed to SMTP: sent minus due, in seconds.
     package func recordLateness(milliseconds: Int64) {
         lateness.record(Double(max(0, milliseconds)) / 1000)
+    }
+
+    /// The mail server could not be reached (or dropped the connection).
+    package func recordConnectionFailure() {
+        connectionFailures.increment()
+    }
+
+    /// How long the worker waits before trying the mail server again; 0 when it is up.
+    package func setBackoff(milliseconds: Int64) {
+        backoff.record(Double(max(0, milliseconds)) / 1000)
     }
 
     /// Adds gauges that are read when `/metrics` is scraped rather than kept up to date.

@@ -33,6 +33,9 @@ public struct AppConfiguration: Sendable {
     public var mailDirectory = "data/mail"
     public var reminders = ReminderSettings()
     public var worker = WorkerSettings()
+    /// Where workers keep their acceptance ledgers (`reminders.ledger_directory`); workers that
+    /// share it take over from each other at once when one dies.
+    public var ledgerDirectory: String?
     public var rateLimits = RateLimitSettings()
     public var authMode = AuthMode.required
     public var server = ServerSettings()
@@ -52,6 +55,13 @@ public struct AppConfiguration: Sendable {
 
     /// Where emails go (`mail.transport`).
     public enum MailTransportKind: String, Sendable { case log, file, smtp }
+
+    /// `reminders.ledger_directory`, or beside the SQLite file, or `data/ledger`.
+    public var effectiveLedgerDirectory: String {
+        if let ledgerDirectory { return ledgerDirectory }
+        if case .sqliteFile(let path) = database { return path + "-ledger" }
+        return "data/ledger"
+    }
 
     /// `app.public_url`, or the bind address when it is not set.
     public var effectivePublicURL: String { publicURL ?? "http://\(host):\(port)" }
@@ -141,6 +151,8 @@ public struct AppConfiguration: Sendable {
         worker.batchSize = try values.int("reminders.batch_size", in: 1...10_000) ?? worker.batchSize
         if let days = try values.int("reminders.retention_days", in: 1...3650) { worker.retention = .seconds(days * 86_400) }
         if let seconds = try values.int("reminders.lease_seconds", in: 5...3600) { worker.leaseMilliseconds = Int64(seconds) * 1000 }
+        ledgerDirectory = try values.string("reminders.ledger_directory") ?? ledgerDirectory
+        worker.connections = try values.int("smtp.connections", in: 1...64) ?? worker.connections
         if let milliseconds = try values.int("reminders.poll_interval_ms", in: 10...600_000) {
             worker.pollInterval = .milliseconds(milliseconds)
         }

@@ -3,9 +3,13 @@ import EventManagerMail
 import EventManagerMetrics
 import Logging
 import ServiceLifecycle
+import Synchronization
 
-/// Sends what the queue says is due: claims a batch under a lease, sends it over one mail
-/// session, records every outcome in one transaction, and sleeps until the next due time.
+/// Sends what the queue says is due: claims a batch under a lease a moment before it falls due,
+/// renders it, hands each message over at its due time on several connections, records the
+/// outcomes in few transactions, and sleeps until the next due time.
+///
+/// The sending itself is in `ReminderWorker+Batch.swift`.
 public final class ReminderWorker: Service, Sendable {
     let queue: any DeliveryQueue
     let transport: any MailTransport
@@ -17,12 +21,18 @@ public final class ReminderWorker: Service, Sendable {
     public let wakeup: Wakeup
     let jitter: @Sendable () -> Double
     let metrics: AppMetrics?
+    let ledger: AcceptanceLedger?
+    /// Ends one message at a time (see `AcceptanceLedger`).
+    let gate = AcceptanceGate()
+    /// Whether the mail server is believed down, and until when nothing is sent.
+    let backoff = Mutex(ConnectionBackoff())
 
     public init(
         queue: any DeliveryQueue, transport: any MailTransport, messages: ReminderMessages, clock: any WallClock, settings: WorkerSettings,
-        owner: String, logger: Logger, wakeup: Wakeup = Wakeup(), metrics: AppMetrics? = nil,
+        owner: String, logger: Logger, wakeup: Wakeup = Wakeup(), metrics: AppMetrics? = nil, ledger: AcceptanceLedger? = nil,
         jitter: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }
     ) {
+        self.ledger = ledger
         self.metrics = metrics
         self.queue = queue
         self.transport = transport
@@ -41,6 +51,11 @@ public final class ReminderWorker: Service, Sendable {
             var lastPurge: Timestamp?
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 do {
+                    let outage = backoff.withLock { $0.remaining(at: clock.now()) }
+                    if outage > 0 {
+                        await wakeup.wait(timeout: .milliseconds(outage))
+                        continue
+                    }
                     while try await processDueBatch() > 0 && !Task.isShuttingDownGracefully {}
                     let now = clock.now()
                     if lastPurge.map({ now.millisecondsSinceEpoch - $0.millisecondsSinceEpoch >= settings.purgeInterval.totalMilliseconds })
@@ -60,6 +75,9 @@ public final class ReminderWorker: Service, Sendable {
         } onGracefulShutdown: { [wakeup] in
             wakeup.signal()
         }
+        // Every outcome is in the database (a batch always ends with a flush), so the ledger
+        // has nothing left to tell.
+        ledger?.removeAll()
         logger.info("reminder worker stopped", metadata: ["owner": .string(owner)])
     }
 
@@ -78,91 +96,13 @@ public final class ReminderWorker: Service, Sendable {
         return total
     }
 
-    /// Time until the next delivery falls due, bounded by the poll interval.
+    /// Time until the next delivery is claimed (a moment before it falls due), bounded by the
+    /// poll interval.
     func sleepDuration() async throws -> Duration {
         guard let next = try await queue.nextWakeUp() else { return settings.pollInterval }
-        let milliseconds = max(0, next.millisecondsSinceEpoch - clock.now().millisecondsSinceEpoch)
+        let claimAt = next.millisecondsSinceEpoch - settings.lookaheadMilliseconds
+        let milliseconds = max(0, claimAt - clock.now().millisecondsSinceEpoch)
         return min(settings.pollInterval, .milliseconds(milliseconds))
-    }
-
-    /// Claims and handles one batch of due deliveries; returns how many it claimed.
-    @discardableResult
-    public func processDueBatch() async throws -> Int {
-        let claimedAt = clock.now()
-        let claimed = try await queue.claim(
-            owner: owner, limit: settings.batchSize, now: claimedAt, leaseMilliseconds: settings.leaseMilliseconds
-        )
-        guard !claimed.isEmpty else { return 0 }
-        var decided: [(id: Int64, outcome: DeliveryOutcome)] = []
-        var toSend: [ClaimedDelivery] = []
-        for item in claimed {
-            switch Self.decide(item, now: clock.now()) {
-            case .send: toSend.append(item)
-            case .skip(let reason): decided.append((item.delivery.id, record(item.delivery, .skipped(reason))))
-            case .cancel(let reason): decided.append((item.delivery.id, record(item.delivery, .cancelled(reason))))
-            }
-        }
-        try await queue.complete(decided, owner: owner, now: clock.now())
-        if !toSend.isEmpty {
-            try await send(toSend, leaseUntil: claimedAt.adding(milliseconds: settings.leaseMilliseconds))
-        }
-        return claimed.count
-    }
-
-    /// Sends over one session, committing outcomes every `commitEvery` messages: a crash then
-    /// re-sends only the messages since the last commit (with the same Message-ID).
-    ///
-    /// Each commit also renews the lease on the rest of the batch, so a slow mail server never
-    /// lets another worker reclaim messages this one is still sending. A message whose lease was
-    /// lost anyway (this process stalled) is left to the worker that now holds it.
-    private func send(_ items: [ClaimedDelivery], leaseUntil: Timestamp) async throws {
-        var pending: [(id: Int64, outcome: DeliveryOutcome)] = []
-        var handled = Set<Int64>()
-        var heldUntil = leaseUntil
-        var lost = Set<Int64>()
-        let margin = min(1000, settings.leaseMilliseconds / 10)
-        do {
-            try await transport.withSession { session in
-                for (index, item) in items.enumerated() {
-                    handled.insert(item.delivery.id)
-                    if lost.contains(item.delivery.id) { continue }
-                    let now = clock.now()
-                    if now.adding(milliseconds: margin) >= heldUntil {
-                        logger.warning("lease ran out mid-batch; leaving the rest to be reclaimed", metadata: ["owner": .string(owner)])
-                        for rest in items[index...] { handled.insert(rest.delivery.id) }
-                        break
-                    }
-                    // Decided again per message: a long batch must not deliver a reminder after the start.
-                    if case .skip(let reason) = Self.decide(item, now: now) {
-                        pending.append((item.delivery.id, record(item.delivery, .skipped(reason))))
-                    } else {
-                        do {
-                            try await session.send(messages.compose(item, now: now))
-                            pending.append((item.delivery.id, record(item.delivery, .sent(at: clock.now()))))
-                        } catch {
-                            pending.append((item.delivery.id, record(item.delivery, failure(item.delivery, error))))
-                        }
-                    }
-                    if pending.count >= settings.commitEvery {
-                        try await queue.complete(pending, owner: owner, now: clock.now())
-                        pending.removeAll()
-                        let rest = items[(index + 1)...].map(\.delivery.id).filter { !lost.contains($0) }
-                        if !rest.isEmpty {
-                            let until = clock.now().adding(milliseconds: settings.leaseMilliseconds)
-                            let kept = try await queue.renew(rest, owner: owner, until: until)
-                            lost.formUnion(Set(rest).subtracting(kept))
-                            heldUntil = until
-                        }
-                    }
-                }
-            }
-        } catch {
-            // The session could not open or broke: everything not yet handled is retried.
-            for item in items where !handled.contains(item.delivery.id) {
-                pending.append((item.delivery.id, record(item.delivery, failure(item.delivery, error))))
-            }
-        }
-        try await queue.complete(pending, owner: owner, now: clock.now())
     }
 
     static func decide(_ item: ClaimedDelivery, now: Timestamp) -> DeliveryDecision {
@@ -172,7 +112,7 @@ public final class ReminderWorker: Service, Sendable {
     }
 
     /// Counts an outcome in the metrics (and a reminder's lateness when it is sent).
-    private func record(_ delivery: Delivery, _ outcome: DeliveryOutcome) -> DeliveryOutcome {
+    func record(_ delivery: Delivery, _ outcome: DeliveryOutcome) -> DeliveryOutcome {
         guard let metrics else { return outcome }
         let name: String
         switch outcome {
@@ -185,13 +125,20 @@ public final class ReminderWorker: Service, Sendable {
         case .failed: name = "failed"
         case .skipped: name = "skipped"
         case .cancelled: name = "cancelled"
+        case .deferred: name = "deferred"
         }
         metrics.recordDelivery(kind: delivery.kind.rawValue, outcome: name)
         return outcome
     }
 
-    private func failure(_ delivery: Delivery, _ error: any Error) -> DeliveryOutcome {
+    /// What a refused message becomes: retried later with its attempts counted, or failed; when
+    /// the server was unreachable, deferred as a whole without spending an attempt.
+    func failure(_ delivery: Delivery, _ error: any Error) -> DeliveryOutcome {
         let mailError = error as? MailError ?? MailError(.transient, String(describing: error))
+        if mailError.serverUnavailable {
+            let until = serverUnavailable(mailError)
+            return .deferred(at: max(until, delivery.nextAttemptAt), error: mailError.message)
+        }
         let attempts = delivery.attempts
         if mailError.kind == .permanent || attempts >= settings.retry.maxAttempts {
             logger.warning("delivery failed", metadata: ["delivery": .stringConvertible(delivery.id), "error": .string(mailError.message)])
@@ -205,5 +152,36 @@ public final class ReminderWorker: Service, Sendable {
             ]
         )
         return .retry(at: clock.now().adding(milliseconds: delay), error: mailError.message)
+    }
+
+    /// Notes that the mail server could not be reached; returns when to try it again.
+    @discardableResult
+    func serverUnavailable(_ error: MailError) -> Timestamp {
+        let (until, failures) = backoff.withLock { backoff in
+            let now = clock.now()
+            // One outage seen by several connections at once counts once.
+            if let until = backoff.until, backoff.remaining(at: now) > 0 { return (until, backoff.consecutiveFailures) }
+            return (backoff.failed(at: now, jitter: jitter() * 0.2), backoff.consecutiveFailures)
+        }
+        if let metrics {
+            metrics.recordConnectionFailure()
+            metrics.setBackoff(milliseconds: until.millisecondsSinceEpoch - clock.now().millisecondsSinceEpoch)
+        }
+        logger.warning(
+            "mail server unavailable; backing off",
+            metadata: ["error": .string(error.message), "failures": .stringConvertible(failures), "until": .string(until.rfc3339)])
+        return until
+    }
+
+    /// Notes that the mail server accepted a message: any outage is over.
+    func serverAccepted() {
+        let wasDown = backoff.withLock { backoff in
+            defer { backoff.succeeded() }
+            return backoff.consecutiveFailures > 0
+        }
+        if wasDown {
+            metrics?.setBackoff(milliseconds: 0)
+            logger.info("mail server reachable again")
+        }
     }
 }

@@ -27,12 +27,15 @@ public enum DeliveryOutcome: Sendable, Equatable {
     case failed(error: String)
     case skipped(String)
     case cancelled(String)
+    /// The mail server could not be reached: back to the queue for `at`, without spending an attempt.
+    case deferred(at: Timestamp, error: String)
 }
 
 /// The durable queue of emails, shared by every worker through the database.
 public protocol DeliveryQueue: Sendable {
-    /// Leases up to `limit` deliveries that are due (or whose lease expired) to `owner`.
-    func claim(owner: String, limit: Int, now: Timestamp, leaseMilliseconds: Int64) async throws -> [ClaimedDelivery]
+    /// Leases to `owner` up to `limit` deliveries due by `dueBy` (or whose lease expired at `now`),
+    /// earliest first. Claiming a little ahead lets the worker render before the due time.
+    func claim(owner: String, limit: Int, now: Timestamp, dueBy: Timestamp, leaseMilliseconds: Int64) async throws -> [ClaimedDelivery]
     /// Records outcomes in one transaction; a delivery whose lease `owner` lost is left alone.
     func complete(_ outcomes: [(id: Int64, outcome: DeliveryOutcome)], owner: String, now: Timestamp) async throws
     /// Extends the lease on deliveries `owner` still holds; returns the ids it still holds.
@@ -44,4 +47,16 @@ public protocol DeliveryQueue: Sendable {
     func countsByState() async throws -> [DeliveryState: Int]
     /// Deletes up to `limit` finished deliveries last changed before `cutoff`; returns how many.
     func purge(finishedBefore cutoff: Timestamp, limit: Int) async throws -> Int
+    /// Records messages a worker that died had handed over (its acceptance ledger) as sent.
+    func recordAccepted(_ accepted: [(id: Int64, at: Timestamp)], now: Timestamp) async throws
+    /// Puts back every delivery leased to `owner`, a worker known to be dead, so that it is sent
+    /// now rather than when the lease runs out.
+    func release(owner: String, now: Timestamp) async throws
+}
+
+extension DeliveryQueue {
+    /// Leases what is due at `now`.
+    public func claim(owner: String, limit: Int, now: Timestamp, leaseMilliseconds: Int64) async throws -> [ClaimedDelivery] {
+        try await claim(owner: owner, limit: limit, now: now, dueBy: now, leaseMilliseconds: leaseMilliseconds)
+    }
 }

@@ -1,6 +1,16 @@
 /// The source of "now" for everything that stamps or schedules, injected so tests control time.
 public protocol WallClock: Sendable {
     func now() -> Timestamp
+    /// Returns at `deadline` (at once if it passed); throws when the task is cancelled. A test
+    /// clock moves its time to the deadline instead of waiting.
+    func sleep(until deadline: Timestamp) async throws
+}
+
+extension WallClock {
+    public func sleep(until deadline: Timestamp) async throws {
+        let milliseconds = deadline.millisecondsSinceEpoch - now().millisecondsSinceEpoch
+        if milliseconds > 0 { try await Task.sleep(for: .milliseconds(milliseconds)) }
+    }
 }
 
 /// The system's real-time clock.

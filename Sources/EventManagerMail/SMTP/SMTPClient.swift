@@ -43,7 +43,8 @@ public struct SMTPTransport: MailTransport {
                     }
                 }
         } catch {
-            throw MailError(.transient, "cannot connect to \(configuration.host):\(configuration.port): \(error)")
+            throw MailError(
+                .transient, "cannot connect to \(configuration.host):\(configuration.port): \(error)", serverUnavailable: true)
         }
         return try await channel.executeThenClose { inbound, outbound in
             let connection = SMTPConnection(
@@ -129,8 +130,11 @@ final class SMTPConnection: MailSession {
     private let logger: Logger
     private var extensions: [String: String] = [:]
     private var secure: Bool
-    private var transactions = 0
+    /// The last transaction failed part-way, so the next one starts with RSET.
+    private var needsReset = false
     private var broken = false
+    /// The message `begin` left open for `end`.
+    private var open = false
 
     init(
         channel: any Channel, lines: NIOAsyncChannelInboundStream<String>.AsyncIterator,
@@ -149,7 +153,7 @@ final class SMTPConnection: MailSession {
     /// Greeting, EHLO, STARTTLS and AUTH as configured.
     func open() async throws {
         let greeting = try await readReply(step: "greeting")
-        guard greeting.code == 220 else { throw MailError(.transient, "server greeting: \(greeting)") }
+        guard greeting.code == 220 else { throw MailError(.transient, "server greeting: \(greeting)", serverUnavailable: true) }
         try await hello()
         if configuration.tls == .starttls {
             guard extensions["STARTTLS"] != nil else {
@@ -209,21 +213,42 @@ final class SMTPConnection: MailSession {
         }
     }
 
-    func send(_ mail: OutgoingMail) async throws {
-        guard !broken else { throw MailError(.transient, "the connection was lost") }
+    var isUsable: Bool { !broken }
+
+    func begin(_ mail: OutgoingMail) async throws {
+        guard !broken else { throw MailError(.transient, "the connection was lost", serverUnavailable: true) }
+        guard !open else {
+            // Still inside the data of an unfinished message: nothing but its end can follow.
+            broken = true
+            throw MailError(.transient, "a message was begun and never ended")
+        }
+        let reset = needsReset
+        needsReset = true
         do {
-            try await transaction(mail)
+            try await envelopeAndData(mail, reset: reset)
+            open = true
         } catch let error as MailError {
             throw error
         } catch {
             broken = true
-            throw MailError(.transient, "connection failed: \(error)")
+            throw MailError(.transient, "connection failed: \(error)", serverUnavailable: true)
         }
     }
 
-    private func transaction(_ mail: OutgoingMail) async throws {
-        transactions += 1
-        if transactions > 1 {
+    func end() async throws {
+        guard open else { throw MailError(.transient, "no message was begun") }
+        open = false
+        try await write(".\r\n")
+        let final = try await readReply(step: "end of data", timeout: configuration.dataTimeout)
+        guard final.code == 250 else { throw final.error(during: "message data") }
+        needsReset = false
+    }
+
+    /// MAIL, RCPT and DATA (pipelined when offered: one round trip), then the message data
+    /// without its final dot. No RSET after a transaction that ended well: it is needed only
+    /// after one that failed part-way (RFC 5321 4.1.1.5), and it would cost a round trip.
+    private func envelopeAndData(_ mail: OutgoingMail, reset: Bool) async throws {
+        if reset {
             let reply = try await command("RSET", step: "RSET")
             guard reply.code == 250 else {
                 broken = true
@@ -273,14 +298,18 @@ final class SMTPConnection: MailSession {
             throw dataReply.error(during: "DATA")
         }
         var buffer = channel.allocator.buffer(capacity: mail.data.count + 64)
-        Self.dotStuff(mail.data, into: &buffer)
-        try await outbound.write(buffer)
-        let final = try await readReply(step: "end of data", timeout: configuration.dataTimeout)
-        guard final.code == 250 else { throw final.error(during: "message data") }
+        Self.dotStuff(mail.data, into: &buffer, terminate: false)
+        do {
+            try await outbound.write(buffer)
+        } catch {
+            broken = true
+            throw MailError(.transient, "connection lost while writing: \(error)", serverUnavailable: true)
+        }
     }
 
-    /// Writes `data` with a leading dot doubled on every line, ending in CRLF.CRLF (RFC 5321 4.5.2).
-    static func dotStuff(_ data: [UInt8], into buffer: inout ByteBuffer) {
+    /// Writes `data` with a leading dot doubled on every line, ending in CRLF and, when
+    /// `terminate`, the final `.` line (RFC 5321 4.5.2).
+    static func dotStuff(_ data: [UInt8], into buffer: inout ByteBuffer, terminate: Bool = true) {
         buffer.reserveCapacity(minimumWritableBytes: data.count + 64)
         // Copies whole runs between the lines that start with a dot, which are rare.
         var runStart = 0
@@ -295,7 +324,7 @@ final class SMTPConnection: MailSession {
         }
         buffer.writeBytes(data[runStart..<data.count])
         if !(data.count >= 2 && data[data.count - 2] == 13 && data[data.count - 1] == 10) { buffer.writeString("\r\n") }
-        buffer.writeString(".\r\n")
+        if terminate { buffer.writeString(".\r\n") }
     }
 
     /// Says goodbye; failures here do not matter, the connection closes either way.
@@ -315,7 +344,7 @@ final class SMTPConnection: MailSession {
             try await outbound.write(channel.allocator.buffer(string: text))
         } catch {
             broken = true
-            throw MailError(.transient, "connection lost while writing: \(error)")
+            throw MailError(.transient, "connection lost while writing: \(error)", serverUnavailable: true)
         }
     }
 
@@ -339,9 +368,10 @@ final class SMTPConnection: MailSession {
                 guard let line = try await lines.next() else {
                     broken = true
                     if timedOut.load(ordering: .relaxed) {
-                        throw MailError(.transient, "timed out after \(limit) waiting for the reply to \(step)")
+                        throw MailError(
+                            .transient, "timed out after \(limit) waiting for the reply to \(step)", serverUnavailable: true)
                     }
-                    throw MailError(.transient, "the server closed the connection during \(step)")
+                    throw MailError(.transient, "the server closed the connection during \(step)", serverUnavailable: true)
                 }
                 logger.trace("smtp <", metadata: ["line": .string(line)])
                 do {
@@ -359,9 +389,9 @@ final class SMTPConnection: MailSession {
         } catch {
             broken = true
             if timedOut.load(ordering: .relaxed) {
-                throw MailError(.transient, "timed out after \(limit) waiting for the reply to \(step)")
+                throw MailError(.transient, "timed out after \(limit) waiting for the reply to \(step)", serverUnavailable: true)
             }
-            throw MailError(.transient, "connection failed during \(step): \(error)")
+            throw MailError(.transient, "connection failed during \(step): \(error)", serverUnavailable: true)
         }
         if reply.code == 421 { broken = true }
         return reply

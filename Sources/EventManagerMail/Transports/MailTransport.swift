@@ -7,10 +7,14 @@ public struct MailError: Error, CustomStringConvertible, Sendable {
     public enum Kind: Sendable { case transient, permanent }
     public var kind: Kind
     public var message: String
+    /// The server could not be reached or dropped the connection: the message itself is not
+    /// at fault, so the worker backs off as a whole instead of spending the message's attempts.
+    public var serverUnavailable: Bool
 
-    public init(_ kind: Kind, _ message: String) {
+    public init(_ kind: Kind, _ message: String, serverUnavailable: Bool = false) {
         self.kind = kind
         self.message = message
+        self.serverUnavailable = serverUnavailable
     }
 
     public var description: String { message }
@@ -24,9 +28,28 @@ public protocol MailTransport: Sendable {
 }
 
 /// One open channel to the transport; sends messages one after another.
-public protocol MailSession {
+///
+/// A message is handed over in two steps so that the caller controls the moment of acceptance:
+/// `begin` does everything the server can refuse without accepting (envelope, data), `end`
+/// finishes the data and returns once the server took responsibility for the message. The worker
+/// records each acceptance before the next `end`, which bounds what a crash can send twice.
+public protocol MailSession: AnyObject {
+    /// Sends everything of `mail` except the end of its data; throws `MailError` when refused.
+    func begin(_ mail: OutgoingMail) async throws
+    /// Ends the message begun last; returns once the server accepted it.
+    func end() async throws
+    /// False once the connection is lost: the caller opens a new session for what is left.
+    var isUsable: Bool { get }
+}
+
+extension MailSession {
+    public var isUsable: Bool { true }
+
     /// Hands one message over; throws `MailError` when it was not accepted.
-    func send(_ mail: OutgoingMail) async throws
+    public func send(_ mail: OutgoingMail) async throws {
+        try await begin(mail)
+        try await end()
+    }
 }
 
 /// Prints every message to the log: the default, so a newcomer needs no mail server.
@@ -41,9 +64,16 @@ public struct LogMailTransport: MailTransport {
         try await body(Session(logger: logger))
     }
 
-    struct Session: MailSession {
+    final class Session: MailSession {
         let logger: Logger
-        func send(_ mail: OutgoingMail) async throws {
+        var begun: OutgoingMail?
+
+        init(logger: Logger) { self.logger = logger }
+
+        func begin(_ mail: OutgoingMail) async throws { begun = mail }
+
+        func end() async throws {
+            guard let mail = begun.take() else { return }
             logger.info(
                 "mail (log transport)\n\(String(decoding: mail.data, as: UTF8.self))",
                 metadata: ["to": .string(mail.to), "message_id": .string(mail.messageID)]
@@ -69,9 +99,16 @@ public struct FileMailTransport: MailTransport {
         return try await body(Session(directory: directory))
     }
 
-    struct Session: MailSession {
+    final class Session: MailSession {
         let directory: URL
-        func send(_ mail: OutgoingMail) async throws {
+        var begun: OutgoingMail?
+
+        init(directory: URL) { self.directory = directory }
+
+        func begin(_ mail: OutgoingMail) async throws { begun = mail }
+
+        func end() async throws {
+            guard let mail = begun.take() else { return }
             let name = mail.messageID.filter { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" } + ".eml"
             do {
                 try Data(mail.data).write(to: directory.appendingPathComponent(name), options: .atomic)

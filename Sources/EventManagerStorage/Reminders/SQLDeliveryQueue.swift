@@ -16,7 +16,9 @@ public struct SQLDeliveryQueue: DeliveryQueue {
     static let deliveryColumns =
         "id, kind, subscription_id, event_id, email, event_starts_at, due_at, state, attempts, next_attempt_at, message_id, notice"
 
-    public func claim(owner: String, limit: Int, now: Timestamp, leaseMilliseconds: Int64) async throws -> [ClaimedDelivery] {
+    public func claim(owner: String, limit: Int, now: Timestamp, dueBy: Timestamp, leaseMilliseconds: Int64) async throws
+        -> [ClaimedDelivery]
+    {
         let isSQLite = store.isSQLite
         let claimed: [Delivery] = try await store.transaction { sql in
             let nowMs = now.millisecondsSinceEpoch
@@ -25,7 +27,7 @@ public struct SQLDeliveryQueue: DeliveryQueue {
                 """
                 UPDATE deliveries SET state = 'sending', lease_owner = \(bind: owner), \
                 lease_expires_at = \(bind: nowMs + leaseMilliseconds), attempts = attempts + 1, updated_at = \(bind: nowMs) \
-                WHERE id IN (SELECT id FROM deliveries WHERE (state = 'scheduled' AND next_attempt_at <= \(bind: nowMs)) \
+                WHERE id IN (SELECT id FROM deliveries WHERE (state = 'scheduled' AND next_attempt_at <= \(bind: dueBy.millisecondsSinceEpoch)) \
                 OR (state = 'sending' AND lease_expires_at <= \(bind: nowMs)) ORDER BY next_attempt_at, id LIMIT \(literal: limit)\(lock)) \
                 RETURNING \(unsafeRaw: Self.deliveryColumns)
                 """
@@ -82,6 +84,11 @@ public struct SQLDeliveryQueue: DeliveryQueue {
                     assignments = "state = 'skipped', last_error = \(bind: reason)"
                 case .cancelled(let reason):
                     assignments = "state = 'cancelled', last_error = \(bind: reason)"
+                case .deferred(let at, let error):
+                    assignments = """
+                        state = 'scheduled', next_attempt_at = \(bind: at.millisecondsSinceEpoch), attempts = attempts - 1, \
+                        last_error = \(bind: String(error.prefix(1000)))
+                        """
                 }
                 try await sql.raw(
                     """
@@ -151,6 +158,32 @@ public struct SQLDeliveryQueue: DeliveryQueue {
                 ORDER BY updated_at LIMIT \(literal: limit)) RETURNING id
                 """
             ).all().count
+        }
+    }
+
+    public func recordAccepted(_ accepted: [(id: Int64, at: Timestamp)], now: Timestamp) async throws {
+        guard !accepted.isEmpty else { return }
+        try await store.transaction { sql in
+            for (id, at) in accepted {
+                try await sql.raw(
+                    """
+                    UPDATE deliveries SET state = 'sent', sent_at = \(bind: at.millisecondsSinceEpoch), last_error = NULL, \
+                    lease_owner = NULL, lease_expires_at = NULL, updated_at = \(bind: now.millisecondsSinceEpoch) \
+                    WHERE id = \(bind: id) AND state IN ('scheduled', 'sending')
+                    """
+                ).run()
+            }
+        }
+    }
+
+    public func release(owner: String, now: Timestamp) async throws {
+        try await store.write { sql in
+            try await sql.raw(
+                """
+                UPDATE deliveries SET state = 'scheduled', lease_owner = NULL, lease_expires_at = NULL, \
+                updated_at = \(bind: now.millisecondsSinceEpoch) WHERE state = 'sending' AND lease_owner = \(bind: owner)
+                """
+            ).run()
         }
     }
 

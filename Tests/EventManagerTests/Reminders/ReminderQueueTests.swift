@@ -163,21 +163,52 @@ import Testing
         harness.clock.advance(milliseconds: 15_000)
         #expect(try await worker.processDueBatch() == 1)
         #expect(try await harness.queue.nextWakeUp() == start.adding(milliseconds: 45_000))
-        harness.clock.advance(milliseconds: 29_999)
+        // Claimed one lookahead before it is due, handed over at the due time, not before.
+        harness.clock.advance(milliseconds: 30_000 - WorkerSettings().lookaheadMilliseconds - 1)
         #expect(try await worker.processDueBatch() == 0)
         harness.clock.advance(milliseconds: 1)
         #expect(try await worker.processDueBatch() == 1)
         #expect(harness.transport.mails.count == 1)
+        #expect(harness.clock.now() == start.adding(milliseconds: 45_000), "the worker waited for the due time")
         let attempts = try await harness.store.sqlRaw("SELECT attempts FROM deliveries").first()?.decode(
             column: "attempts", as: Int.self)
         #expect(attempts == 3)
+    }
+
+    /// An unreachable server is an outage, not the message's fault: the message goes back to the
+    /// queue without spending an attempt, and the worker waits 1 s, 2 s, 4 s ... before trying again.
+    @Test(arguments: Backend.all) func anUnreachableServerDefersWithoutSpendingAttempts(backend: Backend) async throws {
+        let harness = try await ReminderHarness.make(backend: backend)
+        let event = try await harness.event(startingIn: 6000)
+        try await harness.subscribe(event, minutes: 6000)
+        harness.transport.sessionDown.store(true, ordering: .relaxed)
+        var settings = WorkerSettings()
+        settings.retry = RetryPolicy(maxAttempts: 2, baseDelayMilliseconds: 1000, maxDelayMilliseconds: 1000)
+        let worker = harness.worker(settings: settings)
+        var waits: [Int64] = []
+        for _ in 0..<4 {
+            let before = harness.clock.now()
+            #expect(try await worker.processDueBatch() == 1)
+            let next = try #require(try await harness.queue.nextWakeUp())
+            waits.append(next.millisecondsSinceEpoch - before.millisecondsSinceEpoch)
+            #expect(worker.backoff.withLock { $0.remaining(at: before) } == waits.last)
+            try await harness.clock.sleep(until: next)
+        }
+        #expect(waits == [1000, 2000, 4000, 8000])
+        #expect(try await harness.states() == ["scheduled": 1])
+        let attempts = try await harness.store.sqlRaw("SELECT attempts FROM deliveries").first()?.decode(column: "attempts", as: Int.self)
+        #expect(attempts == 0, "four outages spent none of the two attempts")
+        harness.transport.sessionDown.store(false, ordering: .relaxed)
+        #expect(try await worker.processDueBatch() == 1)
+        #expect(try await harness.states() == ["sent": 1])
+        #expect(worker.backoff.withLock { $0.consecutiveFailures } == 0)
     }
 
     @Test(arguments: Backend.all) func givesUpAfterMaxAttempts(backend: Backend) async throws {
         let harness = try await ReminderHarness.make(backend: backend)
         let event = try await harness.event(startingIn: 6000)
         try await harness.subscribe(event, minutes: 6000)
-        harness.transport.sessionDown.store(true, ordering: .relaxed)
+        harness.transport.behaviour.withLock { $0 = { _ in throw MailError(.transient, "451 try later") } }
         var settings = WorkerSettings()
         settings.retry = RetryPolicy(maxAttempts: 3, baseDelayMilliseconds: 1000, maxDelayMilliseconds: 1000)
         let worker = harness.worker(settings: settings)
@@ -225,9 +256,25 @@ import Testing
         let harness = try await ReminderHarness.make(backend: backend)
         let event = try await harness.event(startingIn: 10)
         for index in 0..<25 { try await harness.subscribe(event, "user\(index)@example.com") }
-        #expect(try await harness.worker().processDueBatch() == 25)
+        var settings = WorkerSettings()
+        settings.connections = 1
+        #expect(try await harness.worker(settings: settings).processDueBatch() == 25)
         #expect(harness.transport.sessions.load(ordering: .relaxed) == 1)
         #expect(harness.transport.mails.count == 25)
+    }
+
+    @Test(arguments: Backend.all) func aBatchIsSharedByItsConnections(backend: Backend) async throws {
+        let harness = try await ReminderHarness.make(backend: backend)
+        let event = try await harness.event(startingIn: 10)
+        for index in 0..<25 { try await harness.subscribe(event, "user\(index)@example.com") }
+        var settings = WorkerSettings()
+        settings.connections = 3
+        #expect(try await harness.worker(settings: settings).processDueBatch() == 25)
+        // Sessions open as connections take their first message; never more than configured.
+        #expect((1...3).contains(harness.transport.sessions.load(ordering: .relaxed)))
+        #expect(harness.transport.mails.count == 25)
+        #expect(Set(harness.transport.mails.map(\.to)).count == 25, "each message went out once")
+        #expect(try await harness.states() == ["sent": 25])
     }
 }
 

@@ -30,11 +30,20 @@ final class RecordingTransport: MailTransport {
         return try await body(Session(transport: self))
     }
 
-    struct Session: MailSession {
+    final class Session: MailSession {
         let transport: RecordingTransport
-        func send(_ mail: OutgoingMail) async throws {
+        var begun: OutgoingMail?
+
+        init(transport: RecordingTransport) { self.transport = transport }
+
+        func begin(_ mail: OutgoingMail) async throws {
             let behaviour = transport.behaviour.withLock { $0 }
             try behaviour(mail)
+            begun = mail
+        }
+
+        func end() async throws {
+            guard let mail = begun.take() else { throw MailError(.transient, "nothing begun") }
             transport.sent.withLock { $0.append(mail) }
             transport.continuation.yield(mail)
         }
@@ -68,13 +77,16 @@ struct ReminderHarness {
         )
     }
 
-    func worker(owner: String = "worker-a", settings: WorkerSettings = WorkerSettings(), clock: (any WallClock)? = nil) -> ReminderWorker {
+    func worker(
+        owner: String = "worker-a", settings: WorkerSettings = WorkerSettings(), clock: (any WallClock)? = nil,
+        ledger: AcceptanceLedger? = nil
+    ) -> ReminderWorker {
         var logger = Logger(label: "worker")
         logger.logLevel = .critical
         return ReminderWorker(
             queue: queue, transport: transport,
             messages: ReminderMessages(sender: "reminders@test.example", publicURL: "http://127.0.0.1:8000"),
-            clock: clock ?? self.clock, settings: settings, owner: owner, logger: logger, jitter: { 0 }
+            clock: clock ?? self.clock, settings: settings, owner: owner, logger: logger, ledger: ledger, jitter: { 0 }
         )
     }
 

@@ -27,6 +27,13 @@ final class ManualClock: WallClock {
     func advance(milliseconds: Int64) {
         current.withLock { $0 = $0.adding(milliseconds: milliseconds) }
     }
+
+    /// Time jumps to the deadline: a sleeping worker wakes at once, and the test sees the time
+    /// it woke at.
+    func sleep(until deadline: Timestamp) async throws {
+        try Task.checkCancellation()
+        current.withLock { $0 = max($0, deadline) }
+    }
 }
 
 /// The databases storage tests run on. PostgreSQL joins when `EVENT_MANAGER_TEST_POSTGRES_URL`
@@ -119,6 +126,7 @@ struct TestSetupError: Error, CustomStringConvertible {
 func testConfiguration(_ database: TemporaryDatabase) -> AppConfiguration {
     var configuration = AppConfiguration()
     configuration.database = database.url
+    configuration.ledgerDirectory = database.directory.appendingPathComponent("ledger").path
     configuration.logLevel = .critical
     configuration.rateLimits = .disabled
     configuration.authMode = .disabled
