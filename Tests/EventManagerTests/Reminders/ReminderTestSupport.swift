@@ -81,13 +81,18 @@ struct ReminderHarness {
         owner: String = "worker-a", settings: WorkerSettings = WorkerSettings(), clock: (any WallClock)? = nil,
         ledger: AcceptanceLedger? = nil
     ) -> ReminderWorker {
+        ReminderWorker(
+            queue: queue, transport: transport, messages: messages, clock: clock ?? self.clock, settings: settings, owner: owner,
+            logger: quietLogger, ledger: ledger, jitter: { 0 }
+        )
+    }
+
+    var messages: ReminderMessages { ReminderMessages(sender: "reminders@test.example", publicURL: "http://127.0.0.1:8000") }
+
+    var quietLogger: Logger {
         var logger = Logger(label: "worker")
         logger.logLevel = .critical
-        return ReminderWorker(
-            queue: queue, transport: transport,
-            messages: ReminderMessages(sender: "reminders@test.example", publicURL: "http://127.0.0.1:8000"),
-            clock: clock ?? self.clock, settings: settings, owner: owner, logger: logger, ledger: ledger, jitter: { 0 }
-        )
+        return logger
     }
 
     /// Creates an event starting `minutes` after the clock's now.
