@@ -37,3 +37,46 @@ def serve(binary, work, port, env, *arguments, seconds=60):
                 raise SystemExit("server exited during start-up")
             time.sleep(0.05)
     raise SystemExit("server did not start")
+
+
+def psql(url, query):
+    """Runs one statement with psql; returns its unaligned output."""
+    import subprocess
+    return subprocess.run(["psql", url, "-XAtqc", query], check=True, capture_output=True, text=True).stdout.strip()
+
+
+def load_due_reminders(db_url, work, count, due_in_seconds, spacing_ms=0):
+    """Writes one event and `count` subscriptions whose reminders fall due `due_in_seconds` from
+    now (the n-th `spacing_ms` later still), straight into a migrated database (`sqlite:PATH`
+    relative to `work`, or a postgres:// URL): loading through the API would take longer than
+    sending."""
+    import os
+    now = int(time.time() * 1000)
+    due = now + due_in_seconds * 1000
+    starts = due + count * spacing_ms + 30 * 60 * 1000
+    if db_url.startswith("postgres"):
+        psql(db_url, f"""
+            INSERT INTO events (id, title, location, starts_at, timezone, date_only, popularity, created_at, updated_at)
+            VALUES (1, 'Burst', 'Hall', {starts}, 'UTC', false, 0, {now}, {now});
+            INSERT INTO subscriptions (event_id, email, email_normalized, remind_before_minutes, status, token, created_at)
+            SELECT 1, 'user' || n || '@burst.test', 'user' || n || '@burst.test', 30, 'active', 'token-' || n, {now}
+            FROM generate_series(1, {count}) AS n;
+            INSERT INTO deliveries (kind, subscription_id, event_id, email, event_starts_at, due_at, state, attempts, next_attempt_at,
+                                    message_id, created_at, updated_at)
+            SELECT 'reminder', id, 1, email, {starts}, {due} + (id - 1) * {spacing_ms}, 'scheduled', 0,
+                   {due} + (id - 1) * {spacing_ms}, '<burst-' || id || '@burst.test>', {now}, {now}
+            FROM subscriptions;""")
+        return
+    import sqlite3
+    with sqlite3.connect(os.path.join(work, db_url.split(":", 1)[1])) as db:
+        db.execute("INSERT INTO events (id, title, location, starts_at, timezone, date_only, popularity, created_at, updated_at)"
+                   " VALUES (1, 'Burst', 'Hall', ?, 'UTC', 0, 0, ?, ?)", (starts, now, now))
+        db.executemany(
+            "INSERT INTO subscriptions (event_id, email, email_normalized, remind_before_minutes, status, token, created_at)"
+            " VALUES (1, ?, ?, 30, 'active', ?, ?)",
+            ((f"user{n}@burst.test", f"user{n}@burst.test", f"token-{n}", now) for n in range(1, count + 1)))
+        db.execute(
+            "INSERT INTO deliveries (kind, subscription_id, event_id, email, event_starts_at, due_at, state, attempts, next_attempt_at,"
+            " message_id, created_at, updated_at) SELECT 'reminder', id, 1, email, ?, ? + (id - 1) * ?, 'scheduled', 0,"
+            " ? + (id - 1) * ?, '<burst-' || id || '@burst.test>', ?, ? FROM subscriptions",
+            (starts, due, spacing_ms, due, spacing_ms, now, now))

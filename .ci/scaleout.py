@@ -14,7 +14,7 @@ import collections, concurrent.futures, datetime, http.client, json, os, shutil,
 import sys, tempfile, threading, time, urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checks import failures, free_port, wait_for  # noqa: E402
+from checks import failures, free_port, psql, wait_for  # noqa: E402
 
 SUBSCRIPTIONS = int(os.environ.get("SCALEOUT_SUBSCRIPTIONS", "10000"))
 EVENTS = 20
@@ -55,10 +55,6 @@ class Client:
                 return self.request(method, path, body, retry=False)
             raise
         return response.status, (json.loads(data) if data and data[:1] in (b"{", b"[") else None)
-
-
-def psql(url, query):
-    return subprocess.run(["psql", url, "-XAtqc", query], check=True, capture_output=True, text=True).stdout.strip()
 
 
 def main():
