@@ -1,4 +1,5 @@
 import EventManagerCore
+import Synchronization
 
 /// The outcomes of one claimed batch: kept in memory, written to the queue in few transactions,
 /// while the batch's leases are kept alive.
@@ -7,21 +8,27 @@ import EventManagerCore
 /// round trip per message: they are written when the batch ends or a lease needs renewing.
 /// Without a ledger they are written every `flushEvery` messages, which is then what a crash
 /// can send twice.
-actor OutcomeBook {
+final class OutcomeBook: Sendable {
+    private struct State {
+        var pending: [(id: Int64, outcome: DeliveryOutcome)] = []
+        /// Claimed, with no outcome yet: what a renewal keeps.
+        var open: Set<Int64>
+        /// Taken over by another worker after this one's lease ran out: left alone.
+        var lost: Set<Int64> = []
+        var heldUntil: Timestamp
+        var renewedAt: Timestamp
+    }
+
     let queue: any DeliveryQueue
     let owner: String
     let ledger: AcceptanceLedger?
     let flushEvery: Int
     let leaseMilliseconds: Int64
-    private var pending: [(id: Int64, outcome: DeliveryOutcome)] = []
-    /// Claimed, with no outcome yet: what a renewal keeps.
-    private var open: Set<Int64>
-    /// Taken over by another worker after this one's lease ran out: left alone.
-    private var lost: Set<Int64> = []
-    private var heldUntil: Timestamp
-    private var renewedAt: Timestamp
+    /// The ledger line and the pending outcome are written under one lock, and a flush rotates
+    /// the ledger under it too: every line of a rotated file is in that flush's outcomes.
+    private let state: Mutex<State>
     /// One write at a time, so that a ledger file is deleted only after all its lines are written.
-    private let turns = AcceptanceGate()
+    private let turns = TurnGate()
 
     init(
         queue: any DeliveryQueue, owner: String, ledger: AcceptanceLedger?, flushEvery: Int, ids: [Int64], claimedAt: Timestamp,
@@ -32,28 +39,33 @@ actor OutcomeBook {
         self.ledger = ledger
         self.flushEvery = flushEvery
         self.leaseMilliseconds = leaseMilliseconds
-        self.open = Set(ids)
-        self.heldUntil = claimedAt.adding(milliseconds: leaseMilliseconds)
-        self.renewedAt = claimedAt
+        self.state = Mutex(
+            State(open: Set(ids), heldUntil: claimedAt.adding(milliseconds: leaseMilliseconds), renewedAt: claimedAt))
     }
 
-    /// The server accepted `id` at `at`: in the ledger before this returns.
+    /// The server accepted `id` at `at`: in the ledger before this returns. Runs at the moment
+    /// of acceptance (on the mail connection's event loop), so it only takes a lock and writes.
     func accepted(_ id: Int64, at: Timestamp) {
-        ledger?.append(id: id, at: at)
-        settle(id, .sent(at: at))
+        state.withLock { state in
+            ledger?.append(id: id, at: at)
+            state.pending.append((id, .sent(at: at)))
+            state.open.remove(id)
+        }
     }
 
     /// Any other outcome: nothing to lose in a crash, since the message was not accepted.
     func settle(_ id: Int64, _ outcome: DeliveryOutcome) {
-        pending.append((id, outcome))
-        open.remove(id)
+        state.withLock { state in
+            state.pending.append((id, outcome))
+            state.open.remove(id)
+        }
     }
 
     /// Whether this worker still holds `id`'s lease.
-    func holds(_ id: Int64) -> Bool { !lost.contains(id) }
+    func holds(_ id: Int64) -> Bool { state.withLock { !$0.lost.contains(id) } }
 
     /// Without a ledger, outcomes must not pile up: a crash would send them again.
-    var wantsFlush: Bool { ledger == nil && pending.count >= flushEvery }
+    var wantsFlush: Bool { ledger == nil && state.withLock { $0.pending.count } >= flushEvery }
 
     /// Renews the batch's leases once a third of the lease has passed (writing what is pending
     /// first), so a slow mail server never lets another worker take a message this one is
@@ -61,18 +73,26 @@ actor OutcomeBook {
     ///
     /// Callers line up behind a renewal in progress instead of racing past it.
     func keepLease(now: Timestamp, margin: Int64) async throws -> Bool {
-        try await turns.withTurn {
-            guard now.millisecondsSinceEpoch - renewedAt.millisecondsSinceEpoch >= leaseMilliseconds / 3 else { return }
-            renewedAt = now
-            try await writePending(now: now)
-            let rest = open.subtracting(lost)
-            guard !rest.isEmpty else { return }
-            let until = now.adding(milliseconds: leaseMilliseconds)
-            let kept = try await queue.renew(Array(rest), owner: owner, until: until)
-            lost.formUnion(rest.subtracting(kept))
-            heldUntil = until
+        let due = state.withLock { now.millisecondsSinceEpoch - $0.renewedAt.millisecondsSinceEpoch >= leaseMilliseconds / 3 }
+        if due {
+            try await turns.withTurn {
+                let rest = state.withLock { state -> Set<Int64>? in
+                    guard now.millisecondsSinceEpoch - state.renewedAt.millisecondsSinceEpoch >= leaseMilliseconds / 3 else { return nil }
+                    state.renewedAt = now
+                    return state.open.subtracting(state.lost)
+                }
+                guard let rest else { return }
+                try await writePending(now: now)
+                guard !rest.isEmpty else { return }
+                let until = now.adding(milliseconds: leaseMilliseconds)
+                let kept = try await queue.renew(Array(rest), owner: owner, until: until)
+                state.withLock { state in
+                    state.lost.formUnion(rest.subtracting(kept))
+                    state.heldUntil = until
+                }
+            }
         }
-        return now.adding(milliseconds: margin) < heldUntil
+        return state.withLock { now.adding(milliseconds: margin) < $0.heldUntil }
     }
 
     /// Writes every pending outcome in one transaction, then deletes the ledger lines it covered.
@@ -82,14 +102,17 @@ actor OutcomeBook {
     }
 
     private func writePending(now: Timestamp) async throws {
-        guard !pending.isEmpty else { return }
-        let generation = try ledger?.rotate()
-        let batch = pending
-        pending.removeAll()
+        let (batch, generation) = try state.withLock { state -> ([(id: Int64, outcome: DeliveryOutcome)], Int?) in
+            guard !state.pending.isEmpty else { return ([], nil) }
+            let generation = try ledger?.rotate()
+            defer { state.pending.removeAll() }
+            return (state.pending, generation)
+        }
+        guard !batch.isEmpty else { return }
         do {
             try await queue.complete(batch, owner: owner, now: now)
         } catch {
-            pending = batch + pending
+            state.withLock { $0.pending = batch + $0.pending }
             throw error
         }
         if let generation { ledger?.retireThrough(generation) }

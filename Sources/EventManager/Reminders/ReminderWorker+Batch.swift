@@ -38,8 +38,8 @@ extension ReminderWorker {
         for item in claimed {
             switch Self.decide(item, now: max(claimedAt, item.delivery.nextAttemptAt)) {
             case .send: prepared.append(PreparedMail(item: item, mail: messages.compose(item, now: claimedAt)))
-            case .skip(let reason): await book.settle(item.delivery.id, record(item.delivery, .skipped(reason)))
-            case .cancel(let reason): await book.settle(item.delivery.id, record(item.delivery, .cancelled(reason)))
+            case .skip(let reason): book.settle(item.delivery.id, record(item.delivery, .skipped(reason)))
+            case .cancel(let reason): book.settle(item.delivery.id, record(item.delivery, .cancelled(reason)))
             }
         }
         if !prepared.isEmpty { await send(prepared, book: book) }
@@ -86,7 +86,7 @@ extension ReminderWorker {
             let until = backoff.withLock { $0.until } ?? clock.now()
             let outcome = DeliveryOutcome.deferred(
                 at: max(until, left.item.delivery.nextAttemptAt), error: "the mail server is unavailable")
-            await book.settle(left.item.delivery.id, record(left.item.delivery, outcome))
+            book.settle(left.item.delivery.id, record(left.item.delivery, outcome))
         }
     }
 
@@ -116,7 +116,7 @@ extension ReminderWorker {
                     let mailError = error as? MailError ?? MailError(.transient, "\(error)", serverUnavailable: true)
                     var unavailable = mailError
                     unavailable.serverUnavailable = true
-                    await book.settle(first.item.delivery.id, record(first.item.delivery, failure(first.item.delivery, unavailable)))
+                    book.settle(first.item.delivery.id, record(first.item.delivery, failure(first.item.delivery, unavailable)))
                     return
                 }
                 logger.debug("mail session ended with an error", metadata: ["error": .string("\(error)")])
@@ -130,7 +130,7 @@ extension ReminderWorker {
         do {
             try await clock.sleep(until: delivery.nextAttemptAt)
         } catch {
-            await book.settle(delivery.id, .deferred(at: delivery.nextAttemptAt, error: "the worker stopped"))
+            book.settle(delivery.id, .deferred(at: delivery.nextAttemptAt, error: "the worker stopped"))
             return .stop
         }
         do {
@@ -143,26 +143,23 @@ extension ReminderWorker {
             logger.error("cannot renew leases", metadata: ["error": .string(String(reflecting: error))])
             return .stop
         }
-        guard await book.holds(delivery.id) else { return .next }
+        guard book.holds(delivery.id) else { return .next }
         let now = clock.now()
         // Decided again at the moment of sending: never deliver a reminder after the start.
         if case .skip(let reason) = Self.decide(prepared.item, now: now) {
-            await book.settle(delivery.id, record(delivery, .skipped(reason)))
+            book.settle(delivery.id, record(delivery, .skipped(reason)))
             return .next
         }
         do {
             try await session.begin(prepared.mail)
-            try await gate.withTurn {
-                try await session.end()
-                await book.accepted(delivery.id, at: clock.now())
-            }
+            try await session.end { [book, clock] in book.accepted(delivery.id, at: clock.now()) }
             _ = record(delivery, .sent(at: clock.now()))
             serverAccepted()
         } catch {
-            await book.settle(delivery.id, record(delivery, failure(delivery, error)))
+            book.settle(delivery.id, record(delivery, failure(delivery, error)))
         }
         do {
-            if await book.wantsFlush { try await book.flush(now: clock.now()) }
+            if book.wantsFlush { try await book.flush(now: clock.now()) }
         } catch {
             logger.error("cannot record outcomes", metadata: ["error": .string(String(reflecting: error))])
             return .stop

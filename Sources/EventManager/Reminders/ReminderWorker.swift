@@ -22,8 +22,6 @@ public final class ReminderWorker: Service, Sendable {
     let jitter: @Sendable () -> Double
     let metrics: AppMetrics?
     let ledger: AcceptanceLedger?
-    /// Ends one message at a time (see `AcceptanceLedger`).
-    let gate = AcceptanceGate()
     /// Whether the mail server is believed down, and until when nothing is sent.
     let backoff = Mutex(ConnectionBackoff())
 

@@ -13,14 +13,18 @@ import Synchronization
 /// messages, QUIT at the end, and a timeout on every step.
 public struct SMTPTransport: MailTransport {
     let configuration: SMTPConfiguration
-    let eventLoopGroup: any EventLoopGroup
+    /// Every connection of this transport lives on this loop, where their messages are ended
+    /// one at a time (`EndOfDataSequencer`).
+    let eventLoop: any EventLoop
+    let sequencer: EndOfDataSequencer
     let logger: Logger
 
     public init(
         configuration: SMTPConfiguration, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger
     ) {
         self.configuration = configuration
-        self.eventLoopGroup = eventLoopGroup
+        self.eventLoop = eventLoopGroup.next()
+        self.sequencer = EndOfDataSequencer(eventLoop: eventLoop)
         self.logger = logger
     }
 
@@ -29,7 +33,7 @@ public struct SMTPTransport: MailTransport {
         let tlsContext = try makeTLSContext()
         let channel: NIOAsyncChannel<String, ByteBuffer>
         do {
-            channel = try await ClientBootstrap(group: eventLoopGroup)
+            channel = try await ClientBootstrap(group: eventLoop)
                 .connectTimeout(.nanoseconds(configuration.connectTimeout.totalNanoseconds))
                 .connect(host: configuration.host, port: configuration.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
@@ -39,6 +43,7 @@ public struct SMTPTransport: MailTransport {
                             )
                         }
                         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(SMTPLineDecoder()))
+                        try channel.pipeline.syncOperations.addHandler(EndOfDataHandler())
                         return try NIOAsyncChannel<String, ByteBuffer>(wrappingChannelSynchronously: channel)
                     }
                 }
@@ -48,8 +53,8 @@ public struct SMTPTransport: MailTransport {
         }
         return try await channel.executeThenClose { inbound, outbound in
             let connection = SMTPConnection(
-                channel: channel.channel, lines: inbound.makeAsyncIterator(), outbound: outbound, configuration: configuration,
-                tlsContext: tlsContext, logger: logger
+                channel: channel.channel, lines: inbound.makeAsyncIterator(), configuration: configuration, tlsContext: tlsContext,
+                sequencer: sequencer, logger: logger
             )
             try await connection.open()
             let result: Result
@@ -124,7 +129,7 @@ struct SMTPReply: CustomStringConvertible {
 final class SMTPConnection: MailSession {
     private let channel: any Channel
     private var lines: NIOAsyncChannelInboundStream<String>.AsyncIterator
-    private let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    private let sequencer: EndOfDataSequencer
     private let configuration: SMTPConfiguration
     private let tlsContext: NIOSSLContext?
     private let logger: Logger
@@ -137,13 +142,12 @@ final class SMTPConnection: MailSession {
     private var open = false
 
     init(
-        channel: any Channel, lines: NIOAsyncChannelInboundStream<String>.AsyncIterator,
-        outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
-        configuration: SMTPConfiguration, tlsContext: NIOSSLContext?, logger: Logger
+        channel: any Channel, lines: NIOAsyncChannelInboundStream<String>.AsyncIterator, configuration: SMTPConfiguration,
+        tlsContext: NIOSSLContext?, sequencer: EndOfDataSequencer, logger: Logger
     ) {
         self.channel = channel
         self.lines = lines
-        self.outbound = outbound
+        self.sequencer = sequencer
         self.configuration = configuration
         self.tlsContext = tlsContext
         self.logger = logger
@@ -235,11 +239,23 @@ final class SMTPConnection: MailSession {
         }
     }
 
-    func end() async throws {
+    func end(onAccepted: @escaping @Sendable () -> Void) async throws {
         guard open else { throw MailError(.transient, "no message was begun") }
         open = false
-        try await write(".\r\n")
-        let final = try await readReply(step: "end of data", timeout: configuration.dataTimeout)
+        let promise = channel.eventLoop.makePromise(of: SMTPReply.self)
+        sequencer.submit(
+            .init(
+                channel: channel, onAccepted: onAccepted, promise: promise,
+                timeout: .nanoseconds(configuration.dataTimeout.totalNanoseconds)))
+        let final: SMTPReply
+        do {
+            final = try await promise.futureResult.get()
+        } catch {
+            broken = true
+            let what = error is SMTPTimeout ? "timed out after \(configuration.dataTimeout) waiting for" : "connection failed during"
+            throw MailError(.transient, "\(what) the reply to the end of data: \(error)", serverUnavailable: true)
+        }
+        if final.code == 421 { broken = true }
         guard final.code == 250 else { throw final.error(during: "message data") }
         needsReset = false
     }
@@ -300,7 +316,8 @@ final class SMTPConnection: MailSession {
         var buffer = channel.allocator.buffer(capacity: mail.data.count + 64)
         Self.dotStuff(mail.data, into: &buffer, terminate: false)
         do {
-            try await outbound.write(buffer)
+            // Written and flushed before `end` queues the final dot on the loop.
+            try await channel.writeAndFlush(buffer)
         } catch {
             broken = true
             throw MailError(.transient, "connection lost while writing: \(error)", serverUnavailable: true)
@@ -341,7 +358,7 @@ final class SMTPConnection: MailSession {
 
     private func write(_ text: String) async throws {
         do {
-            try await outbound.write(channel.allocator.buffer(string: text))
+            try await channel.writeAndFlush(channel.allocator.buffer(string: text))
         } catch {
             broken = true
             throw MailError(.transient, "connection lost while writing: \(error)", serverUnavailable: true)

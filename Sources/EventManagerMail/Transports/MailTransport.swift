@@ -1,6 +1,7 @@
 import EventManagerCore
 import Foundation
 import Logging
+import Synchronization
 
 /// Why an email was not handed over, and whether trying again can help.
 public struct MailError: Error, CustomStringConvertible, Sendable {
@@ -36,8 +37,10 @@ public protocol MailTransport: Sendable {
 public protocol MailSession: AnyObject {
     /// Sends everything of `mail` except the end of its data; throws `MailError` when refused.
     func begin(_ mail: OutgoingMail) async throws
-    /// Ends the message begun last; returns once the server accepted it.
-    func end() async throws
+    /// Ends the message begun last; returns once the server accepted it. `onAccepted` runs at
+    /// the moment of acceptance, before the transport ends any other message of any of its
+    /// sessions: what it records is never more than one message behind the server.
+    func end(onAccepted: @escaping @Sendable () -> Void) async throws
     /// False once the connection is lost: the caller opens a new session for what is left.
     var isUsable: Bool { get }
 }
@@ -48,36 +51,53 @@ extension MailSession {
     /// Hands one message over; throws `MailError` when it was not accepted.
     public func send(_ mail: OutgoingMail) async throws {
         try await begin(mail)
-        try await end()
+        try await end {}
+    }
+}
+
+/// Lets one session of a transport end a message at a time, acceptance noted included.
+final class OneAtATime: Sendable {
+    private let lock = Mutex(())
+
+    func run<Result>(_ body: () throws -> Result) rethrows -> Result {
+        try lock.withLock { _ in try body() }
     }
 }
 
 /// Prints every message to the log: the default, so a newcomer needs no mail server.
 public struct LogMailTransport: MailTransport {
     let logger: Logger
+    let ends = OneAtATime()
 
     public init(logger: Logger) {
         self.logger = logger
     }
 
     public func withSession<Result>(_ body: (any MailSession) async throws -> Result) async throws -> Result {
-        try await body(Session(logger: logger))
+        try await body(Session(logger: logger, ends: ends))
     }
 
     final class Session: MailSession {
         let logger: Logger
+        let ends: OneAtATime
         var begun: OutgoingMail?
 
-        init(logger: Logger) { self.logger = logger }
+        init(logger: Logger, ends: OneAtATime) {
+            self.logger = logger
+            self.ends = ends
+        }
 
         func begin(_ mail: OutgoingMail) async throws { begun = mail }
 
-        func end() async throws {
+        func end(onAccepted: @escaping @Sendable () -> Void) async throws {
             guard let mail = begun.take() else { return }
-            logger.info(
-                "mail (log transport)\n\(String(decoding: mail.data, as: UTF8.self))",
-                metadata: ["to": .string(mail.to), "message_id": .string(mail.messageID)]
-            )
+            ends.run {
+                logger.info(
+                    "mail (log transport)\n\(String(decoding: mail.data, as: UTF8.self))",
+                    metadata: ["to": .string(mail.to), "message_id": .string(mail.messageID)]
+                )
+                onAccepted()
+            }
         }
     }
 }
@@ -85,6 +105,7 @@ public struct LogMailTransport: MailTransport {
 /// Writes every message as an `.eml` file into a folder (`mail.directory`).
 public struct FileMailTransport: MailTransport {
     let directory: URL
+    let ends = OneAtATime()
 
     public init(directory: String) {
         self.directory = URL(fileURLWithPath: directory)
@@ -96,24 +117,31 @@ public struct FileMailTransport: MailTransport {
         } catch {
             throw MailError(.transient, "cannot create mail directory \(directory.path): \(error)")
         }
-        return try await body(Session(directory: directory))
+        return try await body(Session(directory: directory, ends: ends))
     }
 
     final class Session: MailSession {
         let directory: URL
+        let ends: OneAtATime
         var begun: OutgoingMail?
 
-        init(directory: URL) { self.directory = directory }
+        init(directory: URL, ends: OneAtATime) {
+            self.directory = directory
+            self.ends = ends
+        }
 
         func begin(_ mail: OutgoingMail) async throws { begun = mail }
 
-        func end() async throws {
+        func end(onAccepted: @escaping @Sendable () -> Void) async throws {
             guard let mail = begun.take() else { return }
             let name = mail.messageID.filter { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" } + ".eml"
-            do {
-                try Data(mail.data).write(to: directory.appendingPathComponent(name), options: .atomic)
-            } catch {
-                throw MailError(.transient, "cannot write \(name): \(error)")
+            try ends.run {
+                do {
+                    try Data(mail.data).write(to: directory.appendingPathComponent(name), options: .atomic)
+                } catch {
+                    throw MailError(.transient, "cannot write \(name): \(error)")
+                }
+                onAccepted()
             }
         }
     }

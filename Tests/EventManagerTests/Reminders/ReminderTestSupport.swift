@@ -42,9 +42,12 @@ final class RecordingTransport: MailTransport {
             begun = mail
         }
 
-        func end() async throws {
+        func end(onAccepted: @escaping @Sendable () -> Void) async throws {
             guard let mail = begun.take() else { throw MailError(.transient, "nothing begun") }
-            transport.sent.withLock { $0.append(mail) }
+            transport.sent.withLock {
+                $0.append(mail)
+                onAccepted()
+            }
             transport.continuation.yield(mail)
         }
     }

@@ -1,8 +1,8 @@
 import Synchronization
 
-/// Lets one task at a time through, in arrival order, across suspension points: the worker
-/// ends one message at a time, so at most one accepted message is ever missing from the ledger.
-final class AcceptanceGate: Sendable {
+/// Lets one task at a time through, in arrival order, across suspension points: one write of a
+/// batch's outcomes at a time, so a ledger file goes only after every line in it is written.
+final class TurnGate: Sendable {
     private struct State {
         var held = false
         var waiters: [CheckedContinuation<Void, Never>] = []
