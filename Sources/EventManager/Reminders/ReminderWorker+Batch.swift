@@ -3,10 +3,10 @@ import EventManagerMail
 import Logging
 import Synchronization
 
-/// A claimed delivery ready to go: decided, rendered, waiting for its due time.
+/// A claimed delivery decided to go, waiting for a connection and its due time.
 struct PreparedMail: Sendable {
     var item: ClaimedDelivery
-    var mail: OutgoingMail
+    var claimedAt: Timestamp
 }
 
 /// What a connection does after one message.
@@ -37,7 +37,7 @@ extension ReminderWorker {
         var prepared: [PreparedMail] = []
         for item in claimed {
             switch Self.decide(item, now: max(claimedAt, item.delivery.nextAttemptAt)) {
-            case .send: prepared.append(PreparedMail(item: item, mail: messages.compose(item, now: claimedAt)))
+            case .send: prepared.append(PreparedMail(item: item, claimedAt: claimedAt))
             case .skip(let reason): book.settle(item.delivery.id, record(item.delivery, .skipped(reason)))
             case .cancel(let reason): book.settle(item.delivery.id, record(item.delivery, .cancelled(reason)))
             }
@@ -124,9 +124,14 @@ extension ReminderWorker {
         }
     }
 
-    /// Hands one message over at its due time and records the outcome.
+    /// Renders one message, hands it over at its due time and records the outcome.
+    ///
+    /// Rendering here, on the connection that sends it, spreads it over the cores and lets the
+    /// first message go while the others are rendered; a message claimed ahead of its due time
+    /// is rendered before it.
     private func deliver(_ prepared: PreparedMail, over session: any MailSession, book: OutcomeBook) async -> LaneStep {
         let delivery = prepared.item.delivery
+        let mail = messages.compose(prepared.item, now: max(prepared.claimedAt, min(clock.now(), delivery.nextAttemptAt)))
         do {
             try await clock.sleep(until: delivery.nextAttemptAt)
         } catch {
@@ -151,7 +156,7 @@ extension ReminderWorker {
             return .next
         }
         do {
-            try await session.begin(prepared.mail)
+            try await session.begin(mail)
             try await session.end { [book, clock] in book.accepted(delivery.id, at: clock.now()) }
             _ = record(delivery, .sent(at: clock.now()))
             serverAccepted()

@@ -66,37 +66,47 @@ public struct SQLDeliveryQueue: DeliveryQueue {
         }
     }
 
+    /// One statement per 500 outcomes, whatever their kinds: the outcomes travel as a VALUES
+    /// list joined to the rows (UPDATE ... FROM, on both databases).
     public func complete(_ outcomes: [(id: Int64, outcome: DeliveryOutcome)], owner: String, now: Timestamp) async throws {
         guard !outcomes.isEmpty else { return }
         try await store.transaction { sql in
-            let nowMs = now.millisecondsSinceEpoch
-            for (id, outcome) in outcomes {
-                let assignments: SQLQueryString
-                switch outcome {
-                case .sent(let at):
-                    assignments = "state = 'sent', sent_at = \(bind: at.millisecondsSinceEpoch), last_error = NULL"
-                case .retry(let at, let error):
-                    assignments =
-                        "state = 'scheduled', next_attempt_at = \(bind: at.millisecondsSinceEpoch), last_error = \(bind: String(error.prefix(1000)))"
-                case .failed(let error):
-                    assignments = "state = 'failed', last_error = \(bind: String(error.prefix(1000)))"
-                case .skipped(let reason):
-                    assignments = "state = 'skipped', last_error = \(bind: reason)"
-                case .cancelled(let reason):
-                    assignments = "state = 'cancelled', last_error = \(bind: reason)"
-                case .deferred(let at, let error):
-                    assignments = """
-                        state = 'scheduled', next_attempt_at = \(bind: at.millisecondsSinceEpoch), attempts = attempts - 1, \
-                        last_error = \(bind: String(error.prefix(1000)))
+            for start in stride(from: 0, to: outcomes.count, by: 500) {
+                var rows: [SQLQueryString] = []
+                for (id, outcome) in outcomes[start..<min(outcomes.count, start + 500)] {
+                    let row = Self.row(outcome)
+                    rows.append(
                         """
+                        (CAST(\(bind: id) AS BIGINT), CAST(\(bind: row.state) AS TEXT), CAST(\(bind: row.sentAt) AS BIGINT), \
+                        CAST(\(bind: row.nextAttemptAt) AS BIGINT), CAST(\(bind: row.error) AS TEXT), CAST(\(bind: row.refund) AS BIGINT))
+                        """)
                 }
                 try await sql.raw(
                     """
-                    UPDATE deliveries SET \(assignments), lease_owner = NULL, lease_expires_at = NULL, updated_at = \(bind: nowMs) \
-                    WHERE id = \(bind: id) AND state = 'sending' AND lease_owner = \(bind: owner)
+                    WITH v(id, state, sent_at, next_attempt_at, last_error, refund) AS (VALUES \(rows.joined(separator: ", "))) \
+                    UPDATE deliveries SET state = v.state, sent_at = COALESCE(v.sent_at, deliveries.sent_at), \
+                    next_attempt_at = COALESCE(v.next_attempt_at, deliveries.next_attempt_at), last_error = v.last_error, \
+                    attempts = deliveries.attempts - v.refund, lease_owner = NULL, lease_expires_at = NULL, \
+                    updated_at = \(bind: now.millisecondsSinceEpoch) \
+                    FROM v WHERE deliveries.id = v.id AND deliveries.state = 'sending' AND deliveries.lease_owner = \(bind: owner)
                     """
                 ).run()
             }
+        }
+    }
+
+    /// The columns an outcome sets.
+    private static func row(_ outcome: DeliveryOutcome) -> (
+        state: String, sentAt: Int64?, nextAttemptAt: Int64?, error: String?, refund: Int64
+    ) {
+        switch outcome {
+        case .sent(let at): ("sent", at.millisecondsSinceEpoch, nil, nil, 0)
+        case .retry(let at, let error): ("scheduled", nil, at.millisecondsSinceEpoch, String(error.prefix(1000)), 0)
+        case .failed(let error): ("failed", nil, nil, String(error.prefix(1000)), 0)
+        case .skipped(let reason): ("skipped", nil, nil, reason, 0)
+        case .cancelled(let reason): ("cancelled", nil, nil, reason, 0)
+        // The claim counted an attempt the outage did not really make.
+        case .deferred(let at, let error): ("scheduled", nil, at.millisecondsSinceEpoch, String(error.prefix(1000)), 1)
         }
     }
 
