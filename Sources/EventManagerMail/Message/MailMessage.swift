@@ -58,7 +58,9 @@ public struct MIMEMessage: Sendable {
 
     /// The text on one line: CR, LF and other control characters become spaces.
     static func flattened(_ value: String) -> String {
-        String(String.UnicodeScalarView(value.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : $0 }))
+        // Printable ASCII, by far the usual case, needs no look-up of Unicode properties.
+        if value.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return value }
+        return String(String.UnicodeScalarView(value.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : $0 }))
     }
 
     /// A header value on one line: CR/LF/control characters become spaces, and text that is not
@@ -85,35 +87,42 @@ public struct MIMEMessage: Sendable {
         return words.joined(separator: "\r\n ")
     }
 
-    /// The message as CRLF text.
+    /// The message as CRLF text, written straight into bytes.
     public func render(boundarySeed: String) -> [UInt8] {
-        var out = ""
-        for (name, value) in headers { out += "\(name): \(value)\r\n" }
-        out += "MIME-Version: 1.0\r\n"
+        var out: [UInt8] = []
+        out.reserveCapacity(4096 + (alternatives + attachments).reduce(0) { $0 + $1.body.count * 4 / 3 })
+        for (name, value) in headers {
+            out.append(contentsOf: name.utf8)
+            out.append(contentsOf: ": ".utf8)
+            out.append(contentsOf: value.utf8)
+            out.append(contentsOf: [13, 10])
+        }
         let mixed = "mixed-\(boundarySeed)"
         let alternative = "alt-\(boundarySeed)"
-        out += "Content-Type: multipart/mixed; boundary=\"\(mixed)\"\r\n\r\n"
-        out += "This is a multi-part message in MIME format.\r\n"
-        out += "--\(mixed)\r\nContent-Type: multipart/alternative; boundary=\"\(alternative)\"\r\n\r\n"
-        for part in alternatives { out += "--\(alternative)\r\n" + Self.render(part) }
-        out += "--\(alternative)--\r\n"
-        for part in attachments { out += "--\(mixed)\r\n" + Self.render(part) }
-        out += "--\(mixed)--\r\n"
-        return Array(out.utf8)
+        out.append(contentsOf: "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"\(mixed)\"\r\n\r\n".utf8)
+        out.append(contentsOf: "This is a multi-part message in MIME format.\r\n".utf8)
+        out.append(contentsOf: "--\(mixed)\r\nContent-Type: multipart/alternative; boundary=\"\(alternative)\"\r\n\r\n".utf8)
+        for part in alternatives {
+            out.append(contentsOf: "--\(alternative)\r\n".utf8)
+            Self.render(part, into: &out)
+        }
+        out.append(contentsOf: "--\(alternative)--\r\n".utf8)
+        for part in attachments {
+            out.append(contentsOf: "--\(mixed)\r\n".utf8)
+            Self.render(part, into: &out)
+        }
+        out.append(contentsOf: "--\(mixed)--\r\n".utf8)
+        return out
     }
 
-    private static func render(_ part: Part) -> String {
-        var out = "Content-Type: \(part.contentType)\r\nContent-Transfer-Encoding: base64\r\n"
-        if let filename = part.filename { out += "Content-Disposition: attachment; filename=\"\(filename)\"\r\n" }
-        out += "\r\n"
-        let encoded = Data(part.body).base64EncodedString()
-        var index = encoded.startIndex
-        while index < encoded.endIndex {
-            let end = encoded.index(index, offsetBy: 76, limitedBy: encoded.endIndex) ?? encoded.endIndex
-            out += encoded[index..<end] + "\r\n"
-            index = end
-        }
-        return out
+    private static func render(_ part: Part, into out: inout [UInt8]) {
+        out.append(contentsOf: "Content-Type: \(part.contentType)\r\nContent-Transfer-Encoding: base64\r\n".utf8)
+        if let filename = part.filename { out.append(contentsOf: "Content-Disposition: attachment; filename=\"\(filename)\"\r\n".utf8) }
+        out.append(contentsOf: [13, 10])
+        // Lines of 76 characters (RFC 2045 6.8).
+        let encoded = Data(part.body).base64EncodedData(options: [.lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed])
+        out.append(contentsOf: encoded)
+        if !encoded.isEmpty { out.append(contentsOf: [13, 10]) }
     }
 
     /// RFC 5322 date: `Thu, 26 Nov 2026 21:17:08 +0000`.
@@ -157,6 +166,9 @@ public struct CalendarInvite: Sendable {
 
     /// TEXT escaping: backslash, semicolon, comma and newlines.
     static func escape(_ text: String) -> String {
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\\") && $0 != UInt8(ascii: ";") && $0 != UInt8(ascii: ",") }) {
+            return text
+        }
         var out = ""
         for scalar in text.unicodeScalars {
             switch scalar {
@@ -171,18 +183,25 @@ public struct CalendarInvite: Sendable {
         return out
     }
 
-    /// Folds a content line at 75 octets without splitting a UTF-8 sequence.
+    /// Folds a content line at 75 octets without splitting a UTF-8 sequence (a fold goes only
+    /// before a byte that starts a character, never before a continuation byte 10xxxxxx).
     static func fold(_ line: String) -> [UInt8] {
         var out: [UInt8] = []
+        out.reserveCapacity(line.utf8.count + 8)
+        let bytes = Array(line.utf8)
         var lineLength = 0
-        for character in line {
-            let bytes = Array(String(character).utf8)
-            if lineLength + bytes.count > 75 {
+        var index = 0
+        while index < bytes.count {
+            var end = index + 1
+            while end < bytes.count && bytes[end] & 0xC0 == 0x80 { end += 1 }
+            let width = end - index
+            if lineLength + width > 75 {
                 out += [13, 10, 32]
                 lineLength = 1
             }
-            out += bytes
-            lineLength += bytes.count
+            out += bytes[index..<end]
+            lineLength += width
+            index = end
         }
         return out
     }
