@@ -4,7 +4,7 @@ public struct WorkerSettings: Sendable {
     /// enough that a batch takes well under a second at the mail server's pace.
     public var batchSize = 500
     /// SMTP connections a worker sends over at once (`smtp.connections`).
-    public var connections = 4
+    public var connections = 8
     /// How long before its due time a delivery is claimed and rendered, so that it is handed
     /// over at the due time and not after the claim and rendering.
     public var lookaheadMilliseconds: Int64 = 1000

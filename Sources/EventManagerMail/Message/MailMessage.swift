@@ -120,7 +120,9 @@ public struct MIMEMessage: Sendable {
         if let filename = part.filename { out.append(contentsOf: "Content-Disposition: attachment; filename=\"\(filename)\"\r\n".utf8) }
         out.append(contentsOf: [13, 10])
         // Lines of 76 characters (RFC 2045 6.8).
-        let encoded = Data(part.body).base64EncodedData(options: [.lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed])
+        let encoded = Data(part.body).base64EncodedData(options: [
+            .lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed,
+        ])
         out.append(contentsOf: encoded)
         if !encoded.isEmpty { out.append(contentsOf: [13, 10]) }
     }
@@ -166,7 +168,9 @@ public struct CalendarInvite: Sendable {
 
     /// TEXT escaping: backslash, semicolon, comma and newlines.
     static func escape(_ text: String) -> String {
-        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\\") && $0 != UInt8(ascii: ";") && $0 != UInt8(ascii: ",") }) {
+        if text.utf8.allSatisfy({
+            $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\\") && $0 != UInt8(ascii: ";") && $0 != UInt8(ascii: ",")
+        }) {
             return text
         }
         var out = ""

@@ -315,13 +315,7 @@ final class SMTPConnection: MailSession {
         }
         var buffer = channel.allocator.buffer(capacity: mail.data.count + 64)
         Self.dotStuff(mail.data, into: &buffer, terminate: false)
-        do {
-            // Written and flushed before `end` queues the final dot on the loop.
-            try await channel.writeAndFlush(buffer)
-        } catch {
-            broken = true
-            throw MailError(.transient, "connection lost while writing: \(error)", serverUnavailable: true)
-        }
+        send(buffer)
     }
 
     /// Writes `data` with a leading dot doubled on every line, ending in CRLF and, when
@@ -357,12 +351,15 @@ final class SMTPConnection: MailSession {
     }
 
     private func write(_ text: String) async throws {
-        do {
-            try await channel.writeAndFlush(channel.allocator.buffer(string: text))
-        } catch {
-            broken = true
-            throw MailError(.transient, "connection lost while writing: \(error)", serverUnavailable: true)
-        }
+        send(channel.allocator.buffer(string: text))
+    }
+
+    /// Queues bytes on the connection's event loop without waiting for the write: writes from
+    /// this task, and the final dot the sequencer writes later, reach the loop in the order they
+    /// are made. A failed write closes the connection, which the next read reports.
+    private func send(_ buffer: ByteBuffer) {
+        let channel = self.channel
+        channel.writeAndFlush(buffer).whenFailure { _ in channel.close(promise: nil) }
     }
 
     /// Reads one reply, following continuation lines (`250-...`), under a deadline that closes
