@@ -13,9 +13,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", ".ci"))
 from checks import free_port, load_due_reminders, psql, serve  # noqa: E402
 
-binary = sys.argv[1]
-backends = ["sqlite", "postgres"] if sys.argv[2] == "both" else [sys.argv[2]]
-counts = [int(c) for c in sys.argv[3:]] or [10_000, 100_000]
 SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
 SOURCE = shutil.which("smtp-source") or "/usr/sbin/smtp-source"
 user = ["-u", "nobody"] if os.geteuid() == 0 else []
@@ -55,6 +52,7 @@ def query(db_url, work, sql):
 
 
 def postgres_url(work):
+    os.chmod(work, 0o755)  # the postgres user must reach its cluster inside
     admin = subprocess.run(["bash", os.path.join(HERE, "..", ".ci", "postgres.sh"), os.path.join(work, "pg")], check=True,
                            capture_output=True, text=True).stdout.strip().splitlines()[-1]
     name = f"rem_{int(time.time() * 1000)}"
@@ -70,7 +68,7 @@ def stop_postgres(work):
         subprocess.run([*prefix, pg_ctl, "-D", data, "-m", "fast", "stop"], capture_output=True)
 
 
-def run(backend, count, db_url, work, spacing_ms=0):
+def run(binary, backend, count, db_url, work, spacing_ms=0):
     """Sends `count` reminders into a fresh sink; returns (seconds from due to last, lateness ms first/median/last, p99)."""
     proc, port = sink()
     env = dict(os.environ, DB_URL=db_url, LOG_LEVEL="warning", RATE_LIMIT_ENABLED="false", MAIL_TRANSPORT="smtp",
@@ -106,26 +104,34 @@ def run(backend, count, db_url, work, spacing_ms=0):
     return sent, span / 1000, first, int(ordered), last, int(p99), early
 
 
-print(f"machine: {os.cpu_count()} cores; release build; smtp-sink on 127.0.0.1")
-print("| database | reminders | ceiling msg/s | ours msg/s | of ceiling | first / median / last late (ms) | deadline s | sent early |")
-print("|---|---|---|---|---|---|---|---|")
-precision = []
-for backend in backends:
-    for count in counts:
-        work = tempfile.mkdtemp(prefix=f"em-rem-{backend}-")
+def main():
+    binary = sys.argv[1]
+    backends = ["sqlite", "postgres"] if sys.argv[2] == "both" else [sys.argv[2]]
+    counts = [int(c) for c in sys.argv[3:]] or [10_000, 100_000]
+    print(f"machine: {os.cpu_count()} cores; release build; smtp-sink on 127.0.0.1")
+    print("| database | reminders | ceiling msg/s | ours msg/s | of ceiling | first / median / last late (ms) | deadline s | sent early |")
+    print("|---|---|---|---|---|---|---|---|")
+    precision = []
+    for backend in backends:
+        for count in counts:
+            work = tempfile.mkdtemp(prefix=f"em-rem-{backend}-")
+            db_url = postgres_url(work) if backend == "postgres" else "sqlite:data/event-manager.sqlite"
+            top = ceiling(count)
+            sent, span, first, median, last, _, early = run(binary, backend, count, db_url, work)
+            rate = sent / span if span > 0 else 0
+            print(f"| {backend} | {count:,} | {top:,.0f} | {rate:,.0f} | {rate / top:.2f} | {first} / {median} / {last} |"
+                  f" {1.25 * count / top:.1f} (last at {last / 1000:.1f}) | {early} |", flush=True)
+            stop_postgres(work)
+        work = tempfile.mkdtemp(prefix=f"em-prec-{backend}-")
         db_url = postgres_url(work) if backend == "postgres" else "sqlite:data/event-manager.sqlite"
-        top = ceiling(count)
-        sent, span, first, median, last, _, early = run(backend, count, db_url, work)
-        rate = sent / span if span > 0 else 0
-        print(f"| {backend} | {count:,} | {top:,.0f} | {rate:,.0f} | {rate / top:.2f} | {first} / {median} / {last} |"
-              f" {1.25 * count / top:.1f} (last at {last / 1000:.1f}) | {early} |", flush=True)
+        sent, _, first, median, last, p99, early = run(binary, backend, 200, db_url, work, spacing_ms=100)
         stop_postgres(work)
-    work = tempfile.mkdtemp(prefix=f"em-prec-{backend}-")
-    db_url = postgres_url(work) if backend == "postgres" else "sqlite:data/event-manager.sqlite"
-    sent, _, first, median, last, p99, early = run(backend, 200, db_url, work, spacing_ms=100)
-    stop_postgres(work)
-    precision.append(f"| {backend} | {sent} | {median} | {p99} | {last} | {early} |")
-print("\nprecision: 200 reminders due 100 ms apart, each alone (lateness = sent_at - due_at, ms)")
-print("| database | sent | median | p99 | max | sent early |")
-print("|---|---|---|---|---|---|")
-print("\n".join(precision))
+        precision.append(f"| {backend} | {sent} | {median} | {p99} | {last} | {early} |")
+    print("\nprecision: 200 reminders due 100 ms apart, each alone (lateness = sent_at - due_at, ms)")
+    print("| database | sent | median | p99 | max | sent early |")
+    print("|---|---|---|---|---|---|")
+    print("\n".join(precision))
+
+
+if __name__ == "__main__":
+    main()

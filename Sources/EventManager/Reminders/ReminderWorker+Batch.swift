@@ -18,17 +18,68 @@ enum LaneStep {
     case stop
 }
 
+/// Deliveries leased to this worker in one claim.
+struct Claim: Sendable {
+    var items: [ClaimedDelivery]
+    var at: Timestamp
+}
+
 extension ReminderWorker {
     /// Claims what falls due within the lookahead, renders it, and hands each message over at
     /// its due time on up to `connections` sessions; returns how many it claimed.
     @discardableResult
     public func processDueBatch() async throws -> Int {
+        try await process(try await claimDue())
+    }
+
+    /// Sends batches while the queue has due mail; while one batch goes out the next is claimed,
+    /// so the connections do not wait for the claim.
+    func drainDueBatches() async throws {
+        var upcoming: Task<Claim, any Error>?
+        do {
+            while !Task.isShuttingDownGracefully {
+                let claim: Claim
+                if let upcoming {
+                    claim = try await upcoming.value
+                } else {
+                    claim = try await claimDue()
+                }
+                upcoming = nil
+                guard !claim.items.isEmpty else { return }
+                if claim.items.count == settings.batchSize {
+                    upcoming = Task { try await self.claimDue() }
+                }
+                _ = try await process(claim)
+            }
+            if let upcoming { try await giveBack(upcoming.value) }
+        } catch {
+            if let upcoming, let claim = try? await upcoming.value { try? await giveBack(claim) }
+            throw error
+        }
+    }
+
+    /// Puts a claim this worker will not send back in the queue (shutting down, or a failure).
+    private func giveBack(_ claim: Claim) async throws {
+        guard !claim.items.isEmpty else { return }
+        let outcomes = claim.items.map { ($0.delivery.id, DeliveryOutcome.deferred(at: $0.delivery.nextAttemptAt, error: "given back")) }
+        try await queue.complete(outcomes, owner: owner, now: clock.now())
+    }
+
+    /// Leases up to a batch of deliveries due within the lookahead.
+    func claimDue() async throws -> Claim {
         try await takeOverFromDeadWorkers()
         let claimedAt = clock.now()
         let claimed = try await queue.claim(
             owner: owner, limit: settings.batchSize, now: claimedAt, dueBy: claimedAt.adding(milliseconds: settings.lookaheadMilliseconds),
             leaseMilliseconds: settings.leaseMilliseconds
         )
+        return Claim(items: claimed, at: claimedAt)
+    }
+
+    /// Sends one claim and writes its outcomes; returns how many deliveries it held.
+    func process(_ claim: Claim) async throws -> Int {
+        let claimed = claim.items
+        let claimedAt = claim.at
         guard !claimed.isEmpty else { return 0 }
         let book = OutcomeBook(
             queue: queue, owner: owner, ledger: ledger, flushEvery: settings.commitEvery, ids: claimed.map(\.delivery.id),
@@ -93,6 +144,7 @@ extension ReminderWorker {
     /// One connection's share: opens a session, sends until there is nothing left, and opens a
     /// new one when the server drops it. Ends when the server cannot be reached.
     private func runLane(take: @Sendable () -> PreparedMail?, book: OutcomeBook) async {
+        let cache = ReminderMessages.Cache()
         var stop = false
         while !stop, let first = take() {
             var started = false
@@ -101,7 +153,7 @@ extension ReminderWorker {
                     started = true
                     var next: PreparedMail? = first
                     while let current = next {
-                        switch await deliver(current, over: session, book: book) {
+                        switch await deliver(current, over: session, book: book, cache: cache) {
                         case .next: next = take()
                         case .reconnect: return
                         case .stop:
@@ -129,9 +181,12 @@ extension ReminderWorker {
     /// Rendering here, on the connection that sends it, spreads it over the cores and lets the
     /// first message go while the others are rendered; a message claimed ahead of its due time
     /// is rendered before it.
-    private func deliver(_ prepared: PreparedMail, over session: any MailSession, book: OutcomeBook) async -> LaneStep {
+    private func deliver(
+        _ prepared: PreparedMail, over session: any MailSession, book: OutcomeBook, cache: ReminderMessages.Cache
+    ) async -> LaneStep {
         let delivery = prepared.item.delivery
-        let mail = messages.compose(prepared.item, now: max(prepared.claimedAt, min(clock.now(), delivery.nextAttemptAt)))
+        let mail = messages.compose(
+            prepared.item, now: max(prepared.claimedAt, min(clock.now(), delivery.nextAttemptAt)), cache: cache)
         do {
             try await clock.sleep(until: delivery.nextAttemptAt)
         } catch {

@@ -54,7 +54,7 @@ public final class ReminderWorker: Service, Sendable {
                         await wakeup.wait(timeout: .milliseconds(outage))
                         continue
                     }
-                    while try await processDueBatch() > 0 && !Task.isShuttingDownGracefully {}
+                    try await drainDueBatches()
                     let now = clock.now()
                     if lastPurge.map({ now.millisecondsSinceEpoch - $0.millisecondsSinceEpoch >= settings.purgeInterval.totalMilliseconds })
                         ?? true

@@ -7,20 +7,45 @@ public struct ReminderMessages: Sendable {
     public var sender: String
     /// `app.public_url`, for unsubscribe links.
     public var publicURL: String
+    /// The right-hand side of calendar UIDs, from the sender.
+    let senderDomain: String
 
     public init(sender: String, publicURL: String) {
         self.sender = sender
         self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
+        self.senderDomain =
+            sender.split(separator: "@").last.map { String($0).trimmingCharacters(in: CharacterSet(charactersIn: ">")) } ?? "localhost"
     }
 
-    var senderDomain: String {
-        sender.split(separator: "@").last.map { String($0).trimmingCharacters(in: CharacterSet(charactersIn: ">")) } ?? "localhost"
+    /// What the messages of one event have in common, rendered once for all its subscribers:
+    /// the wording, the start in the event's zone, and the calendar attachment. One per
+    /// connection (not shared, so no lock); it keeps the last few events.
+    public final class Cache {
+        struct Key: Hashable {
+            var eventID: Int64
+            var kind: DeliveryKind
+            var sequence: Int64
+            var subject: String
+            var stampSecond: Int64
+        }
+
+        struct Shared {
+            var content: Content
+            var when: String
+            var invite: [UInt8]
+            var method: String
+        }
+
+        var entries: [Key: Shared] = [:]
+
+        public init() {}
     }
 
     /// The message for a claimed delivery whose decision was `send`.
-    public func compose(_ claimed: ClaimedDelivery, now: Timestamp) -> OutgoingMail {
+    public func compose(_ claimed: ClaimedDelivery, now: Timestamp, cache: Cache? = nil) -> OutgoingMail {
         let delivery = claimed.delivery
-        let content = Content(claimed, now: now)
+        let shared = self.shared(claimed, now: now, cache: cache)
+        let content = shared.content
         var message = MIMEMessage()
         message.addressHeader("From", sender)
         message.addressHeader("To", delivery.email)
@@ -35,7 +60,7 @@ public struct ReminderMessages: Sendable {
             message.header("List-Unsubscribe", "<\(url)>")
             message.header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
         }
-        let when = Self.localTime(content.start, zone: content.zone)
+        let when = shared.when
         var text = "\(content.heading)\r\n\r\n\(content.title)\r\nStarts: \(when)\r\nWhere: \(content.location)\r\n"
         var html = "<html><body><h1>\(HTML.escape(content.heading))</h1><p><strong>\(HTML.escape(content.title))</strong></p>"
         html += "<p>Starts: \(HTML.escape(when))<br>Where: \(HTML.escape(content.location))</p>"
@@ -57,16 +82,37 @@ public struct ReminderMessages: Sendable {
             .init(contentType: "text/plain; charset=utf-8", body: Array(text.utf8)),
             .init(contentType: "text/html; charset=utf-8", body: Array(html.utf8)),
         ]
-        let invite = CalendarInvite(
-            uid: "event-\(delivery.eventID)@\(senderDomain)", sequence: content.sequence, stamp: now, start: content.start,
-            summary: content.title, location: content.location, cancelled: delivery.kind == .cancellation
-        )
         message.attachments = [
-            .init(contentType: "text/calendar; charset=utf-8; method=\(invite.method)", body: invite.render(), filename: "event.ics")
+            .init(contentType: "text/calendar; charset=utf-8; method=\(shared.method)", body: shared.invite, filename: "event.ics")
         ]
         let seed = delivery.messageID.filter { $0.isLetter || $0.isNumber }.prefix(24)
         return OutgoingMail(
             from: sender, to: delivery.email, messageID: delivery.messageID, data: message.render(boundarySeed: String(seed)))
+    }
+
+    /// The parts every subscriber of the event gets alike, from `cache` when it has them.
+    private func shared(_ claimed: ClaimedDelivery, now: Timestamp, cache: Cache?) -> Cache.Shared {
+        let delivery = claimed.delivery
+        let content = Content(claimed, now: now)
+        let key = Cache.Key(
+            eventID: delivery.eventID, kind: delivery.kind, sequence: content.sequence, subject: content.subject,
+            stampSecond: now.millisecondsSinceEpoch / 1000)
+        // A notice's text comes from its own snapshot, not the event: never shared.
+        let shareable = delivery.kind == .reminder || delivery.kind == .confirmation
+        if shareable, let found = cache?.entries[key] { return found }
+        // DTSTAMP to the second, the precision iCalendar gives it.
+        let stamp = Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch / 1000 * 1000)
+        let invite = CalendarInvite(
+            uid: "event-\(delivery.eventID)@\(senderDomain)", sequence: content.sequence, stamp: stamp, start: content.start,
+            summary: content.title, location: content.location, cancelled: delivery.kind == .cancellation
+        )
+        let shared = Cache.Shared(
+            content: content, when: Self.localTime(content.start, zone: content.zone), invite: invite.render(), method: invite.method)
+        if shareable, let cache {
+            if cache.entries.count >= 16 { cache.entries.removeAll() }
+            cache.entries[key] = shared
+        }
+        return shared
     }
 
     /// What a message says, from the live event for reminders or the snapshot for notices.

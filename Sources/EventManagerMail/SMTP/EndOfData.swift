@@ -1,8 +1,8 @@
 import NIOCore
 
 /// Ends messages one at a time across every connection of a transport, entirely on one event
-/// loop: the final dot of the next message is written as soon as the previous one's reply has
-/// been read and its acceptance noted, with no hop to a Swift task in between.
+/// loop: the data and final dot of the next message are written as soon as the previous one's
+/// reply has been read and its acceptance noted, with no hop to a Swift task in between.
 ///
 /// That is what bounds a crash to one duplicate (only one message is ever between the server's
 /// 250 and the caller's record of it) without making every message wait for task wake-ups.
@@ -10,6 +10,9 @@ final class EndOfDataSequencer: Sendable {
     /// One message waiting for its turn to end.
     struct Turn {
         var channel: any Channel
+        /// The message data, dot-stuffed, with its final dot: written when the turn comes, in one
+        /// write (a message's data only matters to the server once it ends).
+        var data: ByteBuffer
         var onAccepted: @Sendable () -> Void
         var promise: EventLoopPromise<SMTPReply>
         var timeout: TimeAmount
@@ -75,7 +78,7 @@ final class EndOfDataHandler: ChannelInboundHandler, RemovableChannelHandler {
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
-    /// Writes the final dot and waits for its reply under the turn's timeout.
+    /// Writes the data and its final dot, and waits for the reply under the turn's timeout.
     func end(_ turn: EndOfDataSequencer.Turn, sequencer: EndOfDataSequencer) {
         guard let context, context.channel.isActive else {
             turn.promise.fail(ChannelError.ioOnClosedChannel)
@@ -88,7 +91,7 @@ final class EndOfDataHandler: ChannelInboundHandler, RemovableChannelHandler {
             bound.value.context.close(promise: nil)
         }
         outstanding = Outstanding(turn: turn, sequencer: sequencer, timer: timer)
-        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(staticString: ".\r\n")), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(turn.data), promise: nil)
     }
 
     typealias OutboundOut = ByteBuffer

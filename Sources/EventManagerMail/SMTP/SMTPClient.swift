@@ -138,8 +138,9 @@ final class SMTPConnection: MailSession {
     /// The last transaction failed part-way, so the next one starts with RSET.
     private var needsReset = false
     private var broken = false
-    /// The message `begin` left open for `end`.
+    /// The message `begin` left open for `end`: its data, written by `end`.
     private var open = false
+    private var data: ByteBuffer?
 
     init(
         channel: any Channel, lines: NIOAsyncChannelInboundStream<String>.AsyncIterator, configuration: SMTPConfiguration,
@@ -240,12 +241,12 @@ final class SMTPConnection: MailSession {
     }
 
     func end(onAccepted: @escaping @Sendable () -> Void) async throws {
-        guard open else { throw MailError(.transient, "no message was begun") }
+        guard open, let data = data.take() else { throw MailError(.transient, "no message was begun") }
         open = false
         let promise = channel.eventLoop.makePromise(of: SMTPReply.self)
         sequencer.submit(
             .init(
-                channel: channel, onAccepted: onAccepted, promise: promise,
+                channel: channel, data: data, onAccepted: onAccepted, promise: promise,
                 timeout: .nanoseconds(configuration.dataTimeout.totalNanoseconds)))
         let final: SMTPReply
         do {
@@ -314,13 +315,12 @@ final class SMTPConnection: MailSession {
             throw dataReply.error(during: "DATA")
         }
         var buffer = channel.allocator.buffer(capacity: mail.data.count + 64)
-        Self.dotStuff(mail.data, into: &buffer, terminate: false)
-        send(buffer)
+        Self.dotStuff(mail.data, into: &buffer)
+        data = buffer
     }
 
-    /// Writes `data` with a leading dot doubled on every line, ending in CRLF and, when
-    /// `terminate`, the final `.` line (RFC 5321 4.5.2).
-    static func dotStuff(_ data: [UInt8], into buffer: inout ByteBuffer, terminate: Bool = true) {
+    /// Writes `data` with a leading dot doubled on every line, ending in CRLF.CRLF (RFC 5321 4.5.2).
+    static func dotStuff(_ data: [UInt8], into buffer: inout ByteBuffer) {
         buffer.reserveCapacity(minimumWritableBytes: data.count + 64)
         // Copies whole runs between the lines that start with a dot, which are rare.
         var runStart = 0
@@ -335,7 +335,7 @@ final class SMTPConnection: MailSession {
         }
         buffer.writeBytes(data[runStart..<data.count])
         if !(data.count >= 2 && data[data.count - 2] == 13 && data[data.count - 1] == 10) { buffer.writeString("\r\n") }
-        if terminate { buffer.writeString(".\r\n") }
+        buffer.writeString(".\r\n")
     }
 
     /// Says goodbye; failures here do not matter, the connection closes either way.

@@ -263,6 +263,23 @@ import Testing
         #expect(harness.transport.mails.count == 25)
     }
 
+    /// While one batch goes out the next is already claimed: every batch is sent once, and a
+    /// claim left over when draining stops goes back to the queue without spending an attempt.
+    @Test(arguments: Backend.all) func drainingClaimsTheNextBatchWhileSending(backend: Backend) async throws {
+        let harness = try await ReminderHarness.make(backend: backend)
+        let event = try await harness.event(startingIn: 10)
+        for index in 0..<25 { try await harness.subscribe(event, "user\(index)@example.com") }
+        var settings = WorkerSettings()
+        settings.batchSize = 10
+        try await harness.worker(settings: settings).drainDueBatches()
+        #expect(harness.transport.mails.count == 25)
+        #expect(Set(harness.transport.mails.map(\.to)).count == 25)
+        #expect(try await harness.states() == ["sent": 25])
+        let attempts = try await harness.store.sqlRaw("SELECT MAX(attempts) AS n FROM deliveries").first()?.decode(
+            column: "n", as: Int.self)
+        #expect(attempts == 1, "no delivery was claimed twice")
+    }
+
     @Test(arguments: Backend.all) func aBatchIsSharedByItsConnections(backend: Backend) async throws {
         let harness = try await ReminderHarness.make(backend: backend)
         let event = try await harness.event(startingIn: 10)

@@ -26,7 +26,7 @@ struct TestResources: TestTrait, SuiteTrait, TestScoping {
         func own(_ process: Process, name: String) {
             onEnd {
                 guard process.isRunning else { return }
-                let exited = await Self.waitForExit(process, within: .seconds(5))
+                let exited = await Self.waitForExit(process, within: .seconds(20))
                 if !exited {
                     Issue.record("\(name) (pid \(process.processIdentifier)) outlived its test; killed")
                     kill(process.processIdentifier, SIGKILL)
