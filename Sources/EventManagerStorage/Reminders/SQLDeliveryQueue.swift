@@ -142,12 +142,16 @@ public struct SQLDeliveryQueue: DeliveryQueue {
 
     public func countsByState() async throws -> [DeliveryState: Int] {
         var counts: [DeliveryState: Int] = [:]
-        // Each count reads one partial index: the work waiting, not the history.
+        // Each count reads one partial index: the work waiting, not the history. SQLite is told
+        // which: its planner would rather scan a covering index of every row (10 s at 10,000,000
+        // finished deliveries, measured by Benchmarks/retention.sh).
+        let scheduled: SQLQueryString = store.isSQLite ? " INDEXED BY deliveries_scheduled_idx" : ""
+        let leased: SQLQueryString = store.isSQLite ? " INDEXED BY deliveries_leased_idx" : ""
         let rows = try await store.read {
             try await $0.raw(
                 """
-                SELECT 'scheduled' AS state, COUNT(*) AS n FROM deliveries WHERE state = 'scheduled' \
-                UNION ALL SELECT 'sending' AS state, COUNT(*) AS n FROM deliveries WHERE state = 'sending'
+                SELECT 'scheduled' AS state, COUNT(*) AS n FROM deliveries\(scheduled) WHERE state = 'scheduled' \
+                UNION ALL SELECT 'sending' AS state, COUNT(*) AS n FROM deliveries\(leased) WHERE state = 'sending'
                 """
             ).all()
         }

@@ -131,6 +131,8 @@ import Testing
         #expect(example.mailTransport == .log)
         #expect(example.reminders.defaultMinutes == 30)
         #expect(example.worker.leaseMilliseconds == defaults.worker.leaseMilliseconds)
+        #expect(example.worker.batchSize == defaults.worker.batchSize)
+        #expect(example.worker.connections == defaults.worker.connections)
         #expect(example.smtp.port == 2500)
         #expect(example.role == defaults.role)
         #expect(example.poolSize == defaults.poolSize)
