@@ -8,8 +8,6 @@ sys.path.insert(0, os.path.join(HERE, "..", ".ci"))
 from checks import free_port, load_due_reminders, psql, serve  # noqa: E402
 from reminders import postgres_url, query, sink, stop_postgres  # noqa: E402
 
-binary = sys.argv[1]
-backends = ["sqlite", "postgres"] if sys.argv[2] == "both" else [sys.argv[2]]
 BURST = 5_000
 
 
@@ -66,7 +64,7 @@ def metrics_latency(port):
     return rate, p99
 
 
-def measure(backend, history):
+def measure(binary, backend, history):
     work = tempfile.mkdtemp(prefix=f"em-ret-{backend}-")
     db_url = postgres_url(work) if backend == "postgres" else "sqlite:data/event-manager.sqlite"
     proc, smtp_port = sink()
@@ -96,8 +94,15 @@ def measure(backend, history):
     print(f"| {backend} | {history:,} | {BURST / (span / 1000):,.0f} | {rate:,.0f} | {p99} | {loaded:.0f} s | {plan} |", flush=True)
 
 
-print("| database | finished deliveries | burst msg/s | /metrics req/s | /metrics p99 | history load | indexes the claim and depth use |")
-print("|---|---|---|---|---|---|---|")
-for backend in backends:
-    for history in (10_000, 10_000_000):
-        measure(backend, history)
+def main():
+    binary = sys.argv[1]
+    backends = ["sqlite", "postgres"] if sys.argv[2] == "both" else [sys.argv[2]]
+    print("| database | finished deliveries | burst msg/s | /metrics req/s | /metrics p99 | history load | indexes the claim and depth use |")
+    print("|---|---|---|---|---|---|---|")
+    for backend in backends:
+        for history in (10_000, 10_000_000):
+            measure(binary, backend, history)
+
+
+if __name__ == "__main__":
+    main()
