@@ -53,11 +53,17 @@ class Peer:
             return []
 
 
-def setup(work, db_url):
+def start_burst(prefix, db_url):
+    """A peer, a migrated database holding COUNT reminders due in 4 s, and the server sending
+    them; returns (work, peer, env, port, server)."""
+    work = tempfile.mkdtemp(prefix=prefix)
+    peer = Peer(work)
     env = dict(os.environ, DB_URL=db_url, LOG_LEVEL="warning", RATE_LIMIT_ENABLED="false", MAIL_TRANSPORT="smtp",
-               REMINDERS_LEASE_SECONDS="30", REMINDERS_POLL_INTERVAL_MS="500")
+               REMINDERS_LEASE_SECONDS="30", REMINDERS_POLL_INTERVAL_MS="500", SMTP_PORT=str(peer.port))
     subprocess.run([binary, "migrate"], cwd=work, env=env, check=True, capture_output=True)
-    return env
+    load_due_reminders(db_url, work, COUNT, due_in_seconds=4)
+    port = free_port()
+    return work, peer, env, port, serve(binary, work, port, env, seconds=60)
 
 
 def states(db_url, work):
@@ -70,12 +76,7 @@ def states(db_url, work):
 
 
 def kills(name, db_url):
-    work = tempfile.mkdtemp(prefix=f"em-kills-{name}-")
-    peer = Peer(work)
-    env = dict(setup(work, db_url), SMTP_PORT=str(peer.port))
-    load_due_reminders(db_url, work, COUNT, due_in_seconds=4)
-    port = free_port()
-    server = serve(binary, work, port, env, seconds=60)
+    work, peer, env, port, server = start_burst(f"em-kills-{name}-", db_url)
     killed = 0
     try:
         while killed < KILLS and len(peer.received()) < COUNT:
@@ -115,12 +116,7 @@ def metric(port, name):
 
 
 def outage(db_url):
-    work = tempfile.mkdtemp(prefix="em-outage-")
-    peer = Peer(work)
-    env = dict(setup(work, db_url), SMTP_PORT=str(peer.port))
-    load_due_reminders(db_url, work, COUNT, due_in_seconds=4)
-    port = free_port()
-    server = serve(binary, work, port, env, seconds=60)
+    work, peer, env, port, server = start_burst("em-outage-", db_url)
     backoff_seen = 0.0
     try:
         wait_for(lambda: len(peer.received()) >= COUNT // 3, 120, "a third of the burst")

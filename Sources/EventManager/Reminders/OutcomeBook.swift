@@ -28,7 +28,7 @@ final class OutcomeBook: Sendable {
     /// the ledger under it too: every line of a rotated file is in that flush's outcomes.
     private let state: Mutex<State>
     /// One write at a time, so that a ledger file is deleted only after all its lines are written.
-    private let turns = TurnGate()
+    private let turns = FIFOLock()
 
     init(
         queue: any DeliveryQueue, owner: String, ledger: AcceptanceLedger?, flushEvery: Int, ids: [Int64], claimedAt: Timestamp,
@@ -75,7 +75,7 @@ final class OutcomeBook: Sendable {
     func keepLease(now: Timestamp, margin: Int64) async throws -> Bool {
         let due = state.withLock { now.millisecondsSinceEpoch - $0.renewedAt.millisecondsSinceEpoch >= leaseMilliseconds / 3 }
         if due {
-            try await turns.withTurn {
+            try await turns.withLock {
                 let rest = state.withLock { state -> Set<Int64>? in
                     guard now.millisecondsSinceEpoch - state.renewedAt.millisecondsSinceEpoch >= leaseMilliseconds / 3 else { return nil }
                     state.renewedAt = now
@@ -98,7 +98,7 @@ final class OutcomeBook: Sendable {
     /// Writes every pending outcome in one transaction, then deletes the ledger lines it covered.
     /// On failure the outcomes stay pending (and in the ledger) for the next flush.
     func flush(now: Timestamp) async throws {
-        try await turns.withTurn { try await writePending(now: now) }
+        try await turns.withLock { try await writePending(now: now) }
     }
 
     private func writePending(now: Timestamp) async throws {

@@ -19,7 +19,7 @@ import Testing
         let orphans = AcceptanceLedger.orphans(in: directory)
         #expect(orphans.map(\.owner) == ["host:1:aa"])
         #expect(orphans.first?.accepted.map(\.id) == [7])
-        orphans.forEach { $0.discard() }
+        for orphan in orphans { orphan.discard() }
         #expect(AcceptanceLedger.orphans(in: directory).isEmpty)
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory).isEmpty)
     }

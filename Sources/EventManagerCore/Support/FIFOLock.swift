@@ -1,8 +1,11 @@
 import Synchronization
 
-/// Lets one task at a time through, in arrival order, across suspension points: one write of a
-/// batch's outcomes at a time, so a ledger file goes only after every line in it is written.
-final class TurnGate: Sendable {
+/// An async lock: one task at a time, first come first served, held across suspension points.
+///
+/// Used where an order of awaits must not interleave: SQLite's writers of one file
+/// (`WriterLock`), and the outcome writes of a reminder batch, whose ledger file may go only
+/// after every line in it is in the database (`OutcomeBook`).
+package final class FIFOLock: Sendable {
     private struct State {
         var held = false
         var waiters: [CheckedContinuation<Void, Never>] = []
@@ -10,18 +13,20 @@ final class TurnGate: Sendable {
 
     private let state = Mutex(State())
 
+    package init() {}
+
     /// Runs `body` alone; the next waiter goes when it returns or throws.
-    func withTurn<Result>(
+    package func withLock<Result>(
         isolation: isolated (any Actor)? = #isolation, _ body: () async throws -> Result
     ) async throws -> Result {
-        await enter()
-        defer { leave() }
+        await acquire()
+        defer { release() }
         return try await body()
     }
 
-    private func enter() async {
+    private func acquire() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let now = state.withLock { state -> Bool in
+            let granted = state.withLock { state -> Bool in
                 if state.held {
                     state.waiters.append(continuation)
                     return false
@@ -29,11 +34,11 @@ final class TurnGate: Sendable {
                 state.held = true
                 return true
             }
-            if now { continuation.resume() }
+            if granted { continuation.resume() }
         }
     }
 
-    private func leave() {
+    private func release() {
         let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
             if state.waiters.isEmpty {
                 state.held = false
