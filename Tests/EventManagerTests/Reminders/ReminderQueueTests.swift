@@ -254,8 +254,7 @@ import Testing
 
     @Test(arguments: Backend.all) func oneSessionCarriesAWholeBatch(backend: Backend) async throws {
         let harness = try await ReminderHarness.make(backend: backend)
-        let event = try await harness.event(startingIn: 10)
-        for index in 0..<25 { try await harness.subscribe(event, "user\(index)@example.com") }
+        try await harness.eventWithSubscribers(25)
         var settings = WorkerSettings()
         settings.connections = 1
         #expect(try await harness.worker(settings: settings).processDueBatch() == 25)
@@ -263,12 +262,11 @@ import Testing
         #expect(harness.transport.mails.count == 25)
     }
 
-    /// While one batch goes out the next is already claimed: every batch is sent once, and a
-    /// claim left over when draining stops goes back to the queue without spending an attempt.
+    /// While one batch goes out the next is already claimed: every batch is sent once, and no
+    /// delivery is claimed twice.
     @Test(arguments: Backend.all) func drainingClaimsTheNextBatchWhileSending(backend: Backend) async throws {
         let harness = try await ReminderHarness.make(backend: backend)
-        let event = try await harness.event(startingIn: 10)
-        for index in 0..<25 { try await harness.subscribe(event, "user\(index)@example.com") }
+        try await harness.eventWithSubscribers(25)
         var settings = WorkerSettings()
         settings.batchSize = 10
         try await harness.worker(settings: settings).drainDueBatches()
@@ -282,8 +280,7 @@ import Testing
 
     @Test(arguments: Backend.all) func aBatchIsSharedByItsConnections(backend: Backend) async throws {
         let harness = try await ReminderHarness.make(backend: backend)
-        let event = try await harness.event(startingIn: 10)
-        for index in 0..<25 { try await harness.subscribe(event, "user\(index)@example.com") }
+        try await harness.eventWithSubscribers(25)
         var settings = WorkerSettings()
         settings.connections = 3
         #expect(try await harness.worker(settings: settings).processDueBatch() == 25)

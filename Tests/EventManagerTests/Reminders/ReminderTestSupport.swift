@@ -104,6 +104,15 @@ struct ReminderHarness {
         return try await events.create([EventDraft(title: title, location: "Hall A", date: .instant(start))], now: clock.now())[0]
     }
 
+    /// An event starting in 10 minutes with `count` subscribers (`user0@example.com` ...) whose
+    /// reminders are due now.
+    @discardableResult
+    func eventWithSubscribers(_ count: Int) async throws -> Event {
+        let event = try await event(startingIn: 10)
+        for index in 0..<count { try await subscribe(event, "user\(index)@example.com") }
+        return event
+    }
+
     @discardableResult
     func subscribe(_ event: Event, _ email: String = "alice@example.com", minutes: Int64 = 30) async throws -> SubscriptionView {
         let request = SubscriptionRequest(email: try EmailAddress.parse(email).get(), remindBeforeMinutes: minutes)

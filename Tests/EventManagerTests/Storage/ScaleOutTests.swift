@@ -18,8 +18,7 @@ import Testing
 
     @Test(arguments: Backend.all) func competingWorkersNeverSendTheSameReminderTwice(backend: Backend) async throws {
         let harness = try await ReminderHarness.make(backend: backend)
-        let event = try await harness.event(startingIn: 10)
-        for index in 0..<120 { try await harness.subscribe(event, "user\(index)@example.com") }
+        try await harness.eventWithSubscribers(120)
         var settings = WorkerSettings()
         settings.batchSize = 7
         let workers = (0..<4).map { harness.worker(owner: "worker-\($0)", settings: settings) }
