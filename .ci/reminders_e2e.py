@@ -6,7 +6,9 @@
 2. A process killed in the middle of sending a batch: its leases expire and the restarted process
    delivers the rest. Duplicates (a kill between the server's 250 and our commit) are counted by
    Message-ID and printed.
-3. Precision: with a poll interval of a minute, a reminder due in a few seconds is handed to SMTP
+3. The reminder ledger: a reminder the peer refuses once shows its 550 reply over HTTP and in
+   `event-manager deliveries list`; `event-manager deliveries retry` sends it.
+4. Precision: with a poll interval of a minute, a reminder due in a few seconds is handed to SMTP
    within one second of its due time (sent_at minus due_at, read from the database), on a machine
    that runs nothing else.
 
@@ -114,7 +116,29 @@ try:
     if not all(s.startswith("Reminder: Crowded starts in") for s in subjects):
         failures.append(f"unexpected subjects: {subjects}")
 
-    # 3. Precision, with polling out of the picture: only sleeping until the due time counts.
+    # 3. The ledger, through the API and the command line.
+    status, event = call(port, "POST", "/events", {"title": "Ledger", "location": "Desk", "date": iso(30 * 60 + 2)})
+    call(port, "POST", f"/events/{event['id']}/subscriptions", {"email": "reject550-1@example.com"})
+    failed = lambda: call(port, "GET", f"/events/{event['id']}/deliveries?state=failed")[1]
+    if wait_for(failed, 30, "the refused reminder in the ledger"):
+        record = failed()[0]
+        listed = subprocess.run([binary, "deliveries", "list", "--event", str(event["id"]), "--state", "failed"], cwd=work,
+                                capture_output=True, text=True)
+        print(f"ledger: {record['email']} {record['state']} after {record['attempts']} attempt(s): {record['last_reply']}")
+        if "550 5.1.1" not in (record["last_reply"] or ""):
+            failures.append(f"the ledger does not show the server's reply: {record}")
+        if "reject550-1@example.com" not in listed.stdout or "550 5.1.1" not in listed.stdout:
+            failures.append(f"deliveries list does not show the refusal: {listed.stdout!r} {listed.stderr!r}")
+        retried = subprocess.run([binary, "deliveries", "retry", str(record["id"])], cwd=work, capture_output=True, text=True)
+        if retried.returncode != 0:
+            failures.append(f"deliveries retry failed: {retried.stderr!r}")
+        elif wait_for(lambda: any(m[0] == "reject550-1@example.com" for m in received(maildir)), 30, "the retried reminder"):
+            state = call(port, "GET", f"/deliveries/{record['id']}")[1]["state"]
+            print(f"ledger: after deliveries retry the reminder is {state}")
+            if state != "sent":
+                failures.append(f"the retried reminder is {state}, not sent")
+
+    # 4. Precision, with polling out of the picture: only sleeping until the due time counts.
     server.send_signal(signal.SIGTERM)
     server.wait()
     server = start_server(port, smtp_port, poll_ms=60_000)
@@ -134,5 +158,5 @@ finally:
 
 for failure in failures:
     print("FAIL:", failure)
-print(f"reminders e2e: {3 - min(3, len(failures))} passed, {min(3, len(failures))} failed")
+print(f"reminders e2e: {4 - min(4, len(failures))} passed, {min(4, len(failures))} failed")
 sys.exit(1 if failures else 0)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Does a long delivery history slow the queue? With 10,000 and then 10,000,000 finished
-# deliveries in the table: GET /metrics (queue depth by state) latency under wrk, and the rate
-# of a 5,000-reminder burst into smtp-sink (claims, outcome writes), on SQLite and PostgreSQL.
+# Does a long delivery history slow the queue? Two databases, one with 10,000 and one with
+# 10,000,000 finished deliveries, measured in turns: the worker's claim statement (rolled back),
+# the rate of a 5,000-reminder burst into smtp-sink (claims, outcome writes), and GET /metrics
+# (queue depth by state) under wrk; on SQLite and PostgreSQL.
 #
 #   bash Benchmarks/retention.sh [sqlite|postgres|both]
 source "$(dirname "$0")/lib.sh"

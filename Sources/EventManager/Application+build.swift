@@ -114,7 +114,8 @@ public func buildApplication(
         let api = APIDependencies(
             events: store.isSQLite && role == .all ? CachedEventRepository(base: events) : events,
             subscriptions: SQLSubscriptionStore(store: store, settings: reminderSettings), accounts: SQLAccountStore(store: store),
-            limiters: limiters, clock: clock, queueChanged: { if runsWorker { wakeup.signal() } }
+            deliveries: SQLDeliveryLedger(store: store), limiters: limiters, clock: clock,
+            queueChanged: { if runsWorker { wakeup.signal() } }
         )
         let settings = RouterSettings(
             limits: configuration.limits, defaultReminderMinutes: configuration.reminders.defaultMinutes,

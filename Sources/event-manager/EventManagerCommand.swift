@@ -11,7 +11,7 @@ struct EventManagerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "event-manager",
         abstract: "Publish events, take email subscriptions, send reminders.",
-        subcommands: [Serve.self, Migrate.self, Accounts.self, Keys.self],
+        subcommands: [Serve.self, Migrate.self, Accounts.self, Keys.self, Deliveries.self],
         defaultSubcommand: Serve.self
     )
 }

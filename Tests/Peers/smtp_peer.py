@@ -5,6 +5,7 @@ Saves every accepted message to DIR/NNNN.eml, and beside it NNNN.json: the messa
 email package parses it (headers decoded per RFC 2047, every MIME part decoded), so tests check
 our output with a parser we did not write. Misbehaves on request, by recipient:
   reject550@...     -> 550 at RCPT (permanent)
+  reject550-N@...   -> 550 at RCPT for the first N attempts, then accepted (a mailbox fixed later)
   temp451-N@...     -> 451 at RCPT for the first N attempts, then accepted
   close421-N@...    -> 421 at RCPT for the first N attempts (server closing), then accepted
 Prints "READY <port>" on stdout once it accepts connections.
@@ -31,15 +32,16 @@ class Handler:
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         local = address.split("@")[0].lower()
-        if local.startswith("reject550"):
+        if local == "reject550":
             return "550 5.1.1 mailbox unavailable"
-        match = re.match(r"(temp451|close421)-(\d+)", local)
+        match = re.match(r"(temp451|close421|reject550)-(\d+)", local)
         if match:
             with self.lock:
                 seen = self.failures.get(address, 0)
                 self.failures[address] = seen + 1
             if seen < int(match.group(2)):
-                return "451 4.3.0 try again later" if match.group(1) == "temp451" else "421 4.3.2 closing connection"
+                return {"temp451": "451 4.3.0 try again later", "close421": "421 4.3.2 closing connection",
+                        "reject550": "550 5.1.1 mailbox unavailable"}[match.group(1)]
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

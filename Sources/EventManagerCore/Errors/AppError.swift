@@ -24,6 +24,8 @@ public struct AppError: Error, Sendable, CustomStringConvertible {
         case forbidden
         case notFound
         case conflict
+        /// A condition the client set (`If-Match`) does not hold: the resource changed.
+        case preconditionFailed
         case payloadTooLarge
         case unsupportedMediaType
         case validation

@@ -13,12 +13,16 @@ public struct Event: Sendable, Equatable {
     public var updatedAt: Timestamp
     /// The account that created the event; nil for events created without a key.
     public var ownerAccountID: Int64?
+    /// 0 when created, one more with every change that commits: the event's entity tag, so a
+    /// client can tell whether what it holds is current and change only that.
+    public var revision: Int64
 
     public init(
         id: Int64, title: String, location: String, startsAt: Timestamp, timeZone: EventTimeZone, isDateOnly: Bool,
-        popularity: Int64, createdAt: Timestamp, updatedAt: Timestamp, ownerAccountID: Int64? = nil
+        popularity: Int64, createdAt: Timestamp, updatedAt: Timestamp, ownerAccountID: Int64? = nil, revision: Int64 = 0
     ) {
         self.ownerAccountID = ownerAccountID
+        self.revision = revision
         self.id = id
         self.title = title
         self.location = location

@@ -18,10 +18,10 @@ struct EventController: Sendable {
         routes.add(.get, "/events") { request, _ in try await list(request, fixedSort: nil) }
         routes.add(.put, "/events") { request, context in try await replaceSeedForm(request, context) }
         routes.add(.delete, "/events") { request, context in try await deleteSeedForm(request, context) }
-        routes.add(.get, "/events/:id") { _, context in try await show(RequestInput.eventID(context)) }
+        routes.add(.get, "/events/:id") { request, context in try await show(request, RequestInput.eventID(context)) }
         routes.add(.put, "/events/:id") { request, context in try await replace(request, context, id: RequestInput.eventID(context)) }
         routes.add(.patch, "/events/:id") { request, context in try await patch(request, context, id: RequestInput.eventID(context)) }
-        routes.add(.delete, "/events/:id") { _, context in try await delete(context, id: RequestInput.eventID(context)) }
+        routes.add(.delete, "/events/:id") { request, context in try await delete(request, context, id: RequestInput.eventID(context)) }
         routes.add(.get, "/sort_by/:field") { request, context in try await sortBy(request, field: context.parameters.get("field") ?? "") }
         routes.add(.post, "/bulk_events") { request, context in try await bulkCreate(request, context) }
         routes.add(.delete, "/bulk_events") { request, context in try await bulkDelete(request, context) }
@@ -32,14 +32,26 @@ struct EventController: Sendable {
         let body = try await RequestInput.json(request, limit: limits.maxBodyBytes)
         let draft = try EventDraft.validate(body).get()
         let event = try await repository.create([draft], owner: writer?.accountID, now: clock.now())[0]
-        var response = Response.json(status: .created) { $0.event(event) }
+        var response = Self.eventResponse(event, status: .created)
         response.headers[.location] = "/events/\(event.id)"
         return response
     }
 
-    func show(_ id: Int64) async throws -> Response {
+    func show(_ request: Request, _ id: Int64) async throws -> Response {
         guard let event = try await repository.find(id: id) else { throw AppError.eventNotFound(id) }
-        return Response.json { $0.event(event) }
+        let tag = EntityTag.event(event)
+        if Conditions(request).notModified(tag: tag, lastModified: event.updatedAt) {
+            return .notModified(tag: tag, lastModified: event.updatedAt)
+        }
+        return Self.eventResponse(event)
+    }
+
+    /// An event with its validators: `ETag` (its revision) and `Last-Modified`.
+    static func eventResponse(_ event: Event, status: HTTPResponse.Status = .ok) -> Response {
+        var response = Response.json(status: status) { $0.event(event) }
+        response.headers[.eTag] = EntityTag.event(event)
+        response.headers[.lastModified] = CivilTime(event.updatedAt).httpDate
+        return response
     }
 
     func list(_ request: Request, fixedSort: EventSort?) async throws -> Response {
@@ -47,7 +59,10 @@ struct EventController: Sendable {
         let query = try EventListQuery.parse(parameters, fixedSort: fixedSort)
         let key = request.uri.description
         let version = repository.version
-        if let version, let page = pages.page(key, version: version) { return Self.listResponse(page.body, link: page.link) }
+        let conditions = Conditions(request)
+        if let version, let page = pages.page(key, version: version) {
+            return Self.listResponse(page.body, tag: page.tag, link: page.link, conditions: conditions)
+        }
         var events: [Event]
         if let id = query.filter.onlyID, query.after == nil {
             // Zero or one event, whatever the order: the same lookup `GET /events/{id}` makes.
@@ -70,12 +85,18 @@ struct EventController: Sendable {
             let query = (kept + ["cursor=\(next.encoded)"]).joined(separator: "&")
             link = "<\(request.uri.path)?\(query)>; rel=\"next\""
         }
-        if let version { pages.store(key, .init(version: version, body: body, link: link), current: repository.version) }
-        return Self.listResponse(body, link: link)
+        let tag = EntityTag.body(body)
+        if let version { pages.store(key, .init(version: version, body: body, tag: tag, link: link), current: repository.version) }
+        return Self.listResponse(body, tag: tag, link: link, conditions: conditions)
     }
 
-    private static func listResponse(_ body: ByteBuffer, link: String?) -> Response {
-        var response = Response(status: .ok, headers: Response.jsonHeaders, body: .init(byteBuffer: body))
+    /// A page of events, tagged with a hash of its bytes; 304 when the client holds that page.
+    private static func listResponse(_ body: ByteBuffer, tag: String, link: String?, conditions: Conditions) -> Response {
+        var response =
+            conditions.notModified(tag: tag, lastModified: nil)
+            ? .notModified(tag: tag, lastModified: nil)
+            : Response(status: .ok, headers: Response.jsonHeaders, body: .init(byteBuffer: body))
+        response.headers[.eTag] = tag
         if let link { response.headers[.link] = link }
         return response
     }
@@ -95,13 +116,17 @@ struct EventController: Sendable {
     func replace(_ request: Request, _ context: AppRequestContext, id: Int64) async throws -> Response {
         let writer = try access.writer(context)
         let body = try await RequestInput.json(request, limit: limits.maxBodyBytes)
-        return try await update(id: id, by: writer) { existing in try EventDraft.validate(body, existing: existing).get() }
+        return try await update(id: id, by: writer, Conditions(request)) { existing in
+            try EventDraft.validate(body, existing: existing).get()
+        }
     }
 
     func patch(_ request: Request, _ context: AppRequestContext, id: Int64) async throws -> Response {
         let writer = try access.writer(context)
         let body = try await RequestInput.json(request, limit: limits.maxBodyBytes, also: ["application/merge-patch+json"])
-        return try await update(id: id, by: writer) { existing in try EventDraft.validatePatch(body, existing: existing).get() }
+        return try await update(id: id, by: writer, Conditions(request)) { existing in
+            try EventDraft.validatePatch(body, existing: existing).get()
+        }
     }
 
     /// `PUT /events?id=N` or `PUT /events` with the id in the body, as the seed's clients send it.
@@ -127,20 +152,27 @@ struct EventController: Sendable {
             ])
         }
         guard id > 0 else { throw AppError.eventNotFound(id) }
-        return try await update(id: id, by: writer) { existing in try EventDraft.validate(body, existing: existing).get() }
+        return try await update(id: id, by: writer, Conditions(request)) { existing in
+            try EventDraft.validate(body, existing: existing).get()
+        }
     }
 
     func deleteSeedForm(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         guard let id = try Self.seedID(try RequestInput.query(request)) else {
             throw AppError(.badRequest, code: "missing_parameter", message: "query parameter 'id' is required: DELETE /events?id=N")
         }
-        return try await delete(context, id: id)
+        return try await delete(request, context, id: id)
     }
 
-    func delete(_ context: AppRequestContext, id: Int64) async throws -> Response {
+    func delete(_ request: Request, _ context: AppRequestContext, id: Int64) async throws -> Response {
         let writer = try access.writer(context)
         let access = self.access
-        guard try await repository.delete(ids: [id], now: clock.now(), authorize: { try access.checkChange($0, by: writer) }) == [id] else {
+        let conditions = Conditions(request)
+        let deleted = try await repository.delete(ids: [id], now: clock.now()) { event in
+            try access.checkChange(event, by: writer)
+            try conditions.checkMatch(tag: EntityTag.event(event), of: "event \(event.id)")
+        }
+        guard deleted == [id] else {
             throw AppError.eventNotFound(id)
         }
         queueChanged()
@@ -148,15 +180,20 @@ struct EventController: Sendable {
     }
 
     /// Stores the draft `change` makes of the stored event and answers with the result.
-    private func update(id: Int64, by writer: Principal?, change: @escaping @Sendable (Event) throws -> EventDraft) async throws -> Response
-    {
+    ///
+    /// `If-Match` is checked inside the transaction that holds the row, so of two clients that
+    /// read the same revision only the first to commit succeeds; the other gets 412.
+    private func update(
+        id: Int64, by writer: Principal?, _ conditions: Conditions, change: @escaping @Sendable (Event) throws -> EventDraft
+    ) async throws -> Response {
         let access = self.access
         let event = try await repository.update(id: id, now: clock.now()) { existing in
             try access.checkChange(existing, by: writer)
+            try conditions.checkMatch(tag: EntityTag.event(existing), of: "event \(id)")
             return try change(existing)
         }
         queueChanged()
-        return Response.json { $0.event(event) }
+        return Self.eventResponse(event)
     }
 
     func bulkCreate(_ request: Request, _ context: AppRequestContext) async throws -> Response {

@@ -13,6 +13,7 @@ final class ListPageCache: Sendable {
     struct Page: Sendable {
         let version: UInt64
         let body: ByteBuffer
+        let tag: String
         let link: String?
     }
 

@@ -10,6 +10,8 @@ public struct APIDependencies: Sendable {
     public var subscriptions: any SubscriptionRepository
     /// Accounts and keys; nil serves no account routes and authenticates nobody.
     public var accounts: (any AccountRepository)?
+    /// The reminder ledger; nil serves no delivery routes.
+    public var deliveries: (any DeliveryLedger)?
     public var limiters: RateLimiters
     public var clock: any WallClock
     /// Called after a write that may have scheduled mail has committed, to wake the worker.
@@ -17,11 +19,13 @@ public struct APIDependencies: Sendable {
 
     public init(
         events: any EventRepository, subscriptions: any SubscriptionRepository, accounts: (any AccountRepository)?,
-        limiters: RateLimiters, clock: any WallClock, queueChanged: @escaping @Sendable () -> Void = {}
+        deliveries: (any DeliveryLedger)? = nil, limiters: RateLimiters, clock: any WallClock,
+        queueChanged: @escaping @Sendable () -> Void = {}
     ) {
         self.events = events
         self.subscriptions = subscriptions
         self.accounts = accounts
+        self.deliveries = deliveries
         self.limiters = limiters
         self.clock = clock
         self.queueChanged = queueChanged
@@ -88,6 +92,12 @@ func apiRoutes(_ dependencies: APIDependencies, settings: RouterSettings) -> Rou
         defaultMinutes: settings.defaultReminderMinutes, limiters: dependencies.limiters, access: access,
         eventOwner: { try await events.find(id: $0) }, queueChanged: dependencies.queueChanged
     ).addRoutes(to: routes)
+    if let deliveries = dependencies.deliveries {
+        DeliveryController(
+            ledger: deliveries, clock: dependencies.clock, access: access, event: { try await events.find(id: $0) },
+            queueChanged: dependencies.queueChanged
+        ).addRoutes(to: routes)
+    }
     if let accounts = dependencies.accounts {
         AccountController(store: accounts, access: access, clock: dependencies.clock, limits: settings.limits).addRoutes(to: routes)
     }

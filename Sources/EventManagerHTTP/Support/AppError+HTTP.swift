@@ -11,6 +11,7 @@ extension AppError: HTTPResponseError {
         case .forbidden: .forbidden
         case .notFound: .notFound
         case .conflict: .conflict
+        case .preconditionFailed: .preconditionFailed
         case .payloadTooLarge: .contentTooLarge
         case .unsupportedMediaType: .unsupportedMediaType
         case .validation: .unprocessableContent

@@ -20,7 +20,8 @@ public struct SQLEventRepository: EventRepository {
         self.queue = QueueWriter(settings: reminders)
     }
 
-    static let columns = "id, title, location, starts_at, timezone, date_only, popularity, created_at, updated_at, owner_account_id"
+    static let columns =
+        "id, title, location, starts_at, timezone, date_only, popularity, created_at, updated_at, owner_account_id, revision"
 
     public func create(_ drafts: [EventDraft], owner: Int64?, now: Timestamp) async throws -> [Event] {
         try await store.transaction { sql in
@@ -148,13 +149,13 @@ public struct SQLEventRepository: EventRepository {
         return try await store.transaction { sql in
             guard
                 let row = try await sql.raw(
-                    "SELECT \(unsafeRaw: Self.columns), revision FROM events WHERE id = \(bind: id)\(forUpdate)"
+                    "SELECT \(unsafeRaw: Self.columns) FROM events WHERE id = \(bind: id)\(forUpdate)"
                 ).first()
             else {
                 throw AppError.eventNotFound(id)
             }
             let existing = try Self.event(from: row)
-            let revision = try row.decode(column: "revision", as: Int64.self)
+            let revision = existing.revision
             let draft = try change(existing)
             try await sql.raw(
                 """
@@ -166,6 +167,7 @@ public struct SQLEventRepository: EventRepository {
             ).run()
             var updated = Event(draft: draft, id: id, createdAt: existing.createdAt, updatedAt: now)
             updated.ownerAccountID = existing.ownerAccountID
+            updated.revision = revision + 1
             let plan = planner.eventChanged(from: existing, to: updated, revision: revision + 1, now: now)
             try await queue.apply(plan, now: now, in: sql)
             return updated
@@ -177,13 +179,13 @@ public struct SQLEventRepository: EventRepository {
         let (planner, queue, forUpdate) = (self.planner, self.queue, store.forUpdate)
         return try await store.transaction { sql in
             let rows = try await sql.raw(
-                "SELECT \(unsafeRaw: Self.columns), revision FROM events WHERE id IN (\(binds: ids))\(forUpdate)"
+                "SELECT \(unsafeRaw: Self.columns) FROM events WHERE id IN (\(binds: ids))\(forUpdate)"
             ).all()
             let events = try rows.map(Self.event(from:))
             guard !events.isEmpty else { return [] }
             for event in events { try authorize(event) }
             var revisions: [Int64: Int64] = [:]
-            for (event, row) in zip(events, rows) { revisions[event.id] = try row.decode(column: "revision", as: Int64.self) }
+            for event in events { revisions[event.id] = event.revision }
             try await queue.apply(planner.eventsDeleted(events, revisions: revisions, now: now), now: now, in: sql)
             try await sql.raw("DELETE FROM events WHERE id IN (\(binds: events.map(\.id)))").run()
             return events.map(\.id)
@@ -206,7 +208,9 @@ public struct SQLEventRepository: EventRepository {
             popularity: try row.decode(column: "popularity", as: Int64.self),
             createdAt: Timestamp(millisecondsSinceEpoch: try row.decode(column: "created_at", as: Int64.self)),
             updatedAt: Timestamp(millisecondsSinceEpoch: try row.decode(column: "updated_at", as: Int64.self)),
-            ownerAccountID: try row.decodeNil(column: "owner_account_id") ? nil : try row.decode(column: "owner_account_id", as: Int64.self)
+            ownerAccountID: try row.decodeNil(column: "owner_account_id")
+                ? nil : try row.decode(column: "owner_account_id", as: Int64.self),
+            revision: try row.decode(column: "revision", as: Int64.self)
         )
     }
 
@@ -222,7 +226,8 @@ public struct SQLEventRepository: EventRepository {
             popularity: try cells[6].int64("popularity"),
             createdAt: Timestamp(millisecondsSinceEpoch: try cells[7].int64("created_at")),
             updatedAt: Timestamp(millisecondsSinceEpoch: try cells[8].int64("updated_at")),
-            ownerAccountID: try cells[9].optionalInt64("owner_account_id")
+            ownerAccountID: try cells[9].optionalInt64("owner_account_id"),
+            revision: try cells[10].int64("revision")
         )
     }
 

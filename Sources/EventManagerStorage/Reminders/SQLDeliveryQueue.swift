@@ -44,10 +44,10 @@ public struct SQLDeliveryQueue: DeliveryQueue {
         let subscriptionIDs = Array(Set(claimed.map(\.subscriptionID)))
         var events: [Int64: (Event, Int64)] = [:]
         for row in try await sql.raw(
-            "SELECT \(unsafeRaw: SQLEventRepository.columns), revision FROM events WHERE id IN (\(binds: eventIDs))"
+            "SELECT \(unsafeRaw: SQLEventRepository.columns) FROM events WHERE id IN (\(binds: eventIDs))"
         ).all() {
             let event = try SQLEventRepository.event(from: row)
-            events[event.id] = (event, try row.decode(column: "revision", as: Int64.self))
+            events[event.id] = (event, event.revision)
         }
         var subscriptions: [Int64: Subscription] = [:]
         for row in try await sql.raw(

@@ -32,7 +32,21 @@ import Testing
         #expect(configuration.database == .sqliteMemory)
     }
 
+    @Test func deliveryKeysAndTheLedgerBesideTheDatabase() throws {
+        let defaults = try load([:])
+        #expect(defaults.worker.connections == 8)
+        #expect(defaults.effectiveLedgerDirectory == "data/event-manager.sqlite-ledger")
+        let onPostgres = try load([:], env: ["DB_URL": "postgres://u@127.0.0.1/x"])
+        #expect(onPostgres.effectiveLedgerDirectory == "data/ledger")
+        let chosen = try load(
+            ["smtp.connections": .init(.int(3), isSecret: false)],
+            env: ["REMINDERS_LEDGER_DIRECTORY": "/var/lib/em/ledger", "DB_URL": "postgres://u@127.0.0.1/x"])
+        #expect(chosen.worker.connections == 3)
+        #expect(chosen.effectiveLedgerDirectory == "/var/lib/em/ledger")
+    }
+
     @Test(arguments: [
+        ("smtp.connections", ConfigContent.int(0)), ("smtp.connections", .int(65)),
         ("app.port", ConfigContent.string("eighty")), ("app.port", .int(70000)), ("log.level", .string("loud")),
         ("db.url", .string("mysql://x")), ("app.max_body_bytes", .int(1)), ("log.format", .string("xml")),
     ])

@@ -1,0 +1,79 @@
+import EventManagerCore
+import Hummingbird
+import NIOCore
+
+/// Entity tags (RFC 9110 §8.8.3): what lets a client tell whether the copy it holds is current.
+enum EntityTag {
+    /// An event's tag is its revision, which grows with every committed change: strong, since
+    /// one revision always has the same JSON.
+    static func event(_ event: Event) -> String { "\"r\(event.revision)\"" }
+
+    /// A strong tag of a body: 64-bit FNV-1a of its bytes. Stable across processes and nodes
+    /// (Swift's `Hasher` is seeded per process), and cheap next to writing the body.
+    static func body(_ buffer: ByteBuffer) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        buffer.withUnsafeReadableBytes { bytes in
+            for byte in bytes {
+                hash ^= UInt64(byte)
+                hash &*= 0x0000_0100_0000_01b3
+            }
+        }
+        let hex = String(hash, radix: 16)
+        return "\"" + String(repeating: "0", count: 16 - hex.count) + hex + "\""
+    }
+}
+
+/// The conditions a request sets (RFC 9110 §13): `If-Match`, `If-None-Match`, `If-Modified-Since`.
+struct Conditions: Sendable {
+    /// nil when absent; `["*"]` for any.
+    var ifMatch: [String]?
+    var ifNoneMatch: [String]?
+    var ifModifiedSince: Timestamp?
+
+    init(_ request: Request) {
+        ifMatch = request.headers[values: .ifMatch].isEmpty ? nil : Self.tags(request.headers[values: .ifMatch])
+        ifNoneMatch = request.headers[values: .ifNoneMatch].isEmpty ? nil : Self.tags(request.headers[values: .ifNoneMatch])
+        ifModifiedSince = request.headers[.ifModifiedSince].flatMap(Timestamp.httpDate)
+    }
+
+    private static func tags(_ values: [String]) -> [String] {
+        values.flatMap { $0.split(separator: ",") }.map { $0.trimmingSpaces }.filter { !$0.isEmpty }
+    }
+
+    /// Whether a GET or HEAD may answer 304: `If-None-Match` by weak comparison, else
+    /// `If-Modified-Since` (ignored when `If-None-Match` is present, §13.2.2).
+    func notModified(tag: String, lastModified: Timestamp?) -> Bool {
+        if let ifNoneMatch {
+            let mine = Self.opaque(tag)
+            return ifNoneMatch.contains { $0 == "*" || Self.opaque($0) == mine }
+        }
+        if let ifModifiedSince, let lastModified { return lastModified.wholeSeconds <= ifModifiedSince }
+        return false
+    }
+
+    /// Refuses a change unless `If-Match` (if sent) names the current tag, by strong comparison.
+    /// - Throws: 412 `precondition_failed`, saying what the current tag is.
+    func checkMatch(tag: String, of resource: String) throws {
+        guard let ifMatch, !ifMatch.contains("*"), !ifMatch.contains(tag) else { return }
+        throw AppError(
+            .preconditionFailed, code: "precondition_failed",
+            message: "\(resource) has changed: If-Match \(ifMatch.joined(separator: ", ")) but its ETag is now \(tag); read it again")
+    }
+
+    private static func opaque(_ tag: String) -> Substring { tag.hasPrefix("W/") ? tag.dropFirst(2) : Substring(tag) }
+}
+
+extension Response {
+    /// 304 with the validators, no body.
+    static func notModified(tag: String, lastModified: Timestamp?) -> Response {
+        var headers: HTTPFields = [.eTag: tag]
+        if let lastModified { headers[.lastModified] = CivilTime(lastModified).httpDate }
+        return Response(status: .notModified, headers: headers)
+    }
+}
+
+extension Substring {
+    fileprivate var trimmingSpaces: String {
+        String(self.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+    }
+}
