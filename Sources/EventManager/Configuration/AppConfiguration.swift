@@ -37,6 +37,8 @@ public struct AppConfiguration: Sendable {
     /// share it take over from each other at once when one dies.
     public var ledgerDirectory: String?
     public var rateLimits = RateLimitSettings()
+    /// `idempotency.ttl_hours` and `idempotency.lock_seconds`.
+    public var idempotency = IdempotencySettings()
     public var authMode = AuthMode.required
     public var server = ServerSettings()
 
@@ -153,6 +155,8 @@ public struct AppConfiguration: Sendable {
         if let seconds = try values.int("reminders.lease_seconds", in: 5...3600) { worker.leaseMilliseconds = Int64(seconds) * 1000 }
         ledgerDirectory = try values.string("reminders.ledger_directory") ?? ledgerDirectory
         worker.connections = try values.int("smtp.connections", in: 1...64) ?? worker.connections
+        if let hours = try values.int("idempotency.ttl_hours", in: 1...720) { idempotency.ttlMilliseconds = Int64(hours) * 3_600_000 }
+        if let seconds = try values.int("idempotency.lock_seconds", in: 1...3600) { idempotency.lockMilliseconds = Int64(seconds) * 1000 }
         if let milliseconds = try values.int("reminders.poll_interval_ms", in: 10...600_000) {
             worker.pollInterval = .milliseconds(milliseconds)
         }

@@ -31,10 +31,9 @@ struct EventController: Sendable {
         let writer = try access.writer(context)
         let body = try await RequestInput.json(request, limit: limits.maxBodyBytes)
         let draft = try EventDraft.validate(body).get()
+        IdempotentWrite.current?.renders { (events: [Event]) in Self.eventAnswer(events[0], status: .created) }
         let event = try await repository.create([draft], owner: writer?.accountID, now: clock.now())[0]
-        var response = Self.eventResponse(event, status: .created)
-        response.headers[.location] = "/events/\(event.id)"
-        return response
+        return Response(Self.eventAnswer(event, status: .created))
     }
 
     func show(_ request: Request, _ id: Int64) async throws -> Response {
@@ -44,6 +43,14 @@ struct EventController: Sendable {
             return .notModified(tag: tag, lastModified: event.updatedAt)
         }
         return Self.eventResponse(event)
+    }
+
+    /// The answer to a write of an event, as it is sent and kept for an idempotent retry: the
+    /// event with its validators, and where a new one is.
+    static func eventAnswer(_ event: Event, status: HTTPResponse.Status = .ok) -> StoredResponse {
+        var headers = [(name: "ETag", value: EntityTag.event(event)), (name: "Last-Modified", value: CivilTime(event.updatedAt).httpDate)]
+        if status == .created { headers.append((name: "Location", value: "/events/\(event.id)")) }
+        return .json(status: status, headers: headers) { $0.event(event) }
     }
 
     /// An event with its validators: `ETag` (its revision) and `Last-Modified`.
@@ -168,6 +175,7 @@ struct EventController: Sendable {
         let writer = try access.writer(context)
         let access = self.access
         let conditions = Conditions(request)
+        IdempotentWrite.current?.renders { (ids: [Int64]) in ids == [id] ? StoredResponse(status: 204, headers: [], body: []) : nil }
         let deleted = try await repository.delete(ids: [id], now: clock.now()) { event in
             try access.checkChange(event, by: writer)
             try conditions.checkMatch(tag: EntityTag.event(event), of: "event \(event.id)")
@@ -187,13 +195,14 @@ struct EventController: Sendable {
         id: Int64, by writer: Principal?, _ conditions: Conditions, change: @escaping @Sendable (Event) throws -> EventDraft
     ) async throws -> Response {
         let access = self.access
+        IdempotentWrite.current?.renders { (event: Event) in Self.eventAnswer(event) }
         let event = try await repository.update(id: id, now: clock.now()) { existing in
             try access.checkChange(existing, by: writer)
             try conditions.checkMatch(tag: EntityTag.event(existing), of: "event \(id)")
             return try change(existing)
         }
         queueChanged()
-        return Self.eventResponse(event)
+        return Response(Self.eventAnswer(event))
     }
 
     func bulkCreate(_ request: Request, _ context: AppRequestContext) async throws -> Response {
@@ -217,8 +226,11 @@ struct EventController: Sendable {
                 details: .items(failures)
             )
         }
-        let events = try await repository.create(drafts, owner: writer?.accountID, now: clock.now())
-        return Response.json(status: .created) { writer in writer.array(events) { $0.event($1) } }
+        let answer: @Sendable ([Event]) -> StoredResponse = { events in
+            .json(status: .created, capacity: 64 + events.count * 256) { writer in writer.array(events) { $0.event($1) } }
+        }
+        IdempotentWrite.current?.renders(answer)
+        return Response(answer(try await repository.create(drafts, owner: writer?.accountID, now: clock.now())))
     }
 
     func bulkDelete(_ request: Request, _ context: AppRequestContext) async throws -> Response {

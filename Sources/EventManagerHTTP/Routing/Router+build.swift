@@ -12,6 +12,8 @@ public struct APIDependencies: Sendable {
     public var accounts: (any AccountRepository)?
     /// The reminder ledger; nil serves no delivery routes.
     public var deliveries: (any DeliveryLedger)?
+    /// Where `Idempotency-Key`s are kept; nil ignores the header.
+    public var idempotency: (any IdempotencyStore)?
     public var limiters: RateLimiters
     public var clock: any WallClock
     /// Called after a write that may have scheduled mail has committed, to wake the worker.
@@ -19,13 +21,14 @@ public struct APIDependencies: Sendable {
 
     public init(
         events: any EventRepository, subscriptions: any SubscriptionRepository, accounts: (any AccountRepository)?,
-        deliveries: (any DeliveryLedger)? = nil, limiters: RateLimiters, clock: any WallClock,
+        deliveries: (any DeliveryLedger)? = nil, idempotency: (any IdempotencyStore)? = nil, limiters: RateLimiters, clock: any WallClock,
         queueChanged: @escaping @Sendable () -> Void = {}
     ) {
         self.events = events
         self.subscriptions = subscriptions
         self.accounts = accounts
         self.deliveries = deliveries
+        self.idempotency = idempotency
         self.limiters = limiters
         self.clock = clock
         self.queueChanged = queueChanged
@@ -43,11 +46,14 @@ public struct RouterSettings: Sendable {
     public var readiness: [ReadinessCheck] = []
     /// Timeouts, connection limits and who may read `/metrics`.
     public var server = ServerSettings()
+    public var idempotency = IdempotencySettings()
 
     public init(
         limits: APILimits = APILimits(), defaultReminderMinutes: Int64 = 30, authMode: AuthMode = .disabled, metrics: AppMetrics? = nil,
-        readiness: [ReadinessCheck] = [], server: ServerSettings = ServerSettings()
+        readiness: [ReadinessCheck] = [], server: ServerSettings = ServerSettings(),
+        idempotency: IdempotencySettings = IdempotencySettings()
     ) {
+        self.idempotency = idempotency
         self.limits = limits
         self.defaultReminderMinutes = defaultReminderMinutes
         self.authMode = authMode
@@ -69,6 +75,13 @@ public func buildRouter(_ dependencies: APIDependencies, settings: RouterSetting
     if let accounts = dependencies.accounts {
         router.add(middleware: AuthMiddleware(authenticator: accounts, clock: dependencies.clock))
         router.add(middleware: RateLimitMiddleware(limiters: dependencies.limiters, clock: dependencies.clock, stage: .afterAuthentication))
+    }
+    // After authentication: a key belongs to the account that sent it.
+    if let store = dependencies.idempotency {
+        router.add(
+            middleware: IdempotencyMiddleware(
+                store: store, settings: settings.idempotency, clock: dependencies.clock, maxBodyBytes: settings.limits.maxBodyBytes,
+                trustedProxies: dependencies.limiters.settings.trustedProxies))
     }
     routes.register(on: router)
     return router

@@ -44,7 +44,7 @@ enum RequestInput {
         }
     }
 
-    private static func tooLarge(_ limit: Int) -> AppError {
+    static func tooLarge(_ limit: Int) -> AppError {
         AppError(.payloadTooLarge, code: "body_too_large", message: "the request body exceeds the limit of \(limit) bytes")
     }
 

@@ -168,8 +168,12 @@ public final class DatabaseStore: Sendable {
     /// another in one `BEGIN IMMEDIATE` transaction, each in its own savepoint, and commit together
     /// (see `GroupCommit`); a body that throws still undoes only its own statements. PostgreSQL
     /// runs each at READ COMMITTED; code that reads before it writes takes row locks (`FOR UPDATE`).
+    ///
+    /// Under an `Idempotency-Key` (`IdempotentWrite.current`), the answer rendered from the
+    /// body's result is recorded in the same transaction.
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await translatingUnavailability {
+        let body = Self.recordingIdempotentAnswer(body)
+        return try await translatingUnavailability {
             guard isSQLite else { return try await runTransaction(begin: "BEGIN", body) }
             let result = ResultSlot<T>()
             try await groups.submit({ sql in result.store(try await body(sql)) }, runGroup: { await self.commitGroup($0) })
@@ -180,8 +184,27 @@ public final class DatabaseStore: Sendable {
     /// Runs a write outside an explicit transaction (one statement or several independent ones).
     /// On SQLite it joins the next group commit like a transaction does.
     public func write<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        guard isSQLite else { return try await translatingUnavailability { try await body(sql(readOnly: false)) } }
+        // A write under an idempotency key records its answer in a transaction with it.
+        guard isSQLite || IdempotentWrite.current != nil else {
+            return try await translatingUnavailability { try await body(sql(readOnly: false)) }
+        }
         return try await transaction(body)
+    }
+
+    /// `body`, followed in its transaction by the recording of the current idempotent request's
+    /// answer when one is rendered from its result. The task-local is read here, in the
+    /// caller's task: on SQLite another task may run the body (`GroupCommit`).
+    static func recordingIdempotentAnswer<T: Sendable>(
+        _ body: @escaping @Sendable (any SQLDatabase) async throws -> T
+    ) -> @Sendable (any SQLDatabase) async throws -> T {
+        guard let write = IdempotentWrite.current else { return body }
+        return { sql in
+            let result = try await body(sql)
+            if let answer = write.response(for: result) {
+                try await SQLIdempotencyStore.record(answer, scope: write.scope, key: write.key, on: sql)
+            }
+            return result
+        }
     }
 
     /// Runs one group of SQLite writes in one transaction and settles every member.

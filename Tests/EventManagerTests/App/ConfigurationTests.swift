@@ -43,6 +43,8 @@ import Testing
             env: ["REMINDERS_LEDGER_DIRECTORY": "/var/lib/em/ledger", "DB_URL": "postgres://u@127.0.0.1/x"])
         #expect(chosen.worker.connections == 3)
         #expect(chosen.effectiveLedgerDirectory == "/var/lib/em/ledger")
+        let idempotency = try load(["idempotency.ttl_hours": .init(.int(48), isSecret: false)], env: ["IDEMPOTENCY_LOCK_SECONDS": "5"])
+        #expect(idempotency.idempotency == IdempotencySettings(ttlMilliseconds: 48 * 3_600_000, lockMilliseconds: 5000))
     }
 
     @Test(arguments: [
@@ -150,6 +152,7 @@ import Testing
         #expect(example.smtp.port == 2500)
         #expect(example.role == defaults.role)
         #expect(example.poolSize == defaults.poolSize)
+        #expect(example.idempotency == defaults.idempotency)
     }
 
     @Test func credentialsWithoutTLSAreRefused() async throws {
