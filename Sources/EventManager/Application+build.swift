@@ -114,7 +114,8 @@ public func buildApplication(
         let api = APIDependencies(
             events: store.isSQLite && role == .all ? CachedEventRepository(base: events) : events,
             subscriptions: SQLSubscriptionStore(store: store, settings: reminderSettings), accounts: SQLAccountStore(store: store),
-            deliveries: SQLDeliveryLedger(store: store), idempotency: SQLIdempotencyStore(store: store), limiters: limiters, clock: clock,
+            deliveries: SQLDeliveryLedger(store: store), idempotency: SQLIdempotencyStore(store: store), changes: events,
+            limiters: limiters, clock: clock,
             queueChanged: { if runsWorker { wakeup.signal() } }
         )
         let settings = RouterSettings(
@@ -122,7 +123,10 @@ public func buildApplication(
             authMode: configuration.authMode, metrics: metrics, readiness: workerChecks, server: configuration.server,
             idempotency: configuration.idempotency
         )
-        services.append(IdempotencyPurge(store: SQLIdempotencyStore(store: store), clock: clock, logger: logger))
+        services.append(
+            Housekeeping(
+                idempotency: SQLIdempotencyStore(store: store), events: events, tombstoneRetention: configuration.tombstoneRetention,
+                clock: clock, logger: logger))
         router = buildRouter(api, settings: settings, logger: logger)
     } else {
         router = buildWorkerRouter(

@@ -39,6 +39,9 @@ public struct AppConfiguration: Sendable {
     public var rateLimits = RateLimitSettings()
     /// `idempotency.ttl_hours` and `idempotency.lock_seconds`.
     public var idempotency = IdempotencySettings()
+    /// `sync.tombstone_days`: how long the change feed remembers deletions; an older sync token
+    /// gets 410.
+    public var tombstoneRetention: Duration = .seconds(30 * 86_400)
     public var authMode = AuthMode.required
     public var server = ServerSettings()
 
@@ -157,6 +160,7 @@ public struct AppConfiguration: Sendable {
         worker.connections = try values.int("smtp.connections", in: 1...64) ?? worker.connections
         if let hours = try values.int("idempotency.ttl_hours", in: 1...720) { idempotency.ttlMilliseconds = Int64(hours) * 3_600_000 }
         if let seconds = try values.int("idempotency.lock_seconds", in: 1...3600) { idempotency.lockMilliseconds = Int64(seconds) * 1000 }
+        if let days = try values.int("sync.tombstone_days", in: 1...3650) { tombstoneRetention = .seconds(days * 86_400) }
         if let milliseconds = try values.int("reminders.poll_interval_ms", in: 10...600_000) {
             worker.pollInterval = .milliseconds(milliseconds)
         }

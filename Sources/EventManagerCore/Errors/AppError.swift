@@ -26,6 +26,8 @@ public struct AppError: Error, Sendable, CustomStringConvertible {
         case conflict
         /// A condition the client set (`If-Match`) does not hold: the resource changed.
         case preconditionFailed
+        /// What the client refers to existed once and is no longer kept (an expired sync token).
+        case gone
         case payloadTooLarge
         case unsupportedMediaType
         case validation

@@ -14,6 +14,8 @@ public struct APIDependencies: Sendable {
     public var deliveries: (any DeliveryLedger)?
     /// Where `Idempotency-Key`s are kept; nil ignores the header.
     public var idempotency: (any IdempotencyStore)?
+    /// The change feed of `GET /events/changes`; nil serves no such route.
+    public var changes: (any EventChangeFeed)?
     public var limiters: RateLimiters
     public var clock: any WallClock
     /// Called after a write that may have scheduled mail has committed, to wake the worker.
@@ -21,7 +23,8 @@ public struct APIDependencies: Sendable {
 
     public init(
         events: any EventRepository, subscriptions: any SubscriptionRepository, accounts: (any AccountRepository)?,
-        deliveries: (any DeliveryLedger)? = nil, idempotency: (any IdempotencyStore)? = nil, limiters: RateLimiters, clock: any WallClock,
+        deliveries: (any DeliveryLedger)? = nil, idempotency: (any IdempotencyStore)? = nil, changes: (any EventChangeFeed)? = nil,
+        limiters: RateLimiters, clock: any WallClock,
         queueChanged: @escaping @Sendable () -> Void = {}
     ) {
         self.events = events
@@ -29,6 +32,7 @@ public struct APIDependencies: Sendable {
         self.accounts = accounts
         self.deliveries = deliveries
         self.idempotency = idempotency
+        self.changes = changes
         self.limiters = limiters
         self.clock = clock
         self.queueChanged = queueChanged
@@ -105,6 +109,7 @@ func apiRoutes(_ dependencies: APIDependencies, settings: RouterSettings) -> Rou
         defaultMinutes: settings.defaultReminderMinutes, limiters: dependencies.limiters, access: access,
         eventOwner: { try await events.find(id: $0) }, queueChanged: dependencies.queueChanged
     ).addRoutes(to: routes)
+    if let feed = dependencies.changes { EventChangesController(feed: feed).addRoutes(to: routes) }
     if let deliveries = dependencies.deliveries {
         DeliveryController(
             ledger: deliveries, clock: dependencies.clock, access: access, event: { try await events.find(id: $0) },

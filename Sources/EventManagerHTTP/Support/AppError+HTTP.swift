@@ -12,6 +12,7 @@ extension AppError: HTTPResponseError {
         case .notFound: .notFound
         case .conflict: .conflict
         case .preconditionFailed: .preconditionFailed
+        case .gone: .gone
         case .payloadTooLarge: .contentTooLarge
         case .unsupportedMediaType: .unsupportedMediaType
         case .validation: .unprocessableContent

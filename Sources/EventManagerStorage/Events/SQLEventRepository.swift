@@ -27,13 +27,16 @@ public struct SQLEventRepository: EventRepository {
         try await store.transaction { sql in
             var created: [Event] = []
             created.reserveCapacity(drafts.count)
-            for draft in drafts {
+            let first = try await ChangeCounter.reserve(drafts.count, on: sql)
+            for (offset, draft) in drafts.enumerated() {
                 let row = try await sql.raw(
                     """
-                    INSERT INTO events (title, location, starts_at, timezone, date_only, popularity, created_at, updated_at, owner_account_id)
+                    INSERT INTO events (title, location, starts_at, timezone, date_only, popularity, created_at, updated_at, \
+                    owner_account_id, change_seq) \
                     VALUES (\(bind: draft.title), \(bind: draft.location), \(bind: draft.startsAt.millisecondsSinceEpoch), \
                     \(bind: draft.timeZone.identifier), \(bind: draft.date.isDay), \(bind: draft.popularity), \
-                    \(bind: now.millisecondsSinceEpoch), \(bind: now.millisecondsSinceEpoch), \(bind: owner)) RETURNING id
+                    \(bind: now.millisecondsSinceEpoch), \(bind: now.millisecondsSinceEpoch), \(bind: owner), \
+                    \(bind: first + Int64(offset))) RETURNING id
                     """
                 ).first()
                 guard let id = try row?.decode(column: "id", as: Int64.self) else {
@@ -157,12 +160,14 @@ public struct SQLEventRepository: EventRepository {
             let existing = try Self.event(from: row)
             let revision = existing.revision
             let draft = try change(existing)
+            let position = try await ChangeCounter.reserve(1, on: sql)
             try await sql.raw(
                 """
                 UPDATE events SET title = \(bind: draft.title), location = \(bind: draft.location), \
                 starts_at = \(bind: draft.startsAt.millisecondsSinceEpoch), timezone = \(bind: draft.timeZone.identifier), \
                 date_only = \(bind: draft.date.isDay), popularity = \(bind: draft.popularity), \
-                updated_at = \(bind: now.millisecondsSinceEpoch), revision = revision + 1 WHERE id = \(bind: id)
+                updated_at = \(bind: now.millisecondsSinceEpoch), revision = revision + 1, change_seq = \(bind: position) \
+                WHERE id = \(bind: id)
                 """
             ).run()
             var updated = Event(draft: draft, id: id, createdAt: existing.createdAt, updatedAt: now)
@@ -188,6 +193,15 @@ public struct SQLEventRepository: EventRepository {
             for event in events { revisions[event.id] = event.revision }
             try await queue.apply(planner.eventsDeleted(events, revisions: revisions, now: now), now: now, in: sql)
             try await sql.raw("DELETE FROM events WHERE id IN (\(binds: events.map(\.id)))").run()
+            // Last: the counter's lock is held from here to the commit.
+            let first = try await ChangeCounter.reserve(events.count, on: sql)
+            let tombstones = events.enumerated().map { offset, event -> SQLQueryString in
+                "(\(bind: event.id), \(bind: first + Int64(offset)), \(bind: now.millisecondsSinceEpoch))"
+            }
+            try await sql.raw(
+                "INSERT INTO event_tombstones (event_id, change_seq, deleted_at) VALUES \(tombstones.joined(separator: ", "))"
+            )
+            .run()
             return events.map(\.id)
         }
     }

@@ -153,6 +153,7 @@ import Testing
         #expect(example.role == defaults.role)
         #expect(example.poolSize == defaults.poolSize)
         #expect(example.idempotency == defaults.idempotency)
+        #expect(example.tombstoneRetention == defaults.tombstoneRetention)
     }
 
     @Test func credentialsWithoutTLSAreRefused() async throws {
