@@ -80,13 +80,6 @@ public func buildRouter(_ dependencies: APIDependencies, settings: RouterSetting
         router.add(middleware: AuthMiddleware(authenticator: accounts, clock: dependencies.clock))
         router.add(middleware: RateLimitMiddleware(limiters: dependencies.limiters, clock: dependencies.clock, stage: .afterAuthentication))
     }
-    // After authentication: a key belongs to the account that sent it.
-    if let store = dependencies.idempotency {
-        router.add(
-            middleware: IdempotencyMiddleware(
-                store: store, settings: settings.idempotency, clock: dependencies.clock, maxBodyBytes: settings.limits.maxBodyBytes,
-                trustedProxies: dependencies.limiters.settings.trustedProxies))
-    }
     routes.register(on: router)
     return router
 }
@@ -95,6 +88,12 @@ public func buildRouter(_ dependencies: APIDependencies, settings: RouterSetting
 func apiRoutes(_ dependencies: APIDependencies, settings: RouterSettings) -> RouteTable {
     let access = Access(mode: settings.authMode)
     let routes = RouteTable()
+    // Wraps the writes' handlers, after authentication: a key belongs to the account that sent it.
+    routes.idempotency = dependencies.idempotency.map { store in
+        IdempotencyHandler(
+            store: store, settings: settings.idempotency, clock: dependencies.clock, maxBodyBytes: settings.limits.maxBodyBytes,
+            trustedProxies: dependencies.limiters.settings.trustedProxies, keysRequired: settings.authMode == .required)
+    }
     let events = dependencies.events
     HealthController(
         checks: [databaseCheck { try await events.ping() }] + settings.readiness, metrics: settings.metrics,

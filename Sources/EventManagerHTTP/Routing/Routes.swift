@@ -8,10 +8,13 @@ import Hummingbird
 /// compare the routes with the OpenAPI document.
 final class RouteTable {
     typealias Handler = @Sendable (Request, AppRequestContext) async throws -> Response
-    private(set) var routes: [(method: HTTPRequest.Method, path: String, handler: Handler)] = []
+    private(set) var routes: [(method: HTTPRequest.Method, path: String, isPublic: Bool, handler: Handler)] = []
+    /// Wraps the handlers of writes when set: `Idempotency-Key`.
+    var idempotency: IdempotencyHandler?
 
-    func add(_ method: HTTPRequest.Method, _ path: String, handler: @escaping Handler) {
-        routes.append((method, path, handler))
+    /// - Parameter isPublic: whether anyone may call it without an API key (subscribing).
+    func add(_ method: HTTPRequest.Method, _ path: String, isPublic: Bool = false, handler: @escaping Handler) {
+        routes.append((method, path, isPublic, handler))
     }
 
     /// The methods each path serves, for 405 answers.
@@ -23,7 +26,14 @@ final class RouteTable {
 
     func register(on router: Router<AppRequestContext>) {
         for route in routes {
-            router.on(RouterPath(route.path), method: route.method, use: route.handler)
+            var handler = route.handler
+            if let idempotency, [.post, .put, .patch, .delete].contains(route.method) {
+                let (wrapped, isPublic) = (route.handler, route.isPublic)
+                handler = { request, context in
+                    try await idempotency.handle(request, context: context, isPublic: isPublic, next: wrapped)
+                }
+            }
+            router.on(RouterPath(route.path), method: route.method, use: handler)
         }
     }
 
@@ -54,12 +64,13 @@ struct MethodIndex: Sendable {
         }
     }
 
-    /// The methods allowed on `path`, or nil when no route has that shape.
+    /// The methods allowed on `path`, or nil when no route has that shape. A literal segment
+    /// wins over a parameter, as in the router: `/events/changes` is not `/events/{id}`.
     func allowedMethods(for path: String) -> [String]? {
         let parts = path.split(separator: "/")
-        for entry in entries where entry.segments.count == parts.count {
-            if zip(entry.segments, parts).allSatisfy({ $0.0 == nil || $0.0 == $0.1 }) { return entry.methods }
+        let matching = entries.filter { entry in
+            entry.segments.count == parts.count && zip(entry.segments, parts).allSatisfy { $0.0 == nil || $0.0 == $0.1 }
         }
-        return nil
+        return matching.max { $0.segments.compactMap(\.self).count < $1.segments.compactMap(\.self).count }?.methods
     }
 }

@@ -16,7 +16,7 @@ struct SubscriptionController: Sendable {
     let queueChanged: @Sendable () -> Void
 
     func addRoutes(to routes: RouteTable) {
-        routes.add(.post, "/events/:id/subscriptions") { request, context in
+        routes.add(.post, "/events/:id/subscriptions", isPublic: true) { request, context in
             try await subscribe(request, eventID: RequestInput.eventID(context), seedForm: false)
         }
         routes.add(.get, "/events/:id/subscriptions") { _, context in
@@ -28,15 +28,15 @@ struct SubscriptionController: Sendable {
             let views = try await repository.subscriptions(eventID: eventID)
             return Response.json { writer in writer.array(views) { $0.subscription($1) } }
         }
-        routes.add(.post, "/subscribe") { request, _ in try await subscribe(request, eventID: nil, seedForm: true) }
-        routes.add(.delete, "/subscriptions/:token") { _, context in
+        routes.add(.post, "/subscribe", isPublic: true) { request, _ in try await subscribe(request, eventID: nil, seedForm: true) }
+        routes.add(.delete, "/subscriptions/:token", isPublic: true) { _, context in
             guard try await repository.unsubscribe(token: context.parameters.get("token") ?? "", now: clock.now()) else {
                 throw Self.unknownToken
             }
             return Response(status: .noContent)
         }
         routes.add(.get, "/unsubscribe") { request, _ in try confirmationPage(request) }
-        routes.add(.post, "/unsubscribe") { request, _ in try await oneClick(request) }
+        routes.add(.post, "/unsubscribe", isPublic: true) { request, _ in try await oneClick(request) }
         routes.add(.get, "/confirm") { request, _ in
             let token = try Self.token(request)
             return Response.page(
@@ -45,7 +45,7 @@ struct SubscriptionController: Sendable {
                     "<form method=\"post\" action=\"/confirm?token=\(HTML.escape(token))\"><button type=\"submit\">Confirm</button></form>"
             )
         }
-        routes.add(.post, "/confirm") { request, _ in
+        routes.add(.post, "/confirm", isPublic: true) { request, _ in
             guard let outcome = try await repository.confirm(token: Self.token(request), now: clock.now()) else { throw Self.unknownToken }
             switch outcome {
             case .confirmed:
@@ -79,19 +79,23 @@ struct SubscriptionController: Sendable {
         ).get()
         // Asking again for a subscription that exists is answered with it, and costs no budget of
         // the limits on new subscriptions.
-        let (view, created): (SubscriptionView, Bool)
+        // Under an Idempotency-Key the answer is recorded with the subscription's own write.
+        let answer: @Sendable ((SubscriptionView, created: Bool)) -> StoredResponse = { result in
+            .json(
+                status: result.created ? .created : .ok,
+                headers: [(name: "Location", value: "/events/\(result.0.subscription.eventID)/subscriptions")]
+            ) { $0.subscription(result.0) }
+        }
+        IdempotentWrite.current?.renders(answer)
+        let result: (SubscriptionView, created: Bool)
         if let existing = try await repository.existing(eventID: eventID!, email: subscriptionRequest.email) {
-            (view, created) = (existing, false)
+            result = (existing, false)
         } else {
             try await checkLimits(email: subscriptionRequest.email, eventID: eventID!)
-            (view, created) = try await repository.subscribe(eventID: eventID!, request: subscriptionRequest, now: clock.now())
+            result = try await repository.subscribe(eventID: eventID!, request: subscriptionRequest, now: clock.now())
         }
-        if created { queueChanged() }
-        var response = Response.json(status: created ? .created : .ok) {
-            $0.subscription(view)
-        }
-        response.headers[.location] = "/events/\(view.subscription.eventID)/subscriptions"
-        return response
+        if result.created { queueChanged() }
+        return Response(answer(result))
     }
 
     /// Nobody may flood one inbox or one event, whatever addresses they send from; a refusal

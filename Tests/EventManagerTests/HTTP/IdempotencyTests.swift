@@ -118,9 +118,38 @@ import Testing
             for _ in 0..<2 {
                 #expect(try await client.send(.post, "/events", json: event, headers: [key: "atomic"]).status == .created)
                 #expect(try await client.send(.put, "/events/1", json: event, headers: [key: "put"]).status == .ok)
+                let subscribe = try await client.send(
+                    .post, "/events/1/subscriptions", json: #"{"email":"a@example.com"}"#, headers: [key: "subscribe"])
+                #expect(subscribe.status == .created)
             }
             #expect(try await count(client) == 1)
             #expect(try await client.send(.get, "/events/1").headers[.eTag] == "\"r1\"")
+        }
+    }
+
+    /// A key never hides what the route itself answers first: 401 without an API key where one
+    /// is needed, 405 for a method the path does not serve. Public routes take an anonymous
+    /// caller's key, scoped to its address.
+    @Test(arguments: Backend.all) func routesAnswerTheirOwnRefusalsFirst(backend: Backend) async throws {
+        try await withTestApp(backend: backend, authMode: .required) { client, store in
+            var owner = try await apiKey(store)
+            owner[key] = "k"
+            #expect(try await client.send(.post, "/events", json: event, headers: owner).status == .created)
+            let anonymous = try await client.send(.post, "/events", json: event, headers: [key: "k"])
+            #expect(anonymous.status == .unauthorized)
+            let wrongMethod = try await client.send(.put, "/accounts", json: event, headers: owner)
+            #expect(wrongMethod.status == .methodNotAllowed)
+            let changes = try await client.send(.delete, "/events/changes", headers: owner)
+            #expect(changes.status == .methodNotAllowed)
+            #expect(changes.headers[.allow] == "GET, HEAD")
+
+            let subscribe = #"{"email":"a@example.com"}"#
+            let first = try await client.send(.post, "/events/1/subscriptions", json: subscribe, headers: [key: "s"])
+            #expect(first.status == .created)
+            let again = try await client.send(.post, "/events/1/subscriptions", json: subscribe, headers: [key: "s"])
+            #expect(again.status == .created)
+            #expect(again.headers[replayed] == "true")
+            #expect(again.body == first.body)
         }
     }
 

@@ -9,12 +9,13 @@ import Synchronization
 /// and changes nothing; the same key with another request is a 422; while the first is still
 /// running, a 409.
 ///
-/// Keys are scoped to the account of the API key, or to the client's address for anonymous
-/// requests. Where a controller says how its answer is rendered (`IdempotentWrite.renders`),
+/// It wraps the handlers of write routes (not a router middleware: a method the path does not
+/// serve gets its 405, and a route that needs a key its 401, before a key is looked at). Keys are
+/// scoped to the account of the API key, or to the client's address for anonymous requests. Where a controller says how its answer is rendered (`IdempotentWrite.renders`),
 /// the answer is recorded in the write's own transaction, so a crash leaves either both or
 /// neither; other answers are recorded right after. Answers of the server's own failures (5xx)
 /// are not kept: the retry runs again.
-struct IdempotencyMiddleware: RouterMiddleware {
+struct IdempotencyHandler: Sendable {
     typealias Context = AppRequestContext
 
     let store: any IdempotencyStore
@@ -30,8 +31,16 @@ struct IdempotencyMiddleware: RouterMiddleware {
         .contentType, .location, .eTag, .lastModified, .link, .retryAfter, HTTPField.Name("X-Content-Type-Options")!,
     ]
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard [.post, .put, .patch, .delete].contains(request.method), let key = request.headers[Self.keyHeader] else {
+    /// Whether anonymous requests need a key (`auth.mode` required): then only public routes
+    /// (subscribing, unsubscribing, confirming) take an anonymous request's key.
+    let keysRequired: Bool
+
+    func handle(
+        _ request: Request, context: Context, isPublic: Bool, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        guard [.post, .put, .patch, .delete].contains(request.method), let key = request.headers[Self.keyHeader],
+            context.principal != nil || isPublic || !keysRequired
+        else {
             return try await next(request, context)
         }
         guard IdempotentRequest.isValidKey(key) else {
