@@ -39,6 +39,14 @@ def serve(binary, work, port, env, *arguments, seconds=60):
     raise SystemExit("server did not start")
 
 
+def new_postgres_database(admin_url, prefix):
+    """A database of its own on the test cluster; returns its URL."""
+    import os
+    database = f"{prefix}_{os.getpid()}"
+    psql(admin_url, f"CREATE DATABASE {database}")
+    return admin_url.rsplit("/", 1)[0] + "/" + database
+
+
 def psql(url, query):
     """Runs one statement with psql; returns its unaligned output."""
     import subprocess

@@ -14,7 +14,7 @@
 import collections, os, signal, subprocess, sys, tempfile, time, urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checks import failures, free_port, load_due_reminders, psql, serve, wait_for  # noqa: E402
+from checks import failures, free_port, load_due_reminders, new_postgres_database, psql, serve, wait_for  # noqa: E402
 
 binary = os.path.abspath(sys.argv[1])
 admin_url = sys.argv[2] if len(sys.argv) > 2 else os.environ.get("EVENT_MANAGER_TEST_POSTGRES_URL")
@@ -153,9 +153,7 @@ def outage(db_url):
 
 kills("sqlite", "sqlite:data/event-manager.sqlite")
 if admin_url:
-    database = f"em_faults_{os.getpid()}"
-    psql(admin_url, f"CREATE DATABASE {database}")
-    kills("postgres", admin_url.rsplit("/", 1)[0] + "/" + database)
+    kills("postgres", new_postgres_database(admin_url, "em_faults"))
 else:
     failures.append("no PostgreSQL URL: the kill test did not run on PostgreSQL")
 outage("sqlite:data/event-manager.sqlite")

@@ -10,7 +10,7 @@ once either way. 20 kills per database.
 import http.client, json, os, random, socket, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checks import failures, free_port, psql, serve  # noqa: E402
+from checks import failures, free_port, new_postgres_database, serve  # noqa: E402
 
 binary = os.path.abspath(sys.argv[1])
 admin_url = sys.argv[2] if len(sys.argv) > 2 else os.environ.get("EVENT_MANAGER_TEST_POSTGRES_URL")
@@ -86,9 +86,7 @@ def run(name, db_url):
 
 run("sqlite", "sqlite:data/event-manager.sqlite")
 if admin_url:
-    database = f"em_idem_{os.getpid()}"
-    psql(admin_url, f"CREATE DATABASE {database}")
-    run("postgres", admin_url.rsplit("/", 1)[0] + "/" + database)
+    run("postgres", new_postgres_database(admin_url, "em_idem"))
 else:
     failures.append("no PostgreSQL URL: the idempotency crash test did not run on PostgreSQL")
 

@@ -1,5 +1,6 @@
 import Foundation
 import SQLKit
+import ServiceLifecycleTestKit
 import Testing
 
 @testable import EventManager
@@ -276,6 +277,26 @@ import Testing
         let attempts = try await harness.store.sqlRaw("SELECT MAX(attempts) AS n FROM deliveries").first()?.decode(
             column: "n", as: Int.self)
         #expect(attempts == 1, "no delivery was claimed twice")
+    }
+
+    /// A worker told to stop while the next batch is already claimed puts that batch back at
+    /// once, without spending an attempt: another worker takes it without waiting for the lease.
+    @Test(arguments: Backend.all) func stoppingGivesThePrefetchedBatchBack(backend: Backend) async throws {
+        let harness = try await ReminderHarness.make(backend: backend)
+        try await harness.eventWithSubscribers(6)
+        var settings = WorkerSettings()
+        settings.batchSize = 2
+        try await testGracefulShutdown { trigger in
+            harness.transport.behaviour.withLock { $0 = { _ in trigger.triggerGracefulShutdown() } }
+            try await harness.worker(settings: settings).drainDueBatches()
+        }
+        #expect(harness.transport.mails.count == 2)
+        #expect(try await harness.states() == ["sent": 2, "scheduled": 4])
+        let waiting = try await harness.store.sqlRaw(
+            "SELECT MAX(attempts) AS attempts, COUNT(lease_owner) AS leased FROM deliveries WHERE state = 'scheduled'"
+        ).first()
+        #expect(try waiting?.decode(column: "attempts", as: Int.self) == 0, "giving back spends no attempt")
+        #expect(try waiting?.decode(column: "leased", as: Int.self) == 0, "nothing stays leased")
     }
 
     @Test(arguments: Backend.all) func aBatchIsSharedByItsConnections(backend: Backend) async throws {
