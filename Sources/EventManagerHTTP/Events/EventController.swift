@@ -12,6 +12,8 @@ struct EventController: Sendable {
     let queueChanged: @Sendable () -> Void
     /// Rendered list pages, reused while the events stay the same.
     let pages = ListPageCache()
+    /// Rendered single events, reused while their revision stays the same.
+    let renderedEvents = RenderedEventCache()
 
     func addRoutes(to routes: RouteTable) {
         routes.add(.post, "/events") { request, context in try await create(request, context) }
@@ -38,11 +40,13 @@ struct EventController: Sendable {
 
     func show(_ request: Request, _ id: Int64) async throws -> Response {
         guard let event = try await repository.find(id: id) else { throw AppError.eventNotFound(id) }
-        let tag = EntityTag.event(event)
-        if Conditions(request).notModified(tag: tag, lastModified: event.updatedAt) {
-            return .notModified(tag: tag, lastModified: event.updatedAt)
+        let rendered = renderedEvents.rendered(event)
+        if request.headers[.ifNoneMatch] != nil || request.headers[.ifModifiedSince] != nil,
+            Conditions(request).notModified(tag: rendered.tag, lastModified: event.updatedAt)
+        {
+            return .notModified(tag: rendered.tag, lastModified: event.updatedAt)
         }
-        return Self.eventResponse(event)
+        return Response(status: .ok, headers: rendered.headers, body: .init(byteBuffer: rendered.body))
     }
 
     /// The answer to a write of an event, as it is sent and kept for an idempotent retry: the
@@ -51,14 +55,6 @@ struct EventController: Sendable {
         var headers = [(name: "ETag", value: EntityTag.event(event)), (name: "Last-Modified", value: CivilTime(event.updatedAt).httpDate)]
         if status == .created { headers.append((name: "Location", value: "/events/\(event.id)")) }
         return .json(status: status, headers: headers) { $0.event(event) }
-    }
-
-    /// An event with its validators: `ETag` (its revision) and `Last-Modified`.
-    static func eventResponse(_ event: Event, status: HTTPResponse.Status = .ok) -> Response {
-        var response = Response.json(status: status) { $0.event(event) }
-        response.headers[.eTag] = EntityTag.event(event)
-        response.headers[.lastModified] = CivilTime(event.updatedAt).httpDate
-        return response
     }
 
     func list(_ request: Request, fixedSort: EventSort?) async throws -> Response {
