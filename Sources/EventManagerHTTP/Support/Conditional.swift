@@ -31,13 +31,15 @@ struct Conditions: Sendable {
     var ifModifiedSince: Timestamp?
 
     init(_ request: Request) {
-        ifMatch = request.headers[values: .ifMatch].isEmpty ? nil : Self.tags(request.headers[values: .ifMatch])
-        ifNoneMatch = request.headers[values: .ifNoneMatch].isEmpty ? nil : Self.tags(request.headers[values: .ifNoneMatch])
+        ifMatch = Self.tags(request.headers[values: .ifMatch])
+        ifNoneMatch = Self.tags(request.headers[values: .ifNoneMatch])
         ifModifiedSince = request.headers[.ifModifiedSince].flatMap(Timestamp.httpDate)
     }
 
-    private static func tags(_ values: [String]) -> [String] {
-        values.flatMap { $0.split(separator: ",") }.map { $0.trimmingSpaces }.filter { !$0.isEmpty }
+    /// The tags a field lists; nil when it is absent or lists none (an empty field sets no condition).
+    private static func tags(_ values: [String]) -> [String]? {
+        let tags = values.flatMap { $0.split(separator: ",") }.map { $0.trimmingSpaces }.filter { !$0.isEmpty }
+        return tags.isEmpty ? nil : tags
     }
 
     /// Whether a GET or HEAD may answer 304: `If-None-Match` by weak comparison, else

@@ -45,10 +45,12 @@ import Testing
         #expect(chosen.effectiveLedgerDirectory == "/var/lib/em/ledger")
         let idempotency = try load(["idempotency.ttl_hours": .init(.int(48), isSecret: false)], env: ["IDEMPOTENCY_LOCK_SECONDS": "5"])
         #expect(idempotency.idempotency == IdempotencySettings(ttlMilliseconds: 48 * 3_600_000, lockMilliseconds: 5000))
+        #expect(try load(["sync.tombstone_days": .init(.int(7), isSecret: false)]).tombstoneRetention == .seconds(7 * 86_400))
     }
 
     @Test(arguments: [
-        ("smtp.connections", ConfigContent.int(0)), ("smtp.connections", .int(65)),
+        ("smtp.connections", ConfigContent.int(0)), ("smtp.connections", .int(65)), ("sync.tombstone_days", .int(0)),
+        ("idempotency.ttl_hours", .int(721)),
         ("app.port", ConfigContent.string("eighty")), ("app.port", .int(70000)), ("log.level", .string("loud")),
         ("db.url", .string("mysql://x")), ("app.max_body_bytes", .int(1)), ("log.format", .string("xml")),
     ])
