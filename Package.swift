@@ -46,6 +46,7 @@ let package = Package(
             name: "EventManager",
             dependencies: [
                 "EventManagerCore", "EventManagerStorage", "EventManagerMail", "EventManagerHTTP", "EventManagerMetrics",
+                "EventManagerWebhooks",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
@@ -86,6 +87,18 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
+        // Webhooks out: the HTTP/1.1 client that calls endpoints, and Standard Webhooks signing.
+        .target(
+            name: "EventManagerWebhooks",
+            dependencies: [
+                "EventManagerCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         // The service's metrics on swift-metrics and swift-prometheus.
         .target(
             name: "EventManagerMetrics",
@@ -114,7 +127,7 @@ let package = Package(
             name: "EventManagerTests",
             dependencies: [
                 "EventManager", "EventManagerCore", "EventManagerStorage", "EventManagerMail", "EventManagerHTTP", "EventManagerMetrics",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                "EventManagerWebhooks", .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),

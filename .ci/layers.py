@@ -8,6 +8,7 @@ target import any module its dependencies pull in, so the layers are checked her
   EventManagerStorage  SQL and the database drivers; no HTTP, no mail
   EventManagerMail     SwiftNIO and NIOSSL; no HTTP, no SQL
   EventManagerHTTP     Hummingbird; no SQL, no database drivers, no SMTP
+  EventManagerWebhooks SwiftNIO's HTTP/1.1 client parts, NIOSSL and Crypto; no server, no SQL, no mail
 """
 import pathlib
 import re
@@ -24,7 +25,8 @@ rules = {
     "EventManagerMetrics": ({"Foundation", "Synchronization", "Metrics", "CoreMetrics", "Prometheus"}, set()),
     "EventManagerStorage": (None, HTTP | APP - {"ServiceLifecycle"} | {"NIOSSL", "EventManagerHTTP", "EventManagerMail"}),
     "EventManagerMail": (None, HTTP | SQL | APP | {"EventManagerHTTP", "EventManagerStorage", "Crypto"}),
-    "EventManagerHTTP": (None, SQL | APP | {"NIOPosix", "NIOSSL", "EventManagerStorage", "EventManagerMail"}),
+    "EventManagerHTTP": (None, SQL | APP | {"NIOPosix", "NIOSSL", "EventManagerStorage", "EventManagerMail", "EventManagerWebhooks"}),
+    "EventManagerWebhooks": (None, SQL | APP | (HTTP - {"NIOHTTP1"}) | {"EventManagerHTTP", "EventManagerStorage", "EventManagerMail"}),
 }
 problems = []
 for target, (allowed, denied) in rules.items():

@@ -3,6 +3,7 @@ import EventManagerHTTP
 import EventManagerMail
 import EventManagerMetrics
 import EventManagerStorage
+import EventManagerWebhooks
 import Hummingbird
 import Logging
 import ServiceLifecycle
@@ -66,6 +67,7 @@ public func buildApplication(
 
     var services: [any Service] = [DatabaseService(store: store)]
     let wakeup = Wakeup()
+    let webhookWakeup = Wakeup()
     var workerChecks: [ReadinessCheck] = []
     if role.runsWorker {
         let transport = dependencies.mailTransport ?? makeMailTransport(configuration, logger: logger)
@@ -85,6 +87,13 @@ public func buildApplication(
                 ledger: ledger
             )
         )
+        services.append(
+            WebhookDispatcher(
+                queue: SQLWebhookStore(store: store),
+                client: WebhookHTTPClient(
+                    settings: WebhookClientSettings(
+                        policy: configuration.webhooks.policy, timeout: .seconds(configuration.webhooks.timeoutSeconds))),
+                clock: clock, settings: configuration.webhooks, owner: owner, logger: logger, wakeup: webhookWakeup, metrics: metrics))
         if !store.isSQLite { services.append(QueueListener(store: store, logger: logger) { wakeup.signal() }) }
         if configuration.mailTransport == .smtp && dependencies.mailTransport == nil {
             workerChecks.append(
@@ -115,13 +124,18 @@ public func buildApplication(
             events: store.isSQLite && role == .all ? CachedEventRepository(base: events) : events,
             subscriptions: SQLSubscriptionStore(store: store, settings: reminderSettings), accounts: SQLAccountStore(store: store),
             deliveries: SQLDeliveryLedger(store: store), idempotency: SQLIdempotencyStore(store: store), changes: events,
-            limiters: limiters, clock: clock,
-            queueChanged: { if runsWorker { wakeup.signal() } }
+            webhooks: SQLWebhookStore(store: store), limiters: limiters, clock: clock,
+            queueChanged: {
+                if runsWorker {
+                    wakeup.signal()
+                    webhookWakeup.signal()
+                }
+            }
         )
         let settings = RouterSettings(
             limits: configuration.limits, defaultReminderMinutes: configuration.reminders.defaultMinutes,
             authMode: configuration.authMode, metrics: metrics, readiness: workerChecks, server: configuration.server,
-            idempotency: configuration.idempotency
+            idempotency: configuration.idempotency, webhookPolicy: configuration.webhooks.policy
         )
         services.append(
             Housekeeping(

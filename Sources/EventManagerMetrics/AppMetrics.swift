@@ -71,6 +71,18 @@ public final class AppMetrics: Sendable {
         counter.increment()
     }
 
+    /// What became of one webhook attempt: `delivered`, `retry` or `failed`.
+    package func recordWebhookAttempt(outcome: String) {
+        let key = "webhook|" + outcome
+        let counter = deliveries.withLock { cache in
+            if let counter = cache[key] { return counter }
+            let counter = CoreMetrics.Counter(label: "webhook_attempts_total", dimensions: [("outcome", outcome)], factory: factory)
+            cache[key] = counter
+            return counter
+        }
+        counter.increment()
+    }
+
     /// How late a reminder was handed to SMTP: sent minus due, in seconds.
     package func recordLateness(milliseconds: Int64) {
         lateness.record(Double(max(0, milliseconds)) / 1000)

@@ -39,6 +39,8 @@ public struct AppConfiguration: Sendable {
     public var rateLimits = RateLimitSettings()
     /// `idempotency.ttl_hours` and `idempotency.lock_seconds`.
     public var idempotency = IdempotencySettings()
+    /// `webhooks.allow_private`, `webhooks.timeout_seconds`, `webhooks.concurrency` and `webhooks.retention_days`.
+    public var webhooks = WebhookSettings()
     /// `sync.tombstone_days`: how long the change feed remembers deletions; an older sync token
     /// gets 410.
     public var tombstoneRetention: Duration = .seconds(30 * 86_400)
@@ -161,6 +163,10 @@ public struct AppConfiguration: Sendable {
         if let hours = try values.int("idempotency.ttl_hours", in: 1...720) { idempotency.ttlMilliseconds = Int64(hours) * 3_600_000 }
         if let seconds = try values.int("idempotency.lock_seconds", in: 1...3600) { idempotency.lockMilliseconds = Int64(seconds) * 1000 }
         if let days = try values.int("sync.tombstone_days", in: 1...3650) { tombstoneRetention = .seconds(days * 86_400) }
+        webhooks.policy.allowPrivate = try values.bool("webhooks.allow_private") ?? webhooks.policy.allowPrivate
+        webhooks.timeoutSeconds = try values.int("webhooks.timeout_seconds", in: 1...120) ?? webhooks.timeoutSeconds
+        webhooks.concurrency = try values.int("webhooks.concurrency", in: 1...256) ?? webhooks.concurrency
+        webhooks.retentionDays = try values.int("webhooks.retention_days", in: 1...3650) ?? webhooks.retentionDays
         if let milliseconds = try values.int("reminders.poll_interval_ms", in: 10...600_000) {
             worker.pollInterval = .milliseconds(milliseconds)
         }

@@ -8,6 +8,11 @@ public enum RandomToken {
             .replacingOccurrences(of: "=", with: "")
     }
 
+    /// `bytes` random bytes as standard base64 with padding (webhook secrets, as Standard Webhooks writes them).
+    public static func standardBase64(bytes count: Int) -> String {
+        Data(randomBytes(count)).base64EncodedString()
+    }
+
     /// `bytes` random bytes as lower-case hex.
     public static func hex(bytes count: Int) -> String {
         randomBytes(count).map { String(format: "%02x", $0) }.joined()

@@ -85,38 +85,3 @@ struct DeliveryController: Sendable {
         AppError(.notFound, code: "delivery_not_found", message: "no delivery with id \(id)")
     }
 }
-
-extension JSONWriter {
-    /// A delivery as the ledger shows it (and as webhooks will carry it).
-    mutating func delivery(_ record: DeliveryRecord) {
-        raw("{\"id\":")
-        integer(record.id)
-        raw(",\"kind\":")
-        string(record.kind.rawValue)
-        raw(",\"event_id\":")
-        integer(record.eventID)
-        raw(",\"subscription_id\":")
-        integer(record.subscriptionID)
-        raw(",\"email\":")
-        string(record.email)
-        raw(",\"state\":")
-        string(record.state.rawValue)
-        raw(",\"due_at\":")
-        timestamp(record.dueAt)
-        raw(",\"sent_at\":")
-        if let sentAt = record.sentAt { timestamp(sentAt) } else { raw("null") }
-        raw(",\"lateness_ms\":")
-        if let lateness = record.latenessMilliseconds { integer(lateness) } else { raw("null") }
-        raw(",\"attempts\":")
-        integer(Int64(record.attempts))
-        raw(",\"next_attempt_at\":")
-        if record.state == .scheduled { timestamp(record.nextAttemptAt) } else { raw("null") }
-        raw(",\"last_reply\":")
-        if let reply = record.lastReply { string(reply) } else { raw("null") }
-        raw(",\"message_id\":")
-        string(record.messageID)
-        raw(",\"updated_at\":")
-        timestamp(record.updatedAt)
-        raw("}")
-    }
-}

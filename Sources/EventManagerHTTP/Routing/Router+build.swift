@@ -16,6 +16,8 @@ public struct APIDependencies: Sendable {
     public var idempotency: (any IdempotencyStore)?
     /// The change feed of `GET /events/changes`; nil serves no such route.
     public var changes: (any EventChangeFeed)?
+    /// Webhook endpoints and their logs; nil serves no webhook routes.
+    public var webhooks: (any WebhookRepository)?
     public var limiters: RateLimiters
     public var clock: any WallClock
     /// Called after a write that may have scheduled mail has committed, to wake the worker.
@@ -24,7 +26,7 @@ public struct APIDependencies: Sendable {
     public init(
         events: any EventRepository, subscriptions: any SubscriptionRepository, accounts: (any AccountRepository)?,
         deliveries: (any DeliveryLedger)? = nil, idempotency: (any IdempotencyStore)? = nil, changes: (any EventChangeFeed)? = nil,
-        limiters: RateLimiters, clock: any WallClock,
+        webhooks: (any WebhookRepository)? = nil, limiters: RateLimiters, clock: any WallClock,
         queueChanged: @escaping @Sendable () -> Void = {}
     ) {
         self.events = events
@@ -33,6 +35,7 @@ public struct APIDependencies: Sendable {
         self.deliveries = deliveries
         self.idempotency = idempotency
         self.changes = changes
+        self.webhooks = webhooks
         self.limiters = limiters
         self.clock = clock
         self.queueChanged = queueChanged
@@ -51,13 +54,16 @@ public struct RouterSettings: Sendable {
     /// Timeouts, connection limits and who may read `/metrics`.
     public var server = ServerSettings()
     public var idempotency = IdempotencySettings()
+    /// Which webhook URLs may be registered (`webhooks.allow_private`).
+    public var webhookPolicy = WebhookAddressPolicy()
 
     public init(
         limits: APILimits = APILimits(), defaultReminderMinutes: Int64 = 30, authMode: AuthMode = .disabled, metrics: AppMetrics? = nil,
         readiness: [ReadinessCheck] = [], server: ServerSettings = ServerSettings(),
-        idempotency: IdempotencySettings = IdempotencySettings()
+        idempotency: IdempotencySettings = IdempotencySettings(), webhookPolicy: WebhookAddressPolicy = WebhookAddressPolicy()
     ) {
         self.idempotency = idempotency
+        self.webhookPolicy = webhookPolicy
         self.limits = limits
         self.defaultReminderMinutes = defaultReminderMinutes
         self.authMode = authMode
@@ -112,6 +118,12 @@ func apiRoutes(_ dependencies: APIDependencies, settings: RouterSettings) -> Rou
     if let deliveries = dependencies.deliveries {
         DeliveryController(
             ledger: deliveries, clock: dependencies.clock, access: access, event: { try await events.find(id: $0) },
+            queueChanged: dependencies.queueChanged
+        ).addRoutes(to: routes)
+    }
+    if let webhooks = dependencies.webhooks {
+        WebhookController(
+            repository: webhooks, clock: dependencies.clock, limits: settings.limits, policy: settings.webhookPolicy,
             queueChanged: dependencies.queueChanged
         ).addRoutes(to: routes)
     }

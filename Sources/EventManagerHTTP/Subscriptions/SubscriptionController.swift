@@ -165,26 +165,3 @@ struct SubscriptionController: Sendable {
 
     static var unknownToken: AppError { AppError(.notFound, code: "subscription_not_found", message: "no subscription has this token") }
 }
-
-extension JSONWriter {
-    mutating func subscription(_ view: SubscriptionView) {
-        let subscription = view.subscription
-        raw("{\"id\":")
-        integer(subscription.id)
-        raw(",\"event_id\":")
-        integer(subscription.eventID)
-        raw(",\"email\":")
-        string(subscription.email)
-        raw(",\"remind_before_minutes\":")
-        integer(subscription.remindBeforeMinutes)
-        raw(",\"remind_at\":")
-        string(view.remindAt.rfc3339)
-        raw(",\"status\":")
-        string(subscription.status.rawValue)
-        raw(",\"reminder_state\":")
-        if let state = view.reminderState { string(state.rawValue) } else { raw("null") }
-        raw(",\"created_at\":")
-        string(subscription.createdAt.rfc3339)
-        raw("}")
-    }
-}

@@ -5,26 +5,6 @@ import NIOCore
 
 /// The service's resources and errors as JSON, written straight into bytes.
 extension JSONWriter {
-    mutating func event(_ event: Event) {
-        raw("{\"id\":")
-        integer(event.id)
-        raw(",\"title\":")
-        string(event.title)
-        raw(",\"location\":")
-        string(event.location)
-        raw(",\"date\":")
-        timestamp(event.startsAt)
-        raw(",\"timezone\":")
-        string(event.timeZone.identifier)
-        raw(",\"popularity\":")
-        integer(event.popularity)
-        raw(",\"created_at\":")
-        timestamp(event.createdAt)
-        raw(",\"updated_at\":")
-        timestamp(event.updatedAt)
-        raw("}")
-    }
-
     mutating func fieldErrors(_ errors: [FieldError]) {
         array(errors) { writer, error in
             writer.raw("{\"field\":")

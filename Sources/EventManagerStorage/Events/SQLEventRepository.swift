@@ -46,6 +46,7 @@ public struct SQLEventRepository: EventRepository {
                 event.ownerAccountID = owner
                 created.append(event)
             }
+            try await WebhookOutbox.enqueue(created.map { .event(.eventCreated, $0, at: now) }, now: now, in: sql)
             return created
         }
     }
@@ -175,6 +176,7 @@ public struct SQLEventRepository: EventRepository {
             updated.revision = revision + 1
             let plan = planner.eventChanged(from: existing, to: updated, revision: revision + 1, now: now)
             try await queue.apply(plan, now: now, in: sql)
+            try await WebhookOutbox.enqueue([.event(.eventUpdated, updated, at: now)], now: now, in: sql)
             return updated
         }
     }
@@ -193,6 +195,7 @@ public struct SQLEventRepository: EventRepository {
             for event in events { revisions[event.id] = event.revision }
             try await queue.apply(planner.eventsDeleted(events, revisions: revisions, now: now), now: now, in: sql)
             try await sql.raw("DELETE FROM events WHERE id IN (\(binds: events.map(\.id)))").run()
+            try await WebhookOutbox.enqueue(events.map { .event(.eventDeleted, $0, at: now) }, now: now, in: sql)
             // Last: the counter's lock is held from here to the commit.
             let first = try await ChangeCounter.reserve(events.count, on: sql)
             let tombstones = events.enumerated().map { offset, event -> SQLQueryString in

@@ -74,7 +74,15 @@ public struct SQLDeliveryQueue: DeliveryQueue {
     public func complete(_ outcomes: [(id: Int64, outcome: DeliveryOutcome)], owner: String, now: Timestamp) async throws {
         guard !outcomes.isEmpty else { return }
         let isSQLite = store.isSQLite
+        // Sent and failed reminders are announced to webhooks in the same transaction.
+        let finished = outcomes.compactMap { entry -> Int64? in
+            switch entry.outcome {
+            case .sent, .failed: entry.id
+            default: nil
+            }
+        }
         try await store.transaction { sql in
+            var announced: [Int64] = []
             for start in stride(from: 0, to: outcomes.count, by: 500) {
                 var rows: [SQLQueryString] = []
                 for (id, outcome) in outcomes[start..<min(outcomes.count, start + 500)] {
@@ -88,27 +96,31 @@ public struct SQLDeliveryQueue: DeliveryQueue {
                 let values: SQLQueryString =
                     "WITH v(id, state, sent_at, next_attempt_at, last_error, refund) AS MATERIALIZED (VALUES \(rows.joined(separator: ", "))) "
                 if isSQLite {
-                    try await sql.raw(
+                    announced += try await sql.raw(
                         """
                         \(values)UPDATE deliveries SET (state, sent_at, next_attempt_at, last_error, attempts) = \
                         (SELECT v.state, COALESCE(v.sent_at, deliveries.sent_at), COALESCE(v.next_attempt_at, deliveries.next_attempt_at), \
                         v.last_error, deliveries.attempts - v.refund FROM v WHERE v.id = deliveries.id), \
                         lease_owner = NULL, lease_expires_at = NULL, updated_at = \(bind: now.millisecondsSinceEpoch) \
-                        WHERE id IN (SELECT id FROM v) AND state = 'sending' AND lease_owner = \(bind: owner)
+                        WHERE id IN (SELECT id FROM v) AND state = 'sending' AND lease_owner = \(bind: owner) RETURNING id
                         """
-                    ).run()
+                    ).all().map { try $0.decode(column: "id", as: Int64.self) }
                 } else {
-                    try await sql.raw(
+                    announced += try await sql.raw(
                         """
                         \(values)UPDATE deliveries SET state = v.state, sent_at = COALESCE(v.sent_at, deliveries.sent_at), \
                         next_attempt_at = COALESCE(v.next_attempt_at, deliveries.next_attempt_at), last_error = v.last_error, \
                         attempts = deliveries.attempts - v.refund, lease_owner = NULL, lease_expires_at = NULL, \
                         updated_at = \(bind: now.millisecondsSinceEpoch) \
-                        FROM v WHERE deliveries.id = v.id AND deliveries.state = 'sending' AND deliveries.lease_owner = \(bind: owner)
+                        FROM v WHERE deliveries.id = v.id AND deliveries.state = 'sending' AND deliveries.lease_owner = \(bind: owner) \
+                        RETURNING deliveries.id
                         """
-                    ).run()
+                    ).all().map { try $0.decode(column: "id", as: Int64.self) }
                 }
             }
+            // Only what this worker's lease still held: a lost lease's outcome is someone else's to announce.
+            let updated = Set(announced)
+            try await WebhookOutbox.remindersFinished(finished.filter(updated.contains), now: now, in: sql)
         }
     }
 
@@ -195,15 +207,17 @@ public struct SQLDeliveryQueue: DeliveryQueue {
     public func recordAccepted(_ accepted: [(id: Int64, at: Timestamp)], now: Timestamp) async throws {
         guard !accepted.isEmpty else { return }
         try await store.transaction { sql in
+            var changed: [Int64] = []
             for (id, at) in accepted {
-                try await sql.raw(
+                changed += try await sql.raw(
                     """
                     UPDATE deliveries SET state = 'sent', sent_at = \(bind: at.millisecondsSinceEpoch), last_error = NULL, \
                     lease_owner = NULL, lease_expires_at = NULL, updated_at = \(bind: now.millisecondsSinceEpoch) \
-                    WHERE id = \(bind: id) AND state IN ('scheduled', 'sending')
+                    WHERE id = \(bind: id) AND state IN ('scheduled', 'sending') RETURNING id
                     """
-                ).run()
+                ).all().map { try $0.decode(column: "id", as: Int64.self) }
             }
+            try await WebhookOutbox.remindersFinished(changed, now: now, in: sql)
         }
     }
 

@@ -22,7 +22,9 @@ public struct SQLSubscriptionStore: SubscriptionRepository {
         let (planner, queue, forShare) = (self.planner, self.queue, store.forShare)
         return try await store.transaction { sql in
             // The share lock waits for a concurrent move of the event, so the reminder is written for its final time.
-            guard let start = try await Self.start(of: eventID, lock: forShare, sql: sql) else { throw AppError.eventNotFound(eventID) }
+            guard let (start, owner) = try await Self.eventRef(of: eventID, lock: forShare, sql: sql) else {
+                throw AppError.eventNotFound(eventID)
+            }
             try planner.admitSubscription(eventID: eventID, start: start, now: now)
             // The insert is the duplicate check: a concurrent subscription of the same address
             // waits on the unique index and then finds this one, on both databases.
@@ -44,9 +46,9 @@ public struct SQLSubscriptionStore: SubscriptionRepository {
                 try await queue.apply(planner.subscribed(subscription, start: start, now: now), now: now, in: sql)
                 // A new subscription's reminder is the one just written: no need to read it back.
                 let state: DeliveryState? = status == .active ? .scheduled : nil
-                return (
-                    SubscriptionView(subscription: subscription, remindAt: subscription.remindAt(start: start), reminderState: state), true
-                )
+                let view = SubscriptionView(subscription: subscription, remindAt: subscription.remindAt(start: start), reminderState: state)
+                try await WebhookOutbox.enqueue([.subscription(.subscriptionCreated, view, owner: owner, at: now)], now: now, in: sql)
+                return (view, true)
             }
             guard
                 let existing = try await sql.raw(
@@ -68,7 +70,9 @@ public struct SQLSubscriptionStore: SubscriptionRepository {
                 """
             ).run()
             try await queue.apply(planner.subscribed(subscription, start: start, now: now), now: now, in: sql)
-            return (try await Self.view(subscription, start: start, sql: sql), true)
+            let view = try await Self.view(subscription, start: start, sql: sql)
+            try await WebhookOutbox.enqueue([.subscription(.subscriptionCreated, view, owner: owner, at: now)], now: now, in: sql)
+            return (view, true)
         }
     }
 
@@ -121,6 +125,12 @@ public struct SQLSubscriptionStore: SubscriptionRepository {
                 """
             ).run()
             try await queue.apply(planner.unsubscribed(subscription), now: now, in: sql)
+            if let (start, owner) = try await Self.eventRef(of: subscription.eventID, lock: "", sql: sql) {
+                var cancelled = subscription
+                cancelled.status = .unsubscribed
+                let view = try await Self.view(cancelled, start: start, sql: sql)
+                try await WebhookOutbox.enqueue([.subscription(.subscriptionCancelled, view, owner: owner, at: now)], now: now, in: sql)
+            }
             return true
         }
     }
@@ -129,11 +139,17 @@ public struct SQLSubscriptionStore: SubscriptionRepository {
         let (planner, queue, forUpdate, forShare) = (self.planner, self.queue, store.forUpdate, store.forShare)
         return try await store.transaction { sql in
             guard let subscription = try await Self.subscription(token: token, lock: forUpdate, sql: sql) else { return nil }
-            let start = try await Self.start(of: subscription.eventID, lock: forShare, sql: sql)
-            let decision = planner.confirm(subscription, start: start, now: now)
+            let event = try await Self.eventRef(of: subscription.eventID, lock: forShare, sql: sql)
+            let decision = planner.confirm(subscription, start: event?.start, now: now)
             if case .confirmed(let plan) = decision {
                 try await sql.raw("UPDATE subscriptions SET status = 'active' WHERE id = \(bind: subscription.id)").run()
                 try await queue.apply(plan, now: now, in: sql)
+                if let (start, owner) = event {
+                    var confirmed = subscription
+                    confirmed.status = .active
+                    let view = try await Self.view(confirmed, start: start, sql: sql)
+                    try await WebhookOutbox.enqueue([.subscription(.subscriptionConfirmed, view, owner: owner, at: now)], now: now, in: sql)
+                }
             }
             return decision
         }
@@ -142,8 +158,16 @@ public struct SQLSubscriptionStore: SubscriptionRepository {
     // MARK: Rows
 
     static func start(of eventID: Int64, lock: SQLQueryString, sql: any SQLDatabase) async throws -> Timestamp? {
-        try await sql.raw("SELECT starts_at FROM events WHERE id = \(bind: eventID)\(lock)").first().map {
-            Timestamp(millisecondsSinceEpoch: try $0.decode(column: "starts_at", as: Int64.self))
+        try await eventRef(of: eventID, lock: lock, sql: sql)?.start
+    }
+
+    /// The event's start and owner (whose webhooks hear of its subscriptions).
+    static func eventRef(of eventID: Int64, lock: SQLQueryString, sql: any SQLDatabase) async throws -> (start: Timestamp, owner: Int64?)? {
+        try await sql.raw("SELECT starts_at, owner_account_id FROM events WHERE id = \(bind: eventID)\(lock)").first().map {
+            (
+                Timestamp(millisecondsSinceEpoch: try $0.decode(column: "starts_at", as: Int64.self)),
+                try $0.decodeNil(column: "owner_account_id") ? nil : try $0.decode(column: "owner_account_id", as: Int64.self)
+            )
         }
     }
 

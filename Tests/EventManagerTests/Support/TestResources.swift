@@ -36,7 +36,9 @@ struct TestResources: TestTrait, SuiteTrait, TestScoping {
         }
 
         /// Waits for the child's exit, told by Foundation's termination handler (chained to
-        /// any handler already set), on a thread of its own: waiting blocks.
+        /// any handler already set), on a thread of its own: waiting blocks. The kernel's view is
+        /// polled as well: a child that has exited is a zombie until Foundation reaps it, and a
+        /// termination notice Foundation misses must not read as a child that would not stop.
         private static func waitForExit(_ process: Process, within limit: Duration) async -> Bool {
             let exited = DispatchSemaphore(value: 0)
             let previous = process.terminationHandler
@@ -45,12 +47,28 @@ struct TestResources: TestTrait, SuiteTrait, TestScoping {
                 exited.signal()
             }
             guard process.isRunning else { return true }
+            let pid = process.processIdentifier
             return await withCheckedContinuation { continuation in
                 Thread {
                     let seconds = Double(limit.components.seconds) + Double(limit.components.attoseconds) / 1e18
-                    continuation.resume(returning: exited.wait(timeout: .now() + seconds) == .success)
+                    let deadline = Date().addingTimeInterval(seconds)
+                    while Date() < deadline {
+                        if exited.wait(timeout: .now() + 0.1) == .success || !isAlive(pid) {
+                            return continuation.resume(returning: true)
+                        }
+                    }
+                    continuation.resume(returning: false)
                 }.start()
             }
+        }
+
+        /// False once `pid` has exited: gone from `/proc`, or a zombie waiting to be reaped.
+        private static func isAlive(_ pid: Int32) -> Bool {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                let end = stat.lastIndex(of: ")")
+            else { return false }
+            let state = stat[stat.index(after: end)...].drop { $0 == " " }.first
+            return state != "Z" && state != "X"
         }
 
         func end() async {
