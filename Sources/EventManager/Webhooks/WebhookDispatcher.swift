@@ -3,6 +3,7 @@ import EventManagerMetrics
 import EventManagerWebhooks
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// Delivers webhook messages: claims what is due under a lease, posts each one signed, with a
 /// few in flight at once, and records what the rule (`WebhookOutcome`) makes of each answer.
@@ -64,21 +65,28 @@ public struct WebhookDispatcher: Service {
         let claimed = try await queue.claim(
             owner: owner, limit: settings.concurrency * 4, now: clock.now(), leaseMilliseconds: settings.leaseMilliseconds)
         guard !claimed.isEmpty else { return 0 }
+        // Endpoints this batch disabled: their remaining messages are not sent.
+        let disabled = DisabledEndpoints()
         try await withThrowingTaskGroup(of: Void.self) { group in
             var next = claimed.makeIterator()
             for _ in 0..<min(settings.concurrency, claimed.count) {
-                if let item = next.next() { group.addTask { try await deliver(item) } }
+                if let item = next.next() { group.addTask { try await deliver(item, disabled: disabled) } }
             }
             while try await group.next() != nil {
-                if let item = next.next() { group.addTask { try await deliver(item) } }
+                if let item = next.next() { group.addTask { try await deliver(item, disabled: disabled) } }
             }
         }
         return claimed.count
     }
 
     /// One attempt of one message.
-    func deliver(_ item: ClaimedWebhookMessage) async throws {
+    func deliver(_ item: ClaimedWebhookMessage, disabled: DisabledEndpoints) async throws {
         let message = item.message
+        if disabled.contains(message.webhookID) {
+            let result = WebhookAttemptResult.failed(reason: "not sent: the endpoint was disabled", latencyMilliseconds: 0)
+            try await queue.complete(message.id, owner: owner, result: result, outcome: .failed(disableEndpoint: nil), now: clock.now())
+            return
+        }
         let result: WebhookAttemptResult
         do {
             let headers = try signer.headers(messageID: message.messageID, timestamp: clock.now(), body: message.payload, secret: item.secret)
@@ -91,6 +99,7 @@ public struct WebhookDispatcher: Service {
         try await queue.complete(message.id, owner: owner, result: result, outcome: outcome, now: now)
         metrics?.recordWebhookAttempt(outcome: Self.label(outcome))
         if case .failed(let reason?) = outcome {
+            disabled.insert(message.webhookID)
             logger.warning(
                 "webhook endpoint disabled",
                 metadata: ["webhook_id": .stringConvertible(message.webhookID), "reason": .string(reason)])
@@ -123,4 +132,12 @@ public struct WebhookDispatcher: Service {
             if deleted < 1000 || Task.isShuttingDownGracefully { return total }
         }
     }
+}
+
+/// The endpoints one batch has disabled, shared by its concurrent attempts.
+final class DisabledEndpoints: Sendable {
+    private let ids = Mutex(Set<Int64>())
+
+    func contains(_ id: Int64) -> Bool { ids.withLock { $0.contains(id) } }
+    func insert(_ id: Int64) { ids.withLock { _ = $0.insert(id) } }
 }

@@ -37,30 +37,8 @@ final class SMTPPeer: @unchecked Sendable {
     /// Starts a peer and returns once it accepts connections.
     static func start(port: Int? = nil, arguments: [String] = []) async throws -> SMTPPeer {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("em-peer-\(UUID().uuidString)")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script, "--dir", directory.path, "--port", String(port ?? 0)] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        let exited = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in exited.signal() }
-        try process.run()
-        try TestResources.current().own(process, name: "the SMTP peer")
-        let line = await withCheckedContinuation { (continuation: CheckedContinuation<String, Never>) in
-            DispatchQueue.global().async {
-                var bytes: [UInt8] = []
-                while true {
-                    let chunk = output.fileHandleForReading.readData(ofLength: 1)
-                    if chunk.isEmpty || chunk.first == 10 { break }
-                    bytes.append(contentsOf: chunk)
-                }
-                continuation.resume(returning: String(decoding: bytes, as: UTF8.self))
-            }
-        }
-        guard line.hasPrefix("READY "), let actual = Int(line.dropFirst(6)) else {
-            process.terminate()
-            throw PeerError.didNotStart(line)
-        }
+        let (process, actual, exited) = try await launchPythonPeer(
+            script: script, arguments: ["--dir", directory.path, "--port", String(port ?? 0)] + arguments, name: "the SMTP peer")
         return SMTPPeer(port: actual, directory: directory, process: process, exited: exited)
     }
 
@@ -98,6 +76,36 @@ final class SMTPPeer: @unchecked Sendable {
     }
 
     deinit { stop() }
+}
+
+/// Runs a Python peer of `Tests/Peers` owned by the running test, and returns once it printed
+/// `READY <port>`.
+func launchPythonPeer(script: String, arguments: [String], name: String) async throws -> (Process, Int, DispatchSemaphore) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", script] + arguments
+    let output = Pipe()
+    process.standardOutput = output
+    let exited = DispatchSemaphore(value: 0)
+    process.terminationHandler = { _ in exited.signal() }
+    try process.run()
+    try TestResources.current().own(process, name: name)
+    let line = await withCheckedContinuation { (continuation: CheckedContinuation<String, Never>) in
+        DispatchQueue.global().async {
+            var bytes: [UInt8] = []
+            while true {
+                let chunk = output.fileHandleForReading.readData(ofLength: 1)
+                if chunk.isEmpty || chunk.first == 10 { break }
+                bytes.append(contentsOf: chunk)
+            }
+            continuation.resume(returning: String(decoding: bytes, as: UTF8.self))
+        }
+    }
+    guard line.hasPrefix("READY "), let port = Int(line.dropFirst(6)) else {
+        process.terminate()
+        throw SMTPPeer.PeerError.didNotStart(line)
+    }
+    return (process, port, exited)
 }
 
 /// A message as Python's email package parsed it on the receiving side.
