@@ -46,11 +46,17 @@ import Testing
         let idempotency = try load(["idempotency.ttl_hours": .init(.int(48), isSecret: false)], env: ["IDEMPOTENCY_LOCK_SECONDS": "5"])
         #expect(idempotency.idempotency == IdempotencySettings(ttlMilliseconds: 48 * 3_600_000, lockMilliseconds: 5000))
         #expect(try load(["sync.tombstone_days": .init(.int(7), isSecret: false)]).tombstoneRetention == .seconds(7 * 86_400))
+        let hooks = try load(
+            ["webhooks.timeout_seconds": .init(.int(3), isSecret: false)],
+            env: ["WEBHOOKS_ALLOW_PRIVATE": "true", "WEBHOOKS_CONCURRENCY": "2", "WEBHOOKS_RETENTION_DAYS": "9"]
+        ).webhooks
+        #expect(hooks.policy.allowPrivate && hooks.timeoutSeconds == 3 && hooks.concurrency == 2 && hooks.retentionDays == 9)
+        #expect(try load([:]).webhooks == WebhookSettings())
     }
 
     @Test(arguments: [
         ("smtp.connections", ConfigContent.int(0)), ("smtp.connections", .int(65)), ("sync.tombstone_days", .int(0)),
-        ("idempotency.ttl_hours", .int(721)),
+        ("idempotency.ttl_hours", .int(721)), ("webhooks.timeout_seconds", .int(0)), ("webhooks.concurrency", .int(257)),
         ("app.port", ConfigContent.string("eighty")), ("app.port", .int(70000)), ("log.level", .string("loud")),
         ("db.url", .string("mysql://x")), ("app.max_body_bytes", .int(1)), ("log.format", .string("xml")),
     ])
