@@ -89,13 +89,15 @@ public struct WebhookDispatcher: Service {
         }
         let result: WebhookAttemptResult
         do {
-            let headers = try signer.headers(messageID: message.messageID, timestamp: clock.now(), body: message.payload, secret: item.secret)
+            let headers = try signer.headers(
+                messageID: message.messageID, timestamp: clock.now(), body: message.payload, secret: item.secret)
             result = await client.post(url: item.url, headers: headers, body: message.payload)
         } catch {
             result = .failed(reason: "cannot sign: the endpoint's secret is damaged", latencyMilliseconds: 0)
         }
         let now = clock.now()
-        let outcome = WebhookOutcome.decide(result, attempts: message.attempts, createdAt: message.createdAt, now: now, plan: settings.retry)
+        let outcome = WebhookOutcome.decide(
+            result, attempts: message.attempts, createdAt: message.createdAt, now: now, plan: settings.retry)
         try await queue.complete(message.id, owner: owner, result: result, outcome: outcome, now: now)
         metrics?.recordWebhookAttempt(outcome: Self.label(outcome))
         if case .failed(let reason?) = outcome {

@@ -15,11 +15,13 @@ public struct WebhookRegistration: Sendable, Equatable {
     /// Reads `{"url", "events", "active"?}`; `partial` (PATCH) makes every field optional.
     public static func validate(_ body: JSONValue, partial: Bool, policy: WebhookAddressPolicy) -> Result<Self, AppError> {
         guard case .object(let object) = body else {
-            return .failure(.validation([FieldError(field: "body", code: "invalid_type", message: "expected a JSON object, got \(body.typeName)")]))
+            return .failure(
+                .validation([FieldError(field: "body", code: "invalid_type", message: "expected a JSON object, got \(body.typeName)")]))
         }
         var errors: [FieldError] = []
         for key in object.keys.sorted() where !fields.contains(key) {
-            errors.append(FieldError(field: key, code: "unknown_field", message: "unknown field '\(key.prefix(64))'; allowed: active, events, url"))
+            errors.append(
+                FieldError(field: key, code: "unknown_field", message: "unknown field '\(key.prefix(64))'; allowed: active, events, url"))
         }
         var registration = WebhookRegistration()
         switch object["url"] {
@@ -33,7 +35,8 @@ public struct WebhookRegistration: Sendable, Equatable {
             case .failure(let error): errors.append(error)
             }
         case let other?:
-            errors.append(FieldError(field: "url", code: "invalid_type", message: "expected a string (an http or https URL), got \(other.typeName)"))
+            errors.append(
+                FieldError(field: "url", code: "invalid_type", message: "expected a string (an http or https URL), got \(other.typeName)"))
         }
         let valid = WebhookEventType.subscribable.map(\.rawValue).joined(separator: ", ")
         switch object["events"] {
@@ -56,7 +59,8 @@ public struct WebhookRegistration: Sendable, Equatable {
             }
             registration.eventTypes = types.sorted()
         case let other?:
-            errors.append(FieldError(field: "events", code: "invalid_type", message: "expected a list of event types, got \(other.typeName)"))
+            errors.append(
+                FieldError(field: "events", code: "invalid_type", message: "expected a list of event types, got \(other.typeName)"))
         }
         switch object["active"] {
         case nil, .null?: break

@@ -113,7 +113,9 @@ struct WebhookController: Sendable {
 
     static func principal(_ context: AppRequestContext) throws -> Principal {
         guard let principal = context.principal else {
-            throw AppError(.unauthorized, code: "unauthorized", message: "webhooks belong to an account: send its API key (Authorization: Bearer em_...)")
+            throw AppError(
+                .unauthorized, code: "unauthorized",
+                message: "webhooks belong to an account: send its API key (Authorization: Bearer em_...)")
         }
         return principal
     }

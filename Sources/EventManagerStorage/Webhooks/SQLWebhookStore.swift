@@ -56,7 +56,9 @@ public struct SQLWebhookStore: WebhookRepository, WebhookQueue {
         if let types = change.eventTypes { sets.append("event_types = \(bind: Webhook.storedTypes(types))") }
         switch change.active {
         case true?: sets.append("disabled_at = NULL, disabled_reason = NULL")
-        case false?: sets.append("disabled_at = COALESCE(disabled_at, \(bind: nowMs)), disabled_reason = COALESCE(disabled_reason, 'paused by its owner')")
+        case false?:
+            sets.append(
+                "disabled_at = COALESCE(disabled_at, \(bind: nowMs)), disabled_reason = COALESCE(disabled_reason, 'paused by its owner')")
         case nil: break
         }
         let assignments = sets.joined(separator: ", ")

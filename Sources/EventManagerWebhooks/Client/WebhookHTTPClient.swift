@@ -71,7 +71,8 @@ public struct WebhookHTTPClient: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     if let sslContext {
                         let hostname = WebhookAddressPolicy.literal(target.host) == nil ? target.host : nil
-                        try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: sslContext, serverHostname: hostname))
+                        try channel.pipeline.syncOperations.addHandler(
+                            try NIOSSLClientHandler(context: sslContext, serverHostname: hostname))
                     }
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     try channel.pipeline.syncOperations.addHandler(ResponseStatusHandler(answer: answer, maxBytes: maxBytes))

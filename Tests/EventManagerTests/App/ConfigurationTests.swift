@@ -162,6 +162,7 @@ import Testing
         #expect(example.poolSize == defaults.poolSize)
         #expect(example.idempotency == defaults.idempotency)
         #expect(example.tombstoneRetention == defaults.tombstoneRetention)
+        #expect(example.webhooks == defaults.webhooks)
     }
 
     @Test func credentialsWithoutTLSAreRefused() async throws {

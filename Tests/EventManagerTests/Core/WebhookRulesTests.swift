@@ -89,7 +89,9 @@ import Testing
         #expect(decide(.answered(status: 500, latencyMilliseconds: 3), attempts: 2) == .retry(at: now.adding(milliseconds: 300_000)))
         #expect(decide(.failed(reason: "timed out", latencyMilliseconds: 10_000)) == .retry(at: now.adding(milliseconds: 5000)))
         let late = Timestamp(millisecondsSinceEpoch: 3 * 86_400_000 - 1000)
-        #expect(decide(.answered(status: 503, latencyMilliseconds: 1), attempts: 12, at: late) == .failed(disableEndpoint: "no successful delivery for 3 days"))
+        #expect(
+            decide(.answered(status: 503, latencyMilliseconds: 1), attempts: 12, at: late)
+                == .failed(disableEndpoint: "no successful delivery for 3 days"))
     }
 
     @Test func registrationsSayWhatIsWrong() throws {

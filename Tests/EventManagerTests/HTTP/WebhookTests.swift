@@ -43,7 +43,9 @@ struct WebhookTests {
     @Test(arguments: Backend.all) func aReceiverThatFailsForAWhileGetsEveryEventSignedAndOnce(backend: Backend) async throws {
         let receiver = try await WebhookReceiver.start(failFirst: 4)
         let clock = ManualClock("2030-01-01T10:00:00Z")
-        try await withTestApp(backend: backend, clock: clock, authMode: .required, role: .api, configure: { $0.webhooks.policy.allowPrivate = true }) {
+        try await withTestApp(
+            backend: backend, clock: clock, authMode: .required, role: .api, configure: { $0.webhooks.policy.allowPrivate = true }
+        ) {
             client, store in
             let owner = try await apiKey(store, name: "owner")
             let other = try await apiKey(store, name: "other")
@@ -116,13 +118,16 @@ struct WebhookTests {
             let other = try await apiKey(store, name: "other")
             let admin = try await apiKey(store, name: "root", role: .admin)
             let events = #""events":["event.created"]"#
-            #expect(try await client.send(.post, "/webhooks", json: #"{"url":"https://hooks.example.com/a",\#(events)}"#).status == .unauthorized)
+            #expect(
+                try await client.send(.post, "/webhooks", json: #"{"url":"https://hooks.example.com/a",\#(events)}"#).status
+                    == .unauthorized)
             for url in ["http://127.0.0.1:9/", "http://localhost/x", "http://10.1.2.3/", "http://[::1]/", "http://169.254.169.254/latest"] {
                 let refused = try await client.send(.post, "/webhooks", json: #"{"url":"\#(url)",\#(events)}"#, headers: owner)
                 #expect(refused.status == .unprocessableContent, "\(url)")
                 #expect(String(buffer: refused.body).contains("address_not_allowed"), "\(url)")
             }
-            let bad = try await client.send(.post, "/webhooks", json: #"{"url":"ftp://x.example/","events":["event.moved"],"x":1}"#, headers: owner)
+            let bad = try await client.send(
+                .post, "/webhooks", json: #"{"url":"ftp://x.example/","events":["event.moved"],"x":1}"#, headers: owner)
             #expect(bad.status == .unprocessableContent)
             let codes = (try bad.object()["error"] as? [String: Any])?["details"] as? [[String: Any]] ?? []
             #expect(Set(codes.compactMap { $0["field"] as? String }) == ["url", "events[0]", "x"])
@@ -147,7 +152,9 @@ struct WebhookTests {
             #expect(try paused.object()["disabled_reason"] as? String == "paused by its owner")
             let resumed = try await client.send(.patch, "/webhooks/1", json: #"{"active":true}"#, headers: owner)
             #expect(try resumed.object()["active"] as? Bool == true)
-            #expect(try await client.send(.patch, "/webhooks/1", json: #"{"url":"http://127.0.0.1/"}"#, headers: owner).status == .unprocessableContent)
+            #expect(
+                try await client.send(.patch, "/webhooks/1", json: #"{"url":"http://127.0.0.1/"}"#, headers: owner).status
+                    == .unprocessableContent)
 
             // A ping is queued at once and shows in the log.
             let ping = try await client.send(.post, "/webhooks/1/ping", headers: owner)
@@ -166,7 +173,9 @@ struct WebhookTests {
     @Test(arguments: Backend.all) func anEndpointThatAnswersGoneIsDisabledAndHearsNoMore(backend: Backend) async throws {
         let receiver = try await WebhookReceiver.start(mode: "gone")
         let clock = ManualClock("2030-01-01T10:00:00Z")
-        try await withTestApp(backend: backend, clock: clock, authMode: .required, role: .api, configure: { $0.webhooks.policy.allowPrivate = true }) {
+        try await withTestApp(
+            backend: backend, clock: clock, authMode: .required, role: .api, configure: { $0.webhooks.policy.allowPrivate = true }
+        ) {
             client, store in
             let owner = try await apiKey(store, name: "owner")
             let hook = try await Self.register(client, receiver, events: [.eventCreated], headers: owner)
@@ -188,6 +197,48 @@ struct WebhookTests {
             #expect(log.map { $0["state"] as? String } == ["failed", "failed"])
             _ = try await client.send(.post, "/events", json: #"{"title":"E","location":"F","date":"2030-02-01"}"#, headers: owner)
             #expect(try await client.send(.get, "/webhooks/\(hook)/deliveries", headers: owner).array().count == 2)
+        }
+    }
+    /// A worker that claimed a message and died: the lease runs out and another worker sends it,
+    /// under the same webhook-id; the log keeps what is delivered until its retention.
+    @Test(arguments: Backend.all) func aMessageWhoseWorkerDiedIsSentAfterItsLeaseAndTheLogIsPurgedLater(backend: Backend) async throws {
+        let receiver = try await WebhookReceiver.start()
+        let clock = ManualClock("2030-01-01T10:00:00Z")
+        try await withTestApp(
+            backend: backend, clock: clock, authMode: .required, role: .api, configure: { $0.webhooks.policy.allowPrivate = true }
+        ) {
+            client, store in
+            let owner = try await apiKey(store, name: "owner")
+            let hook = try await Self.register(client, receiver, events: [.eventCreated], headers: owner)
+            _ = try await client.send(.post, "/events", json: #"{"title":"A","location":"B","date":"2030-02-01"}"#, headers: owner)
+            let queue = SQLWebhookStore(store: store)
+            let lease = WebhookSettings().leaseMilliseconds
+            let dead = try await queue.claim(owner: "dead-worker", limit: 10, now: clock.now(), leaseMilliseconds: lease)
+            #expect(dead.count == 1)
+            let dispatcher = Self.dispatcher(store, clock: clock)
+            #expect(try await dispatcher.dispatchDue() == 0)
+            clock.advance(milliseconds: lease)
+            #expect(try await dispatcher.dispatchDue() == 1)
+            let received = try receiver.requests()
+            #expect(received.count == 1 && received[0].verified)
+            #expect(received.first?.headers["webhook-id"] == dead[0].message.messageID)
+            // The dead worker's late outcome changes nothing: the lease is no longer its own.
+            try await queue.complete(
+                dead[0].message.id, owner: "dead-worker", result: .answered(status: 500, latencyMilliseconds: 1),
+                outcome: .retry(at: clock.now()), now: clock.now())
+            let log = try await client.send(.get, "/webhooks/\(hook)/deliveries", headers: owner).array()
+            #expect(log.first?["state"] as? String == "delivered")
+            #expect(log.first?["attempts"] as? Int == 2)
+
+            // Kept for the retention, then purged; what still waits is never purged.
+            _ = try await client.send(.post, "/webhooks/\(hook)/ping", headers: owner)
+            #expect(try await dispatcher.purgeLog() == 0)
+            clock.advance(milliseconds: 31 * 86_400_000)
+            #expect(try await dispatcher.purgeLog() == 1)
+            #expect(
+                try await client.send(.get, "/webhooks/\(hook)/deliveries", headers: owner).array().map { $0["type"] as? String } == [
+                    "webhook.ping"
+                ])
         }
     }
 }
