@@ -86,7 +86,8 @@ public struct APIKeyToken: Sendable, Equatable {
 public enum AccountName {
     public static func validate(_ raw: String) -> Result<String, FieldError> {
         let name = raw.trimmingWhitespace()
-        guard !name.isEmpty, name.unicodeScalars.count <= 100,
+        // The limit applies to what was sent, as the OpenAPI document says, not to what trimming leaves.
+        guard !name.isEmpty, raw.unicodeScalars.count <= 100,
             !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
         else {
             return .failure(

@@ -9,6 +9,12 @@ public struct WebhookRegistration: Sendable, Equatable {
     /// `active: true` turns a disabled endpoint back on; `false` pauses it.
     public var active: Bool?
 
+    public init(url: String? = nil, eventTypes: [WebhookEventType]? = nil, active: Bool? = nil) {
+        self.url = url
+        self.eventTypes = eventTypes
+        self.active = active
+    }
+
     public static let maxURLLength = 2048
     static let fields: Set<String> = ["url", "events", "active"]
 
@@ -63,7 +69,7 @@ public struct WebhookRegistration: Sendable, Equatable {
                 FieldError(field: "events", code: "invalid_type", message: "expected a list of event types, got \(other.typeName)"))
         }
         switch object["active"] {
-        case nil, .null?: break
+        case nil: break
         case .bool(let active)?: registration.active = active
         case let other?:
             errors.append(FieldError(field: "active", code: "invalid_type", message: "expected true or false, got \(other.typeName)"))

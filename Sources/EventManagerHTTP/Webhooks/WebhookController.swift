@@ -42,9 +42,16 @@ struct WebhookController: Sendable {
         let principal = try Self.principal(context)
         let body = try await RequestInput.json(request, limit: limits.maxBodyBytes)
         let registration = try WebhookRegistration.validate(body, partial: false, policy: policy).get()
-        let webhook = try await repository.create(
+        var webhook = try await repository.create(
             accountID: principal.accountID, url: registration.url ?? "", eventTypes: registration.eventTypes ?? [],
             secret: Webhook.makeSecret(), now: clock.now())
+        // Registered paused: it hears nothing until it is turned on.
+        if registration.active == false,
+            let paused = try await repository.update(id: webhook.id, change: WebhookRegistration(active: false), now: clock.now())
+        {
+            webhook.disabledAt = paused.disabledAt
+            webhook.disabledReason = paused.disabledReason
+        }
         var response = Response.json(status: .created) { $0.webhook(webhook, secret: true) }
         response.headers[.location] = "/webhooks/\(webhook.id)"
         return response

@@ -156,6 +156,16 @@ struct WebhookTests {
                 try await client.send(.patch, "/webhooks/1", json: #"{"url":"http://127.0.0.1/"}"#, headers: owner).status
                     == .unprocessableContent)
 
+            // Registered paused; a null is not a flag.
+            let registeredPaused = try await client.send(
+                .post, "/webhooks", json: #"{"url":"https://hooks.example.com/b","events":["event.created"],"active":false}"#,
+                headers: owner)
+            #expect(try registeredPaused.object()["active"] as? Bool == false)
+            let nullFlag = try await client.send(
+                .post, "/webhooks", json: #"{"url":"https://hooks.example.com/b","events":["event.created"],"active":null}"#,
+                headers: owner)
+            #expect(nullFlag.status == .unprocessableContent)
+
             // A ping is queued at once and shows in the log.
             let ping = try await client.send(.post, "/webhooks/1/ping", headers: owner)
             #expect(ping.status == .accepted)
