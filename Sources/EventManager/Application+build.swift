@@ -124,7 +124,7 @@ public func buildApplication(
             events: store.isSQLite && role == .all ? CachedEventRepository(base: events) : events,
             subscriptions: SQLSubscriptionStore(store: store, settings: reminderSettings), accounts: SQLAccountStore(store: store),
             deliveries: SQLDeliveryLedger(store: store), idempotency: SQLIdempotencyStore(store: store), changes: events,
-            webhooks: SQLWebhookStore(store: store), limiters: limiters, clock: clock,
+            webhooks: SQLWebhookStore(store: store), calendars: SQLCalendarStore(store: store), limiters: limiters, clock: clock,
             queueChanged: {
                 if runsWorker {
                     wakeup.signal()
@@ -135,7 +135,8 @@ public func buildApplication(
         let settings = RouterSettings(
             limits: configuration.limits, defaultReminderMinutes: configuration.reminders.defaultMinutes,
             authMode: configuration.authMode, metrics: metrics, readiness: workerChecks, server: configuration.server,
-            idempotency: configuration.idempotency, webhookPolicy: configuration.webhooks.policy
+            idempotency: configuration.idempotency, webhookPolicy: configuration.webhooks.policy,
+            calendar: configuration.calendar
         )
         services.append(
             Housekeeping(

@@ -73,6 +73,11 @@ public struct AppConfiguration: Sendable {
     /// `app.public_url`, or the bind address when it is not set.
     public var effectivePublicURL: String { publicURL ?? "http://\(host):\(port)" }
 
+    /// Links and UIDs of calendars and pages: the UID domain is the sender's, as in emails.
+    public var calendar: CalendarSettings {
+        CalendarSettings(publicURL: effectivePublicURL, uidDomain: CalendarSettings.domain(ofSender: smtpDefaultSender))
+    }
+
     public init() {}
 
     public init(reader: ConfigReader) throws(ConfigurationError) {

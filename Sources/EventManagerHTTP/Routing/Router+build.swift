@@ -18,6 +18,8 @@ public struct APIDependencies: Sendable {
     public var changes: (any EventChangeFeed)?
     /// Webhook endpoints and their logs; nil serves no webhook routes.
     public var webhooks: (any WebhookRepository)?
+    /// Cancelled events and personal calendars; nil serves no calendar routes.
+    public var calendars: (any CalendarRepository)?
     public var limiters: RateLimiters
     public var clock: any WallClock
     /// Called after a write that may have scheduled mail has committed, to wake the worker.
@@ -26,7 +28,8 @@ public struct APIDependencies: Sendable {
     public init(
         events: any EventRepository, subscriptions: any SubscriptionRepository, accounts: (any AccountRepository)?,
         deliveries: (any DeliveryLedger)? = nil, idempotency: (any IdempotencyStore)? = nil, changes: (any EventChangeFeed)? = nil,
-        webhooks: (any WebhookRepository)? = nil, limiters: RateLimiters, clock: any WallClock,
+        webhooks: (any WebhookRepository)? = nil, calendars: (any CalendarRepository)? = nil, limiters: RateLimiters,
+        clock: any WallClock,
         queueChanged: @escaping @Sendable () -> Void = {}
     ) {
         self.events = events
@@ -36,6 +39,7 @@ public struct APIDependencies: Sendable {
         self.idempotency = idempotency
         self.changes = changes
         self.webhooks = webhooks
+        self.calendars = calendars
         self.limiters = limiters
         self.clock = clock
         self.queueChanged = queueChanged
@@ -56,12 +60,16 @@ public struct RouterSettings: Sendable {
     public var idempotency = IdempotencySettings()
     /// Which webhook URLs may be registered (`webhooks.allow_private`).
     public var webhookPolicy = WebhookAddressPolicy()
+    /// Links and UIDs of calendars and pages.
+    public var calendar = CalendarSettings()
 
     public init(
         limits: APILimits = APILimits(), defaultReminderMinutes: Int64 = 30, authMode: AuthMode = .disabled, metrics: AppMetrics? = nil,
         readiness: [ReadinessCheck] = [], server: ServerSettings = ServerSettings(),
-        idempotency: IdempotencySettings = IdempotencySettings(), webhookPolicy: WebhookAddressPolicy = WebhookAddressPolicy()
+        idempotency: IdempotencySettings = IdempotencySettings(), webhookPolicy: WebhookAddressPolicy = WebhookAddressPolicy(),
+        calendar: CalendarSettings = CalendarSettings()
     ) {
+        self.calendar = calendar
         self.idempotency = idempotency
         self.webhookPolicy = webhookPolicy
         self.limits = limits
@@ -120,6 +128,10 @@ func apiRoutes(_ dependencies: APIDependencies, settings: RouterSettings) -> Rou
             ledger: deliveries, clock: dependencies.clock, access: access, event: { try await events.find(id: $0) },
             queueChanged: dependencies.queueChanged
         ).addRoutes(to: routes)
+    }
+    if let calendars = dependencies.calendars {
+        CalendarController(events: events, calendars: calendars, clock: dependencies.clock, settings: settings.calendar)
+            .addRoutes(to: routes)
     }
     if let webhooks = dependencies.webhooks {
         WebhookController(

@@ -13,8 +13,7 @@ public struct ReminderMessages: Sendable {
     public init(sender: String, publicURL: String) {
         self.sender = sender
         self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
-        self.senderDomain =
-            sender.split(separator: "@").last.map { String($0).trimmingCharacters(in: CharacterSet(charactersIn: ">")) } ?? "localhost"
+        self.senderDomain = CalendarSettings.domain(ofSender: sender)
     }
 
     /// What the messages of one event have in common, rendered once for all its subscribers:
@@ -32,7 +31,9 @@ public struct ReminderMessages: Sendable {
         struct Shared {
             var content: Content
             var when: String
-            var invite: [UInt8]
+            /// The invitation up to its attendee, and after: the attendee is each message's own.
+            var inviteHead: [UInt8]
+            var inviteTail: [UInt8]
             var method: String
         }
 
@@ -83,7 +84,9 @@ public struct ReminderMessages: Sendable {
             .init(contentType: "text/html; charset=utf-8", body: Array(html.utf8)),
         ]
         message.attachments = [
-            .init(contentType: "text/calendar; charset=utf-8; method=\(shared.method)", body: shared.invite, filename: "event.ics")
+            .init(
+                contentType: "text/calendar; charset=utf-8; method=\(shared.method)",
+                body: shared.inviteHead + ICalendarText.attendee(delivery.email) + shared.inviteTail, filename: "event.ics")
         ]
         let seed = delivery.messageID.filter { $0.isLetter || $0.isNumber }.prefix(24)
         return OutgoingMail(
@@ -102,12 +105,20 @@ public struct ReminderMessages: Sendable {
         if shareable, let found = cache?.entries[key] { return found }
         // DTSTAMP to the second, the precision iCalendar gives it.
         let stamp = Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch / 1000 * 1000)
-        let invite = CalendarInvite(
-            uid: "event-\(delivery.eventID)@\(senderDomain)", sequence: content.sequence, stamp: stamp, start: content.start,
-            summary: content.title, location: content.location, cancelled: delivery.kind == .cancellation
-        )
+        let cancelled = delivery.kind == .cancellation
+        let entry = CalendarEntry(
+            uid: CalendarEntry.uid(eventID: delivery.eventID, domain: senderDomain), sequence: content.sequence, stamp: stamp,
+            lastModified: stamp, start: content.start, isDateOnly: content.isDateOnly, zone: content.zone, summary: content.title,
+            location: content.location, url: "\(publicURL)/e/\(delivery.eventID)", cancelled: cancelled)
+        // REQUEST, not PUBLISH: Gmail, Outlook and Apple Calendar apply a REQUEST with the same
+        // UID and a higher SEQUENCE to the copy already in the calendar, and a CANCEL removes it;
+        // a PUBLISH attachment is offered as a new event each time. See README "Calendars".
+        let method = cancelled ? "CANCEL" : "REQUEST"
+        let invite = CalendarDocument(method: method, organizer: sender, entries: [entry]).render()
+        let split = Self.split(invite)
         let shared = Cache.Shared(
-            content: content, when: Self.localTime(content.start, zone: content.zone), invite: invite.render(), method: invite.method)
+            content: content, when: Self.localTime(content.start, zone: content.zone), inviteHead: split.head, inviteTail: split.tail,
+            method: method)
         if shareable, let cache {
             if cache.entries.count >= 16 { cache.entries.removeAll() }
             cache.entries[key] = shared
@@ -123,6 +134,7 @@ public struct ReminderMessages: Sendable {
         var location: String
         var start: Timestamp
         var zone: EventTimeZone
+        var isDateOnly = false
         var sequence: Int64
         var previous: String?
 
@@ -133,6 +145,7 @@ public struct ReminderMessages: Sendable {
                 location = event.location
                 start = event.startsAt
                 zone = event.timeZone
+                isDateOnly = event.isDateOnly
                 sequence = claimed.eventRevision
                 subject = "Please confirm: reminders for \(title)"
                 heading = "Please confirm your subscription"
@@ -141,6 +154,7 @@ public struct ReminderMessages: Sendable {
                 location = event.location
                 start = event.startsAt
                 zone = event.timeZone
+                isDateOnly = event.isDateOnly
                 sequence = claimed.eventRevision
                 let minutes = max(0, (event.startsAt.millisecondsSinceEpoch - now.millisecondsSinceEpoch + 30_000) / 60_000)
                 let when = minutes == 0 ? "now" : "in \(ReminderMessages.duration(minutes: minutes))"
@@ -169,6 +183,15 @@ public struct ReminderMessages: Sendable {
                 }
             }
         }
+    }
+
+    /// A one-event calendar cut before its `END:VEVENT`, where each message's attendee goes.
+    static func split(_ invite: [UInt8]) -> (head: [UInt8], tail: [UInt8]) {
+        let marker = Array("END:VEVENT\r\n".utf8)
+        guard invite.count >= marker.count,
+            let start = (0...(invite.count - marker.count)).last(where: { invite[$0..<($0 + marker.count)].elementsEqual(marker) })
+        else { return (invite, []) }
+        return (Array(invite[..<start]), Array(invite[start...]))
     }
 
     /// `1 hour 30 minutes`, `2 days`, `30 minutes`.

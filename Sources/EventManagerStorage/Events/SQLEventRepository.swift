@@ -198,11 +198,19 @@ public struct SQLEventRepository: EventRepository {
             try await WebhookOutbox.enqueue(events.map { .event(.eventDeleted, $0, at: now) }, now: now, in: sql)
             // Last: the counter's lock is held from here to the commit.
             let first = try await ChangeCounter.reserve(events.count, on: sql)
+            // What the event was, for calendar feeds to carry it as cancelled.
             let tombstones = events.enumerated().map { offset, event -> SQLQueryString in
-                "(\(bind: event.id), \(bind: first + Int64(offset)), \(bind: now.millisecondsSinceEpoch))"
+                """
+                (\(bind: event.id), \(bind: first + Int64(offset)), \(bind: now.millisecondsSinceEpoch), \(bind: event.title), \
+                \(bind: event.location), \(bind: event.startsAt.millisecondsSinceEpoch), \(bind: event.timeZone.identifier), \
+                \(bind: event.isDateOnly), \(bind: event.revision + 1))
+                """
             }
             try await sql.raw(
-                "INSERT INTO event_tombstones (event_id, change_seq, deleted_at) VALUES \(tombstones.joined(separator: ", "))"
+                """
+                INSERT INTO event_tombstones (event_id, change_seq, deleted_at, title, location, starts_at, timezone, date_only, revision) \
+                VALUES \(tombstones.joined(separator: ", "))
+                """
             )
             .run()
             return events.map(\.id)

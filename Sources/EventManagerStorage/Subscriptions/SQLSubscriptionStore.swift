@@ -32,9 +32,11 @@ public struct SQLSubscriptionStore: SubscriptionRepository {
             let status = planner.initialStatus
             let inserted = try await sql.raw(
                 """
-                INSERT INTO subscriptions (event_id, email, email_normalized, remind_before_minutes, status, token, created_at) \
+                INSERT INTO subscriptions (event_id, email, email_normalized, remind_before_minutes, status, token, feed_token, \
+                created_at) \
                 VALUES (\(bind: eventID), \(bind: request.email.value), \(bind: request.email.normalized), \
-                \(bind: request.remindBeforeMinutes), \(bind: status.rawValue), \(bind: token), \(bind: now.millisecondsSinceEpoch)) \
+                \(bind: request.remindBeforeMinutes), \(bind: status.rawValue), \(bind: token), \(bind: RandomToken.hex(bytes: 16)), \
+                \(bind: now.millisecondsSinceEpoch)) \
                 ON CONFLICT (event_id, email_normalized) DO NOTHING RETURNING id
                 """
             ).first()

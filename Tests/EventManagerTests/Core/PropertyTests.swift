@@ -154,14 +154,14 @@ import Testing
         // Any scalar from the space to the emoji, less the surrogates (not scalars at all).
         let text = Gen.uint32(in: 0x20...0x1F600).compactMap { Unicode.Scalar($0).map(Character.init) }.string(of: 0...200)
         await propertyCheck(count: 300, input: text) { text in
-            let escaped = CalendarInvite.escape(text)
+            let escaped = ICalendarText.escape(text)
             // CR is dropped and other control characters become spaces; everything else survives.
             let kept = String.UnicodeScalarView(
                 text.unicodeScalars.compactMap { scalar -> Unicode.Scalar? in
                     scalar == "\r" ? nil : scalar == "\n" || scalar.properties.generalCategory != .control ? scalar : " "
                 })
             #expect(Self.unescape(escaped) == String(kept))
-            let folded = CalendarInvite.fold("SUMMARY:" + escaped)
+            let folded = ICalendarText.fold("SUMMARY:" + escaped)
             var physical: [[UInt8]] = [[]]
             var index = 0
             while index < folded.count {

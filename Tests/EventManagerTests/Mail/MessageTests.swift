@@ -55,11 +55,12 @@ func sampleClaim(
     }
 
     @Test func calendarFoldsEscapesAndCarriesUidAndSequence() {
-        let invite = CalendarInvite(
-            uid: "event-7@example.org", sequence: 4, stamp: Timestamp(millisecondsSinceEpoch: 0),
-            start: Timestamp(millisecondsSinceEpoch: 1_000), summary: "A, B; C\\D\nE " + String(repeating: "ü", count: 60),
-            location: "Hall 1", cancelled: false
-        )
+        let invite = CalendarDocument(entries: [
+            CalendarEntry(
+                uid: "event-7@example.org", sequence: 4, stamp: Timestamp(millisecondsSinceEpoch: 0),
+                lastModified: Timestamp(millisecondsSinceEpoch: 0), start: Timestamp(millisecondsSinceEpoch: 1_000),
+                summary: "A, B; C\\D\nE " + String(repeating: "ü", count: 60), location: "Hall 1")
+        ])
         let text = String(decoding: invite.render(), as: UTF8.self)
         #expect(text.contains("UID:event-7@example.org\r\n"))
         #expect(text.contains("SEQUENCE:4\r\n"))
