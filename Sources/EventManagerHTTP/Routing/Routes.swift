@@ -48,13 +48,45 @@ final class RouteTable {
     }
 }
 
-/// Which methods a request path supports, matching `:parameter` segments like the router does.
+/// Which methods a request path supports, matching `:parameter` and `{parameter}.suffix`
+/// segments like the router does.
 struct MethodIndex: Sendable {
-    private var entries: [(segments: [Substring?], methods: [String])] = []
+    /// One segment of a route: a literal, or a parameter that ends with `suffix` ("" for `:id`).
+    enum Segment: Equatable, Sendable {
+        case literal(Substring)
+        case parameter(suffix: Substring)
+
+        init(_ text: Substring) {
+            if text.hasPrefix(":") {
+                self = .parameter(suffix: "")
+            } else if text.hasPrefix("{"), let close = text.firstIndex(of: "}") {
+                self = .parameter(suffix: text[text.index(after: close)...])
+            } else {
+                self = .literal(text)
+            }
+        }
+
+        func matches(_ part: Substring) -> Bool {
+            switch self {
+            case .literal(let literal): literal == part
+            case .parameter(let suffix): part.hasSuffix(suffix) && part.count > suffix.count
+            }
+        }
+
+        /// How specific: a literal beats a parameter with a suffix, which beats a bare one.
+        var weight: Int {
+            switch self {
+            case .literal: 2
+            case .parameter(let suffix): suffix.isEmpty ? 0 : 1
+            }
+        }
+    }
+
+    private var entries: [(segments: [Segment], methods: [String])] = []
     private static let order = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 
     mutating func add(_ method: HTTPRequest.Method, _ path: String) {
-        let segments: [Substring?] = path.split(separator: "/").map { $0.hasPrefix(":") ? nil : $0 }
+        let segments = path.split(separator: "/").map(Segment.init)
         var methods = [method.rawValue] + (method == .get ? ["HEAD"] : [])
         if let index = entries.firstIndex(where: { $0.segments == segments }) {
             methods += entries[index].methods
@@ -69,8 +101,8 @@ struct MethodIndex: Sendable {
     func allowedMethods(for path: String) -> [String]? {
         let parts = path.split(separator: "/")
         let matching = entries.filter { entry in
-            entry.segments.count == parts.count && zip(entry.segments, parts).allSatisfy { $0.0 == nil || $0.0 == $0.1 }
+            entry.segments.count == parts.count && zip(entry.segments, parts).allSatisfy { $0.0.matches($0.1) }
         }
-        return matching.max { $0.segments.compactMap(\.self).count < $1.segments.compactMap(\.self).count }?.methods
+        return matching.max { $0.segments.map(\.weight).reduce(0, +) < $1.segments.map(\.weight).reduce(0, +) }?.methods
     }
 }

@@ -56,6 +56,9 @@ struct CalendarTests {
             let personal = try await client.send(.get, "/calendar/\(token).ics")
             #expect(personal.status == .ok)
             #expect(try await client.send(.get, "/calendar/nope.ics").status == .notFound)
+            let wrongMethod = try await client.send(.post, "/events/1.ics")
+            #expect(wrongMethod.status == .methodNotAllowed)
+            #expect(wrongMethod.headers[.allow] == "GET, HEAD")
 
             // The organiser moves it: a change notice goes out with an update.
             let moved = try await client.send(

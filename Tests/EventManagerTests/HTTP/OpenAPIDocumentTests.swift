@@ -30,7 +30,7 @@ import Testing
         let dependencies = APIDependencies(
             events: FailingRepository(), subscriptions: FailingRepository(), accounts: SQLAccountStore(store: store),
             deliveries: SQLDeliveryLedger(store: store), changes: SQLEventRepository(store: store),
-            webhooks: SQLWebhookStore(store: store), limiters: RateLimiters(settings: .disabled),
+            webhooks: SQLWebhookStore(store: store), calendars: SQLCalendarStore(store: store), limiters: RateLimiters(settings: .disabled),
             clock: ManualClock())
         let routes = apiRoutes(dependencies, settings: RouterSettings(metrics: AppMetrics()))
         let document = try #require(JSONSerialization.jsonObject(with: Data(try OpenAPIDocument.json().utf8)) as? [String: Any])
