@@ -41,7 +41,7 @@ public func buildApplication(
     logger.logLevel = configuration.logLevel
     let role = configuration.role
     // Fail at start, not at the first request, when the executable was installed without its resources.
-    _ = try OpenAPIDocument.json()
+    try checkHTTPResources()
     let clock = dependencies.clock
     let store = try DatabaseStore(
         url: configuration.database, poolSize: configuration.poolSize, busyTimeoutMilliseconds: configuration.busyTimeoutMilliseconds,

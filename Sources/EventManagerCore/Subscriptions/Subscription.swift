@@ -15,12 +15,15 @@ public struct Subscription: Sendable, Equatable {
     public var status: SubscriptionStatus
     /// Unguessable; lets the subscriber unsubscribe from the links in every email.
     public var token: String
+    /// Unguessable too, but it only reads: the subscriber's personal calendar feed.
+    public var feedToken: String?
     public var createdAt: Timestamp
 
     public init(
         id: Int64, eventID: Int64, email: String, remindBeforeMinutes: Int64, status: SubscriptionStatus, token: String,
-        createdAt: Timestamp
+        feedToken: String? = nil, createdAt: Timestamp
     ) {
+        self.feedToken = feedToken
         self.id = id
         self.eventID = eventID
         self.email = email
@@ -42,6 +45,11 @@ public struct SubscriptionRequest: Sendable, Equatable {
     public var remindBeforeMinutes: Int64
 
     public static let minutesRange: ClosedRange<Int64> = 0...40_320
+
+    public init(email: EmailAddress, remindBeforeMinutes: Int64) {
+        self.email = email
+        self.remindBeforeMinutes = remindBeforeMinutes
+    }
 
     /// Validates `{"email", "remind_before_minutes"?}`; `extraFields` are allowed too (the seed's
     /// `event_id`).

@@ -11,10 +11,46 @@ import NIOHTTP1
 struct ErrorMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let methods: MethodIndex
+    /// Pages show their errors as pages; nil answers JSON everywhere.
+    var templates: PageTemplates? = nil
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
+        } catch {
+            let response = try answer(error, request: request, context: context)
+            guard let templates, PageController.isPage(request.uri.path) else { return response }
+            return Self.page(for: error, answer: response, templates: templates)
+        }
+    }
+
+    /// The same refusal as a page, keeping the JSON answer's status and headers (`Retry-After`, `Allow`).
+    static func page(for error: any Error, answer: Response, templates: PageTemplates) -> Response {
+        let status = answer.status
+        let (title, text): (String, String)
+        switch error {
+        case _ where status == .tooManyRequests:
+            (title, text) = ("Too many requests", "Too many requests came from your address. Please try again in a little while.")
+        case let error as AppError where status.code < 500:
+            (title, text) = (status == .notFound ? "Not found" : status.reasonPhrase, error.message)
+        case _ where status == .notFound:
+            (title, text) = ("Not found", "There is no page here.")
+        case _ where status.code >= 500:
+            (title, text) = ("Something went wrong", "The page could not be shown. Please try again in a moment.")
+        default:
+            (title, text) = (status.reasonPhrase, "The request could not be handled.")
+        }
+        var page = templates.message(title, text, status: status, bad: true, extra: ["back": "/", "back_label": "Upcoming events"])
+        for field in answer.headers where page.headers[field.name] == nil && field.name != .contentType {
+            page.headers.append(field)
+        }
+        return page
+    }
+
+    /// The JSON answer to an error.
+    func answer(_ error: any Error, request: Request, context: Context) throws -> Response {
+        do {
+            throw error
         } catch let error as AppError {
             return try error.response(from: request, context: context)
         } catch let error as HTTPError {

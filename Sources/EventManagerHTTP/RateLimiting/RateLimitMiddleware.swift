@@ -57,6 +57,15 @@ struct RateLimitMiddleware: RouterMiddleware {
     let limiters: RateLimiters
     let clock: any WallClock
     let stage: Stage
+    /// Pages show refusals as pages.
+    var templates: PageTemplates? = nil
+
+    /// The JSON answer to `error`, or on a page path the same as a page.
+    private func respond(_ error: AppError, _ request: Request, _ context: Context) throws -> Response {
+        let response = try error.response(from: request, context: context)
+        guard let templates, PageController.isPage(request.uri.path) else { return response }
+        return ErrorMiddleware.page(for: error, answer: response, templates: templates)
+    }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
@@ -84,8 +93,7 @@ struct RateLimitMiddleware: RouterMiddleware {
                 return try await next(request, context)
             } catch let error as AppError where error.kind == .unauthorized {
                 let decision = await limiters.check(limiter, address, now: clock.now())
-                var response = try (decision.allowed ? error : AppError.rateLimited(decision, scope: scope)).response(
-                    from: request, context: context)
+                var response = try respond(decision.allowed ? error : AppError.rateLimited(decision, scope: scope), request, context)
                 Self.describe(name, limiter: limiter, decision: decision, in: &response.headers)
                 return response
             }
@@ -102,10 +110,10 @@ struct RateLimitMiddleware: RouterMiddleware {
             do {
                 response = try await next(request, context)
             } catch let error as AppError {
-                response = try error.response(from: request, context: context)
+                response = try respond(error, request, context)
             }
         } else {
-            response = try AppError.rateLimited(decision, scope: scope).response(from: request, context: context)
+            response = try respond(AppError.rateLimited(decision, scope: scope), request, context)
         }
         Self.describe(name, limiter: limiter, decision: decision, in: &response.headers)
         return response

@@ -86,16 +86,28 @@ public func buildRouter(_ dependencies: APIDependencies, settings: RouterSetting
     let routes = apiRoutes(dependencies, settings: settings)
     let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
     router.add(middleware: RequestLogMiddleware(logger: logger, metrics: settings.metrics))
-    router.add(middleware: ErrorMiddleware(methods: routes.methodIndex))
+    let templates = try? PageTemplates.shared.get()
+    router.add(middleware: ErrorMiddleware(methods: routes.methodIndex, templates: templates))
     router.add(middleware: ProtocolMiddleware())
     // Limits by address come before authentication: a bad key is counted, and past the limit it costs no database query.
-    router.add(middleware: RateLimitMiddleware(limiters: dependencies.limiters, clock: dependencies.clock, stage: .beforeAuthentication))
+    router.add(
+        middleware: RateLimitMiddleware(
+            limiters: dependencies.limiters, clock: dependencies.clock, stage: .beforeAuthentication, templates: templates))
     if let accounts = dependencies.accounts {
         router.add(middleware: AuthMiddleware(authenticator: accounts, clock: dependencies.clock))
-        router.add(middleware: RateLimitMiddleware(limiters: dependencies.limiters, clock: dependencies.clock, stage: .afterAuthentication))
+        router.add(
+            middleware: RateLimitMiddleware(
+                limiters: dependencies.limiters, clock: dependencies.clock, stage: .afterAuthentication, templates: templates))
     }
     routes.register(on: router)
     return router
+}
+
+/// Fails when the executable was installed without its resources (the OpenAPI document, the
+/// page templates), so that a broken install stops at start, not at the first request.
+public func checkHTTPResources() throws {
+    _ = try OpenAPIDocument.json()
+    _ = try PageTemplates.shared.get()
 }
 
 /// Every route of the API, before registration (the OpenAPI test compares them with the document).
@@ -117,11 +129,18 @@ func apiRoutes(_ dependencies: APIDependencies, settings: RouterSettings) -> Rou
     EventController(
         repository: events, clock: dependencies.clock, limits: settings.limits, access: access, queueChanged: dependencies.queueChanged
     ).addRoutes(to: routes)
-    SubscriptionController(
+    let subscriptions = SubscriptionController(
         repository: dependencies.subscriptions, clock: dependencies.clock, limits: settings.limits,
         defaultMinutes: settings.defaultReminderMinutes, limiters: dependencies.limiters, access: access,
-        eventOwner: { try await events.find(id: $0) }, queueChanged: dependencies.queueChanged
-    ).addRoutes(to: routes)
+        eventOwner: { try await events.find(id: $0) }, queueChanged: dependencies.queueChanged,
+        templates: try? PageTemplates.shared.get()
+    )
+    subscriptions.addRoutes(to: routes)
+    if let templates = try? PageTemplates.shared.get() {
+        PageController(
+            events: events, subscriptions: subscriptions, templates: templates, clock: dependencies.clock, calendar: settings.calendar
+        ).addRoutes(to: routes)
+    }
     if let feed = dependencies.changes { EventChangesController(feed: feed).addRoutes(to: routes) }
     if let deliveries = dependencies.deliveries {
         DeliveryController(

@@ -14,6 +14,8 @@ struct SubscriptionController: Sendable {
     let eventOwner: @Sendable (Int64) async throws -> Event?
     /// Called after a change to the queue has committed, to wake the worker.
     let queueChanged: @Sendable () -> Void
+    /// The pages' look for the confirm and unsubscribe pages; nil falls back to bare HTML.
+    var templates: PageTemplates? = nil
 
     func addRoutes(to routes: RouteTable) {
         routes.add(.post, "/events/:id/subscriptions", isPublic: true) { request, context in
@@ -39,30 +41,37 @@ struct SubscriptionController: Sendable {
         routes.add(.post, "/unsubscribe", isPublic: true) { request, _ in try await oneClick(request) }
         routes.add(.get, "/confirm") { request, _ in
             let token = try Self.token(request)
-            return Response.page(
-                "Confirm", "Send me reminders for this event.",
-                form:
-                    "<form method=\"post\" action=\"/confirm?token=\(HTML.escape(token))\"><button type=\"submit\">Confirm</button></form>"
-            )
+            return page("Confirm", "Send me reminders for this event.", form: PageForm(action: "/confirm?token=\(token)", button: "Confirm"))
         }
         routes.add(.post, "/confirm", isPublic: true) { request, _ in
             guard let outcome = try await repository.confirm(token: Self.token(request), now: clock.now()) else { throw Self.unknownToken }
             switch outcome {
             case .confirmed:
                 queueChanged()
-                return Response.page("Confirmed", "You will get a reminder before the event starts.", form: "")
+                return page("Confirmed", "You will get a reminder before the event starts.")
             case .alreadyConfirmed:
-                return Response.page("Already confirmed", "This subscription is active; nothing changed.", form: "")
+                return page("Already confirmed", "This subscription is active; nothing changed.")
             case .unsubscribed:
-                return Response.page(
+                return page(
                     "Unsubscribed",
                     "You unsubscribed from this event, so this link no longer confirms anything. Subscribe again to get reminders.",
-                    form: "", status: .conflict)
+                    status: .conflict, bad: true)
             case .eventOver:
-                return Response.page(
-                    "Too late", "This event has already started; there is nothing left to remind you of.", form: "", status: .conflict)
+                return page(
+                    "Too late", "This event has already started; there is nothing left to remind you of.", status: .conflict, bad: true)
             }
         }
+    }
+
+    /// A page in the site's look, or bare HTML when the templates are not loaded.
+    func page(_ title: String, _ text: String, form: PageForm? = nil, status: HTTPResponse.Status = .ok, bad: Bool = false) -> Response {
+        guard let templates else { return Response.page(title, HTML.escape(text), form: form?.html ?? "", status: status) }
+        var extra: [String: Any] = [:]
+        if let form {
+            extra = ["form_action": form.action, "form_button": form.button]
+            if let field = form.field { extra["form_field"] = field; extra["form_value"] = form.value ?? "" }
+        }
+        return templates.message(title, text, status: status, bad: bad, extra: extra)
     }
 
     func subscribe(_ request: Request, eventID pathID: Int64?, seedForm: Bool) async throws -> Response {
@@ -117,14 +126,10 @@ struct SubscriptionController: Sendable {
     /// `GET /unsubscribe?token=`: a page with a button; never unsubscribes by itself, since mail
     /// scanners follow links.
     func confirmationPage(_ request: Request) throws -> Response {
-        let token = HTML.escape(try Self.token(request))
-        return Response.page(
+        let token = try Self.token(request)
+        return page(
             "Unsubscribe", "Stop reminders and notices for this event?",
-            form: """
-                <form method="post" action="/unsubscribe?token=\(token)">\
-                <input type="hidden" name="List-Unsubscribe" value="One-Click">\
-                <button type="submit">Unsubscribe</button></form>
-                """)
+            form: PageForm(action: "/unsubscribe?token=\(token)", field: "List-Unsubscribe", value: "One-Click", button: "Unsubscribe"))
     }
 
     /// `POST /unsubscribe?token=` with `List-Unsubscribe=One-Click` (RFC 8058).
@@ -145,7 +150,7 @@ struct SubscriptionController: Sendable {
             ])
         }
         guard try await repository.unsubscribe(token: token, now: clock.now()) else { throw Self.unknownToken }
-        return Response.page("Unsubscribed", "You are unsubscribed.", form: "")
+        return page("Unsubscribed", "You are unsubscribed: no more reminders or notices for this event.")
     }
 
     static func token(_ request: Request) throws -> String {
@@ -164,4 +169,18 @@ struct SubscriptionController: Sendable {
     }
 
     static var unknownToken: AppError { AppError(.notFound, code: "subscription_not_found", message: "no subscription has this token") }
+}
+
+/// A one-button form on a page: where it posts, an optional hidden field, the button's words.
+struct PageForm: Sendable {
+    var action: String
+    var field: String? = nil
+    var value: String? = nil
+    var button: String
+
+    /// The form as bare HTML, everything escaped.
+    var html: String {
+        let hidden = field.map { "<input type=\"hidden\" name=\"\(HTML.escape($0))\" value=\"\(HTML.escape(value ?? ""))\">" } ?? ""
+        return "<form method=\"post\" action=\"\(HTML.escape(action))\">\(hidden)<button type=\"submit\">\(HTML.escape(button))</button></form>"
+    }
 }

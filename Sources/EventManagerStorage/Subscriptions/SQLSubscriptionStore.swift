@@ -16,7 +16,7 @@ public struct SQLSubscriptionStore: SubscriptionRepository {
         self.queue = QueueWriter(settings: settings)
     }
 
-    static let columns = "id, event_id, email, remind_before_minutes, status, token, created_at"
+    static let columns = "id, event_id, email, remind_before_minutes, status, token, feed_token, created_at"
 
     public func subscribe(eventID: Int64, request: SubscriptionRequest, now: Timestamp) async throws -> (SubscriptionView, created: Bool) {
         let (planner, queue, forShare) = (self.planner, self.queue, store.forShare)
@@ -29,13 +29,14 @@ public struct SQLSubscriptionStore: SubscriptionRepository {
             // The insert is the duplicate check: a concurrent subscription of the same address
             // waits on the unique index and then finds this one, on both databases.
             let token = RandomToken.make()
+            let feedToken = RandomToken.hex(bytes: 16)
             let status = planner.initialStatus
             let inserted = try await sql.raw(
                 """
                 INSERT INTO subscriptions (event_id, email, email_normalized, remind_before_minutes, status, token, feed_token, \
                 created_at) \
                 VALUES (\(bind: eventID), \(bind: request.email.value), \(bind: request.email.normalized), \
-                \(bind: request.remindBeforeMinutes), \(bind: status.rawValue), \(bind: token), \(bind: RandomToken.hex(bytes: 16)), \
+                \(bind: request.remindBeforeMinutes), \(bind: status.rawValue), \(bind: token), \(bind: feedToken), \
                 \(bind: now.millisecondsSinceEpoch)) \
                 ON CONFLICT (event_id, email_normalized) DO NOTHING RETURNING id
                 """
@@ -44,7 +45,7 @@ public struct SQLSubscriptionStore: SubscriptionRepository {
             if let id = try inserted?.decode(column: "id", as: Int64.self) {
                 subscription = Subscription(
                     id: id, eventID: eventID, email: request.email.value, remindBeforeMinutes: request.remindBeforeMinutes, status: status,
-                    token: token, createdAt: now)
+                    token: token, feedToken: feedToken, createdAt: now)
                 try await queue.apply(planner.subscribed(subscription, start: start, now: now), now: now, in: sql)
                 // A new subscription's reminder is the one just written: no need to read it back.
                 let state: DeliveryState? = status == .active ? .scheduled : nil
@@ -83,7 +84,8 @@ public struct SQLSubscriptionStore: SubscriptionRepository {
             guard let start = try await Self.start(of: eventID, lock: "", sql: sql) else { throw AppError.eventNotFound(eventID) }
             let rows = try await sql.raw(
                 """
-                SELECT s.id, s.event_id, s.email, s.remind_before_minutes, s.status, s.token, s.created_at, d.state AS reminder_state \
+                SELECT s.id, s.event_id, s.email, s.remind_before_minutes, s.status, s.token, s.feed_token, s.created_at, \
+                d.state AS reminder_state \
                 FROM subscriptions s LEFT JOIN deliveries d ON d.subscription_id = s.id AND d.kind = 'reminder' \
                 AND d.event_starts_at = \(bind: start.millisecondsSinceEpoch) \
                 WHERE s.event_id = \(bind: eventID) ORDER BY s.id
@@ -196,6 +198,7 @@ public struct SQLSubscriptionStore: SubscriptionRepository {
             remindBeforeMinutes: try row.decode(column: "remind_before_minutes", as: Int64.self),
             status: SubscriptionStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .unsubscribed,
             token: try row.decode(column: "token", as: String.self),
+            feedToken: try row.decodeNil(column: "feed_token") ? nil : try row.decode(column: "feed_token", as: String.self),
             createdAt: Timestamp(millisecondsSinceEpoch: try row.decode(column: "created_at", as: Int64.self))
         )
     }
