@@ -142,8 +142,16 @@ public struct EventTimeZone: Hashable, Sendable {
     /// Midnight of a calendar day in this zone (the first existing instant of that day when a
     /// daylight-saving change skips midnight).
     func startOfDay(year: Int64, month: Int64, day: Int64) -> Timestamp {
+        let utcMidnight = CivilDate.days(year: year, month: month, day: day) * 86_400_000
         if identifier == "UTC" {
-            return Timestamp(millisecondsSinceEpoch: CivilDate.days(year: year, month: month, day: day) * 86_400_000)
+            return Timestamp(millisecondsSinceEpoch: utcMidnight)
+        }
+        // Foundation's Gregorian calendar is Julian before 15 October 1582, while every date
+        // here (and on the wire) is proleptic Gregorian: early days use the zone's offset on
+        // our own day count. Zones had no daylight saving then, so midnight always exists.
+        if year < 1583 {
+            let guess = utcMidnight - offsetSeconds(at: Timestamp(millisecondsSinceEpoch: utcMidnight)) * 1000
+            return Timestamp(millisecondsSinceEpoch: utcMidnight - offsetSeconds(at: Timestamp(millisecondsSinceEpoch: guess)) * 1000)
         }
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = foundationZone

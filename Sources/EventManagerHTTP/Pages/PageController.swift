@@ -15,6 +15,8 @@ struct PageController: Sendable {
     let calendar: CalendarSettings
 
     static let pageSize = 20
+    /// Soonest first.
+    static let order = EventSort(field: .date, descending: false)
     /// The reminder choices of the form, in minutes.
     static let choices: [(minutes: Int64, label: String)] = [
         (10, "10 minutes before"), (30, "30 minutes before"), (60, "1 hour before"), (1440, "1 day before"),
@@ -40,13 +42,13 @@ struct PageController: Sendable {
         for name in ["q", "start_date", "end_date"] { values[name] = parameters.last { $0.0 == name }?.1 ?? "" }
         var query: EventListQuery
         do {
-            query = try EventListQuery.parse(parameters.filter { ["q", "start_date", "end_date", "cursor"].contains($0.0) })
+            query = try EventListQuery.parse(
+                parameters.filter { ["q", "start_date", "end_date", "cursor"].contains($0.0) }, fixedSort: Self.order)
         } catch {
             values["error"] = error.message
             values["events"] = [[String: Any]]()
             return templates.page("events", values, status: .badRequest)
         }
-        query.sort = EventSort(field: .date, descending: false)
         query.limit = Self.pageSize
         if query.filter.startsFrom == nil { query.filter.startsFrom = clock.now() }
         var found = try await events.list(query)
@@ -60,7 +62,10 @@ struct PageController: Sendable {
         values["has_events"] = !found.isEmpty
         if let q = parameters.last(where: { $0.0 == "q" })?.1 { values["searched"] = q }
         values["events"] = found.map { event -> [String: Any] in
-            ["id": event.id, "title": event.title, "location": event.location, "datetime": event.startsAt.rfc3339, "when": Self.when(event)]
+            [
+                "id": event.id, "title": event.title, "location": event.location, "datetime": event.startsAt.rfc3339,
+                "when": Self.when(event),
+            ]
         }
         return templates.page("events", values)
     }
@@ -193,7 +198,8 @@ struct PageController: Sendable {
     static func form(_ request: Request, limit: Int) async throws -> [String: String] {
         let contentType = (request.headers[.contentType] ?? "").lowercased()
         guard contentType.hasPrefix("application/x-www-form-urlencoded") else {
-            throw AppError(.unsupportedMediaType, code: "unsupported_media_type", message: "send the form as application/x-www-form-urlencoded")
+            throw AppError(
+                .unsupportedMediaType, code: "unsupported_media_type", message: "send the form as application/x-www-form-urlencoded")
         }
         let body = String(buffer: try await request.body.collect(upTo: limit))
         var fields: [String: String] = [:]

@@ -41,7 +41,8 @@ struct SubscriptionController: Sendable {
         routes.add(.post, "/unsubscribe", isPublic: true) { request, _ in try await oneClick(request) }
         routes.add(.get, "/confirm") { request, _ in
             let token = try Self.token(request)
-            return page("Confirm", "Send me reminders for this event.", form: PageForm(action: "/confirm?token=\(token)", button: "Confirm"))
+            return page(
+                "Confirm", "Send me reminders for this event.", form: PageForm(action: "/confirm?token=\(token)", button: "Confirm"))
         }
         routes.add(.post, "/confirm", isPublic: true) { request, _ in
             guard let outcome = try await repository.confirm(token: Self.token(request), now: clock.now()) else { throw Self.unknownToken }
@@ -69,7 +70,10 @@ struct SubscriptionController: Sendable {
         var extra: [String: Any] = [:]
         if let form {
             extra = ["form_action": form.action, "form_button": form.button]
-            if let field = form.field { extra["form_field"] = field; extra["form_value"] = form.value ?? "" }
+            if let field = form.field {
+                extra["form_field"] = field
+                extra["form_value"] = form.value ?? ""
+            }
         }
         return templates.message(title, text, status: status, bad: bad, extra: extra)
     }
@@ -181,6 +185,7 @@ struct PageForm: Sendable {
     /// The form as bare HTML, everything escaped.
     var html: String {
         let hidden = field.map { "<input type=\"hidden\" name=\"\(HTML.escape($0))\" value=\"\(HTML.escape(value ?? ""))\">" } ?? ""
-        return "<form method=\"post\" action=\"\(HTML.escape(action))\">\(hidden)<button type=\"submit\">\(HTML.escape(button))</button></form>"
+        return
+            "<form method=\"post\" action=\"\(HTML.escape(action))\">\(hidden)<button type=\"submit\">\(HTML.escape(button))</button></form>"
     }
 }

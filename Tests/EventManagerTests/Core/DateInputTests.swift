@@ -41,6 +41,22 @@ import Testing
         #expect(DateInput.parse(input) == nil)
     }
 
+    /// Foundation counts days before 15 October 1582 in the Julian calendar; ours are proleptic
+    /// Gregorian, so an early day must come back as the same day (the fuzzer found "0000-12-30").
+    @Test(arguments: ["0001-01-01", "1000-02-28", "1582-10-04", "1582-10-15", "1583-01-01", "2030-10-27"])
+    func earlyDaysRoundTripInEveryZone(day: String) throws {
+        guard case .day(let year, let month, let dayOfMonth)? = DateInput.parse(day) else {
+            Issue.record("\(day) did not parse")
+            return
+        }
+        for name in ["Asia/Tokyo", "America/Los_Angeles", "Europe/Paris", "Pacific/Kiritimati", "UTC"] {
+            let zone = try #require(EventTimeZone(identifier: name))
+            let midnight = zone.startOfDay(year: year, month: month, day: dayOfMonth)
+            #expect(CivilTime(midnight, in: zone).isoDate == day, "\(day) in \(name)")
+            #expect(CivilTime(midnight, in: zone).hour == 0, "\(day) in \(name)")
+        }
+    }
+
     @Test func formatsAcrossTheSupportedRange() {
         #expect(Timestamp(millisecondsSinceEpoch: 0).rfc3339 == "1970-01-01T00:00:00Z")
         #expect(Timestamp(millisecondsSinceEpoch: -1).rfc3339 == "1969-12-31T23:59:59.999Z")
