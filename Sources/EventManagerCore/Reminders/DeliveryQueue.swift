@@ -6,11 +6,14 @@ public struct ClaimedDelivery: Sendable {
     public var subscriptionActive: Bool
     public var subscriptionPending: Bool = false
     public var unsubscribeToken: String?
+    /// The subscriber's personal calendar feed token, linked from every email.
+    public var calendarToken: String?
 
     public init(
         delivery: Delivery, event: Event?, eventRevision: Int64, subscriptionActive: Bool, subscriptionPending: Bool = false,
-        unsubscribeToken: String?
+        unsubscribeToken: String?, calendarToken: String? = nil
     ) {
+        self.calendarToken = calendarToken
         self.delivery = delivery
         self.event = event
         self.eventRevision = eventRevision

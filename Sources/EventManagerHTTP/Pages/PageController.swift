@@ -26,14 +26,14 @@ struct PageController: Sendable {
     static func isPage(_ path: String) -> Bool { path == "/" || path.hasPrefix("/e/") }
 
     func addRoutes(to routes: RouteTable) {
-        routes.add(.get, "/") { request, _ in try await list(request) }
-        routes.add(.get, "/e/:id") { _, context in
+        routes.addPage(.get, "/") { request, _ in try await list(request) }
+        routes.addPage(.get, "/e/:id") { _, context in
             let event = try await find(context)
             return templates.page("event", eventValues(event, email: "", minutes: 30, error: nil))
         }
-        routes.add(.post, "/e/:id/subscribe", isPublic: true) { request, context in try await subscribe(request, context) }
-        routes.add(.get, "/assets/site.css") { _, _ in asset(templates.stylesheet, type: "text/css; charset=utf-8") }
-        routes.add(.get, "/assets/local-time.js") { _, _ in asset(templates.script, type: "text/javascript; charset=utf-8") }
+        routes.addPage(.post, "/e/:id/subscribe", isPublic: true) { request, context in try await subscribe(request, context) }
+        routes.addPage(.get, "/assets/site.css") { _, _ in asset(templates.stylesheet, type: "text/css; charset=utf-8") }
+        routes.addPage(.get, "/assets/local-time.js") { _, _ in asset(templates.script, type: "text/javascript; charset=utf-8") }
     }
 
     func list(_ request: Request) async throws -> Response {
@@ -83,7 +83,7 @@ struct PageController: Sendable {
         switch EmailAddress.parse(raw) {
         case .success(let parsed): email = parsed
         case .failure(let error):
-            let message = raw.isEmpty ? "Enter your email address." : error.message
+            let message = raw.isEmpty ? "Enter your email address." : "Enter an address like name@example.com: \(error.message)."
             return templates.page("event", eventValues(event, email: raw, minutes: minutes, error: message), status: .unprocessableContent)
         }
         let back: [String: Any] = ["back": "/e/\(event.id)", "back_label": "Back to \(event.title)"]

@@ -55,12 +55,15 @@ struct PagesMissing: Error, CustomStringConvertible {
 
 extension Response {
     /// Pages: the stylesheet and script of this site only, forms posting only here, never framed.
+    /// `same-origin` referrers: links to other sites learn nothing (a token in a URL stays
+    /// here), while the browser still sends this site's `Origin` with its own form posts
+    /// (`no-referrer` would make it `null`, which the form's origin check must refuse).
     static let siteHeaders: HTTPFields = [
         .cacheControl: "no-store",
         .contentSecurityPolicy:
             "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         .xContentTypeOptions: "nosniff",
         .xFrameOptions: "DENY",
-        .referrerPolicy: "no-referrer",
+        .referrerPolicy: "same-origin",
     ]
 }

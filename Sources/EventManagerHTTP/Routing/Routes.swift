@@ -9,12 +9,20 @@ import Hummingbird
 final class RouteTable {
     typealias Handler = @Sendable (Request, AppRequestContext) async throws -> Response
     private(set) var routes: [(method: HTTPRequest.Method, path: String, isPublic: Bool, handler: Handler)] = []
+    /// Routes of the HTML pages and their assets: not part of the JSON API's OpenAPI document.
+    private(set) var pagePaths: Set<String> = []
     /// Wraps the handlers of writes when set: `Idempotency-Key`.
     var idempotency: IdempotencyHandler?
 
     /// - Parameter isPublic: whether anyone may call it without an API key (subscribing).
     func add(_ method: HTTPRequest.Method, _ path: String, isPublic: Bool = false, handler: @escaping Handler) {
         routes.append((method, path, isPublic, handler))
+    }
+
+    /// A route of the HTML pages, left out of the OpenAPI document.
+    func addPage(_ method: HTTPRequest.Method, _ path: String, isPublic: Bool = false, handler: @escaping Handler) {
+        pagePaths.insert(path)
+        add(method, path, isPublic: isPublic, handler: handler)
     }
 
     /// The methods each path serves, for 405 answers.
@@ -40,7 +48,7 @@ final class RouteTable {
     /// `METHOD path` for every route, in the OpenAPI path syntax (`{id}`).
     var documentedForm: Set<String> {
         Set(
-            routes.map { route in
+            routes.filter { !pagePaths.contains($0.path) }.map { route in
                 let path = route.path.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }
                 return "\(route.method.rawValue) /\(path.joined(separator: "/"))"
             }

@@ -75,7 +75,10 @@ struct SubscriptionController: Sendable {
                 extra["form_value"] = form.value ?? ""
             }
         }
-        return templates.message(title, text, status: status, bad: bad, extra: extra)
+        var response = templates.message(title, text, status: status, bad: bad, extra: extra)
+        // These URLs carry a token: no page they link to may learn it, not even this site's.
+        response.headers[.referrerPolicy] = "no-referrer"
+        return response
     }
 
     func subscribe(_ request: Request, eventID pathID: Int64?, seedForm: Bool) async throws -> Response {

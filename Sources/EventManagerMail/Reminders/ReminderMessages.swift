@@ -74,6 +74,18 @@ public struct ReminderMessages: Sendable {
             text += "\r\nConfirm your subscription (no reminder is sent until you do): \(confirmURL)\r\n"
             html += "<p><a href=\"\(HTML.escape(confirmURL))\">Confirm your subscription</a> (no reminder is sent until you do)</p>"
         }
+        if delivery.kind != .cancellation {
+            let page = "\(publicURL)/e/\(delivery.eventID)"
+            text += "\r\nEvent page: \(page)\r\n"
+            html += "<p><a href=\"\(HTML.escape(page))\">Event page</a></p>"
+        }
+        if let token = claimed.calendarToken {
+            // webcal:// opens as a subscription in Apple Calendar and Outlook; Google takes the https form.
+            let feed = "\(publicURL)/calendar/\(token).ics"
+            let webcal = feed.replacingOccurrences(of: "https://", with: "webcal://").replacingOccurrences(of: "http://", with: "webcal://")
+            text += "Your calendar of reminders (subscribe once, it follows every change): \(webcal)\r\n"
+            html += "<p><a href=\"\(HTML.escape(webcal))\">Your calendar of reminders</a>: subscribe once, it follows every change.</p>"
+        }
         if let unsubscribeURL {
             text += "\r\nUnsubscribe: \(unsubscribeURL)\r\n"
             html += "<p><a href=\"\(HTML.escape(unsubscribeURL))\">Unsubscribe</a></p>"

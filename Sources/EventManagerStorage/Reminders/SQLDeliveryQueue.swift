@@ -61,7 +61,7 @@ public struct SQLDeliveryQueue: DeliveryQueue {
             return ClaimedDelivery(
                 delivery: delivery, event: events[delivery.eventID]?.0, eventRevision: events[delivery.eventID]?.1 ?? 0,
                 subscriptionActive: subscription?.status == .active, subscriptionPending: subscription?.status == .pending,
-                unsubscribeToken: subscription?.token
+                unsubscribeToken: subscription?.token, calendarToken: subscription?.feedToken
             )
         }
     }
