@@ -77,7 +77,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // Mail: MIME and iCalendar, the transports and our SMTP client on SwiftNIO.
+        // Mail: MIME, the transports and our SMTP client on SwiftNIO.
         .target(
             name: "EventManagerMail",
             dependencies: [
@@ -108,7 +108,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
-        // The HTTP API on Hummingbird: controllers, middleware, the OpenAPI document.
+        // The HTTP API and the pages on Hummingbird: controllers, middleware, the OpenAPI document, the templates.
         .target(
             name: "EventManagerHTTP",
             dependencies: [
