@@ -15,6 +15,10 @@ struct PageController: Sendable {
     let calendar: CalendarSettings
 
     static let pageSize = 20
+    /// The list's filters a page link may carry (the form shows the first three).
+    static let filters: Set<String> = [
+        "q", "start_date", "end_date", "title", "location", "popularity", "min_popularity", "max_popularity", "cursor",
+    ]
     /// Soonest first.
     static let order = EventSort(field: .date, descending: false)
     /// The reminder choices of the form, in minutes.
@@ -43,7 +47,7 @@ struct PageController: Sendable {
         var query: EventListQuery
         do {
             query = try EventListQuery.parse(
-                parameters.filter { ["q", "start_date", "end_date", "cursor"].contains($0.0) }, fixedSort: Self.order)
+                parameters.filter { Self.filters.contains($0.0) }, fixedSort: Self.order)
         } catch {
             values["error"] = error.message
             values["events"] = [[String: Any]]()

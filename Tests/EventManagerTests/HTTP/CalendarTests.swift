@@ -60,14 +60,18 @@ struct CalendarTests {
             #expect(wrongMethod.status == .methodNotAllowed)
             #expect(wrongMethod.headers[.allow] == "GET, HEAD")
 
-            // The organiser moves it: a change notice goes out with an update.
-            let moved = try await client.send(
-                .patch, "/events/1", json: #"{"date":"2030-01-03T10:00:00+01:00","location":"Hall 2"}"#, headers: owner)
-            #expect(moved.status == .ok)
+            // The reminder goes out (due 06:30 UTC on the day) with the event as it is.
+            clock.advance(milliseconds: (20 * 60 + 30) * 60_000)
             let worker = ReminderWorker(
                 queue: SQLDeliveryQueue(store: store), transport: transport,
                 messages: ReminderMessages(sender: "reminders@test.example", publicURL: "http://127.0.0.1:8000"), clock: clock,
                 settings: WorkerSettings(), owner: "calendar-worker", logger: quietLogger(), jitter: { 0 })
+            #expect(try await worker.processDueBatch() == 1)
+
+            // The organiser moves it: a change notice goes out with an update.
+            let moved = try await client.send(
+                .patch, "/events/1", json: #"{"date":"2030-01-03T10:00:00+01:00","location":"Hall 2"}"#, headers: owner)
+            #expect(moved.status == .ok)
             _ = try await worker.processDueBatch()
             let afterMove = try await client.send(.get, "/events/1.ics")
             let feedAfterMove = try await client.send(.get, "/calendar.ics", headers: [.ifNoneMatch: tag])
@@ -78,14 +82,14 @@ struct CalendarTests {
             _ = try await worker.processDueBatch()
             let feedAfterDelete = try await client.send(.get, "/calendar.ics")
             let mails = transport.mails
-            #expect(mails.count == 2)
+            #expect(mails.count == 3)
 
             let parsed = try await ICalendarParser.parse(
                 [download, feed, personal, afterMove, feedAfterDelete].map { (Array(buffer: $0.body), false) }
                     + mails.map { ($0.data, true) })
-            #expect(parsed.count == 7)
-            let (one, feedOne, mine, oneMoved, feedDeleted, changeMail, cancelMail) = (
-                parsed[0], parsed[1], parsed[2], parsed[3], parsed[4], parsed[5], parsed[6]
+            #expect(parsed.count == 8)
+            let (one, feedOne, mine, oneMoved, feedDeleted, reminderMail, changeMail, cancelMail) = (
+                parsed[0], parsed[1], parsed[2], parsed[3], parsed[4], parsed[5], parsed[6], parsed[7]
             )
             let uid = "event-1@test.example"
             let first = try #require(one.events.first)
@@ -107,7 +111,12 @@ struct CalendarTests {
             #expect(movedEvent["start"] as? String == "2030-01-03T09:00:00+00:00")
             #expect(movedEvent["location"] as? String == "Hall 2")
             #expect(movedEvent["sequence"] as? Int == 1)
-            // The email's attachment is an update the calendar applies: same UID, higher SEQUENCE.
+            // Before the move, the reminder's invitation has the first time and SEQUENCE.
+            #expect(reminderMail.method == "REQUEST")
+            #expect(reminderMail.events.first?["uid"] as? String == uid)
+            #expect(reminderMail.events.first?["sequence"] as? Int == 0)
+            #expect(reminderMail.events.first?["start"] as? String == "2030-01-02T07:30:00+00:00")
+            // The change notice's attachment is an update the calendar applies: same UID, higher SEQUENCE.
             #expect(changeMail.method == "REQUEST")
             let update = try #require(changeMail.events.first)
             #expect(update["uid"] as? String == uid)

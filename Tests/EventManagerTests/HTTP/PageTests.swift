@@ -41,6 +41,8 @@ import Testing
             let found = String(buffer: try await client.send(.get, "/?q=bold").body)
             #expect(found.contains("&lt;b&gt;Bold") && !found.contains("Talk 1<"))
             #expect(found.contains(#"value="bold""#), "the search box keeps the query")
+            let located = String(buffer: try await client.send(.get, "/?location=Hall%20A").body)
+            #expect(located.contains("&lt;b&gt;Bold") && !located.contains("Talk 1<"), "the list's other filters work too")
             let none = String(buffer: try await client.send(.get, "/?q=%3Cscript%3E").body)
             #expect(none.contains("No upcoming events match “&lt;script&gt;”"))
             let bad = try await client.send(.get, "/?start_date=soon")
