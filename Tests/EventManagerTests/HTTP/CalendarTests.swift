@@ -15,6 +15,9 @@ import Testing
 /// deletion; on both databases.
 @Suite(.resources, .enabled(if: ICalendarParser.available, "needs python3 with icalendar (pip install icalendar)"), .timeLimit(.minutes(2)))
 struct CalendarTests {
+    /// The sender the worker below uses: UIDs take its domain.
+    static func sender(_ configuration: inout AppConfiguration) { configuration.smtpDefaultSender = "reminders@test.example" }
+
     static let title = #"Kick-off, part 1; "Große Halle" \ "# + String(repeating: "Überraschung ", count: 8)
 
     @Test(arguments: Backend.all) func calendarsFollowTheEventAndParseElsewhere(backend: Backend) async throws {
@@ -22,7 +25,7 @@ struct CalendarTests {
         let transport = RecordingTransport()
         try await withTestApp(
             backend: backend, clock: clock, authMode: .required, role: .api, transport: transport,
-            configure: { $0.smtpDefaultSender = "reminders@test.example" }
+            configure: Self.sender
         ) { client, store in
             let owner = try await apiKey(store, name: "owner")
             let title = Self.title.trimmingCharacters(in: .whitespaces)

@@ -12,6 +12,8 @@ import Testing
 /// The public pages over HTTP: what they show, what they escape, what the subscribe form does
 /// with every kind of answer, and that their errors are pages too.
 @Suite(.resources) struct PageTests {
+    static func doubleOptIn(_ configuration: inout AppConfiguration) { configuration.reminders.confirmSubscriptions = true }
+
     func form(_ client: any TestClientProtocol, _ path: String, _ body: String, origin: String? = nil) async throws -> TestResponse {
         var headers: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
         if let origin { headers[.origin] = origin }
@@ -109,7 +111,7 @@ import Testing
         var limits = RateLimitSettings()
         limits.subscribePerEmail = [RateLimit("1 per hour")!]
         let clock = ManualClock("2030-06-01T12:00:00Z")
-        try await withTestApp(clock: clock, rateLimits: limits, configure: { $0.reminders.confirmSubscriptions = true }) { client, _ in
+        try await withTestApp(clock: clock, rateLimits: limits, configure: Self.doubleOptIn) { client, _ in
             try await client.createEvent(title: "Launch", date: "2030-06-09")
             try await client.createEvent(title: "Second", date: "2030-06-10")
             let pending = try await form(client, "/e/1/subscribe", "email=ann%40example.com")

@@ -15,6 +15,9 @@ import Testing
 /// own `hmac`, on both databases.
 @Suite(.resources, .enabled(if: SMTPPeer.available, "needs python3"), .timeLimit(.minutes(2)))
 struct WebhookTests {
+    /// Tests run their receivers on 127.0.0.1.
+    static func allowPrivate(_ configuration: inout AppConfiguration) { configuration.webhooks.policy.allowPrivate = true }
+
     static func dispatcher(_ store: DatabaseStore, clock: ManualClock, allowPrivate: Bool = true, timeout: Int = 5) -> WebhookDispatcher {
         var settings = WebhookSettings()
         settings.policy.allowPrivate = allowPrivate
@@ -44,7 +47,7 @@ struct WebhookTests {
         let receiver = try await WebhookReceiver.start(failFirst: 4)
         let clock = ManualClock("2030-01-01T10:00:00Z")
         try await withTestApp(
-            backend: backend, clock: clock, authMode: .required, role: .api, configure: { $0.webhooks.policy.allowPrivate = true }
+            backend: backend, clock: clock, authMode: .required, role: .api, configure: Self.allowPrivate
         ) {
             client, store in
             let owner = try await apiKey(store, name: "owner")
@@ -184,7 +187,7 @@ struct WebhookTests {
         let receiver = try await WebhookReceiver.start(mode: "gone")
         let clock = ManualClock("2030-01-01T10:00:00Z")
         try await withTestApp(
-            backend: backend, clock: clock, authMode: .required, role: .api, configure: { $0.webhooks.policy.allowPrivate = true }
+            backend: backend, clock: clock, authMode: .required, role: .api, configure: Self.allowPrivate
         ) {
             client, store in
             let owner = try await apiKey(store, name: "owner")
@@ -215,7 +218,7 @@ struct WebhookTests {
         let receiver = try await WebhookReceiver.start()
         let clock = ManualClock("2030-01-01T10:00:00Z")
         try await withTestApp(
-            backend: backend, clock: clock, authMode: .required, role: .api, configure: { $0.webhooks.policy.allowPrivate = true }
+            backend: backend, clock: clock, authMode: .required, role: .api, configure: Self.allowPrivate
         ) {
             client, store in
             let owner = try await apiKey(store, name: "owner")
