@@ -45,10 +45,13 @@ public struct PersonalCalendar: Sendable, Equatable {
 
     public var email: String
     public var items: [Item]
+    /// Events of theirs that were deleted (they were sent a cancellation), while remembered.
+    public var cancelled: [CancelledEvent]
 
-    public init(email: String, items: [Item]) {
+    public init(email: String, items: [Item], cancelled: [CancelledEvent] = []) {
         self.email = email
         self.items = items
+        self.cancelled = cancelled
     }
 }
 

@@ -43,13 +43,13 @@ struct CalendarController: Sendable {
         }
         var found = try await events.list(query)
         if found.count > Self.feedLimit { found.removeLast(found.count - Self.feedLimit) }
+        // DTSTAMP of a cancelled entry is its deletion, so an unchanged feed keeps its bytes and ETag.
         // A cancelled event is shown when it would still match the window; the other filters
         // are about what an event says, and a cancelled one must reach every feed that showed it.
         let cancelled = try await calendars.cancelled(
             startingFrom: query.filter.startsFrom, until: query.filter.startsUntil, limit: Self.feedLimit)
-        let stamp = clock.now()
         var entries = found.map(entry)
-        entries += cancelled.map { $0.entry(domain: settings.uidDomain, stamp: stamp, pageURL: nil) }
+        entries += cancelled.map { $0.entry(domain: settings.uidDomain, stamp: $0.deletedAt, pageURL: nil) }
         let lastModified = (found.map(\.updatedAt) + cancelled.map(\.deletedAt)).max()
         let name = parameters.isEmpty ? "Events" : "Events: " + parameters.map { "\($0.0)=\($0.1)" }.joined(separator: ", ")
         let document = CalendarDocument(name: name, refreshMinutes: settings.refreshMinutes, entries: entries)
@@ -61,9 +61,12 @@ struct CalendarController: Sendable {
         guard token.utf8.count <= 64, let calendar = try await calendars.personal(feedToken: token) else {
             throw AppError(.notFound, code: "calendar_not_found", message: "no calendar has this link; it is in your reminder emails")
         }
-        let entries = calendar.items.map { entry($0.event, alarmMinutes: $0.remindBeforeMinutes) }
+        let entries =
+            calendar.items.map { entry($0.event, alarmMinutes: $0.remindBeforeMinutes) }
+            + calendar.cancelled.map { $0.entry(domain: settings.uidDomain, stamp: $0.deletedAt, pageURL: nil) }
         let document = CalendarDocument(name: "My event reminders", refreshMinutes: settings.refreshMinutes, entries: entries)
-        var response = respond(document, request: request, lastModified: calendar.items.map(\.event.updatedAt).max())
+        let lastModified = (calendar.items.map(\.event.updatedAt) + calendar.cancelled.map(\.deletedAt)).max()
+        var response = respond(document, request: request, lastModified: lastModified)
         // The link is a capability: not for shared caches.
         response.headers[.cacheControl] = "private, max-age=0"
         return response

@@ -2,8 +2,9 @@ import FluentKit
 import SQLKit
 
 /// Calendars: what a deleted event was (so feeds can carry it as STATUS:CANCELLED for as long
-/// as its tombstone lives), and each subscription's calendar token, a read-only capability for
-/// the subscriber's personal feed, apart from the token that can unsubscribe.
+/// as its tombstone lives), and the subscriber's calendar token on each subscription: a
+/// read-only capability for their personal feed, apart from the token that can unsubscribe,
+/// and the same on every subscription of one address, so the feed outlives any one of them.
 struct M012CalendarFeeds: AsyncMigration {
     var name: String { "012_calendar_feeds" }
 
@@ -18,7 +19,13 @@ struct M012CalendarFeeds: AsyncMigration {
         let random: SQLQueryString =
             sql.dialect.name == "sqlite" ? "lower(hex(randomblob(16)))" : "md5(random()::text || clock_timestamp()::text || id::text)"
         try await sql.raw("UPDATE subscriptions SET feed_token = \(random)").run()
-        try await sql.raw("CREATE UNIQUE INDEX subscriptions_feed_token_idx ON subscriptions (feed_token)").run()
+        try await sql.raw(
+            """
+            UPDATE subscriptions SET feed_token = (SELECT first.feed_token FROM subscriptions first \
+            WHERE first.email_normalized = subscriptions.email_normalized ORDER BY first.id LIMIT 1)
+            """
+        ).run()
+        try await sql.raw("CREATE INDEX subscriptions_feed_token_idx ON subscriptions (feed_token)").run()
         try await sql.raw("CREATE INDEX subscriptions_email_idx ON subscriptions (email_normalized)").run()
     }
 

@@ -29,7 +29,14 @@ public struct SQLSubscriptionStore: SubscriptionRepository {
             // The insert is the duplicate check: a concurrent subscription of the same address
             // waits on the unique index and then finds this one, on both databases.
             let token = RandomToken.make()
-            let feedToken = RandomToken.hex(bytes: 16)
+            // The address's calendar token if it has one: one personal feed per subscriber.
+            let feedToken =
+                try await sql.raw(
+                    """
+                    SELECT feed_token FROM subscriptions WHERE email_normalized = \(bind: request.email.normalized) \
+                    AND feed_token IS NOT NULL LIMIT 1
+                    """
+                ).first()?.decode(column: "feed_token", as: String.self) ?? RandomToken.hex(bytes: 16)
             let status = planner.initialStatus
             let inserted = try await sql.raw(
                 """

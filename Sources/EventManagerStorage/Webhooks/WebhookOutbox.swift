@@ -6,7 +6,7 @@ import SQLKit
 ///
 /// One set-based statement per notice: a row for every active endpoint that wants its type and
 /// may hear of it (its owner's endpoints and every admin's). With no endpoint registered it
-/// inserts nothing, so writes without webhooks pay one small indexed read.
+/// inserts nothing, so writes without webhooks pay one read of a small table.
 enum WebhookOutbox {
     /// The ledger's columns, of the deliveries table.
     static let ledgerColumns = SQLDeliveryLedger.columns.split(separator: ",")
@@ -14,7 +14,20 @@ enum WebhookOutbox {
 
     static func enqueue(_ notices: [WebhookNotice], now: Timestamp, in sql: any SQLDatabase) async throws {
         let nowMs = now.millisecondsSinceEpoch
-        for notice in notices {
+        // A bulk write asks once per type whether anyone listens, instead of once per event.
+        var listened: [WebhookEventType: Bool] = [:]
+        if notices.count > 1 {
+            for type in Set(notices.map(\.type)) {
+                listened[type] =
+                    try await sql.raw(
+                        """
+                        SELECT 1 AS listening FROM webhooks WHERE disabled_at IS NULL \
+                        AND event_types LIKE \(bind: "%," + type.rawValue + ",%") LIMIT 1
+                        """
+                    ).first() != nil
+            }
+        }
+        for notice in notices where listened[notice.type] ?? true {
             try await sql.raw(
                 """
                 INSERT INTO webhook_messages (webhook_id, message_id, type, payload, state, attempts, next_attempt_at, \

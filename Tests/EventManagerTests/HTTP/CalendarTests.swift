@@ -53,6 +53,11 @@ struct CalendarTests {
             #expect(feed.headers[.lastModified] != nil)
             #expect(try await client.send(.get, "/calendar.ics", headers: [.ifNoneMatch: tag]).status == .notModified)
 
+            // One personal feed per address: a second subscription shares its token.
+            #expect(try await client.send(.post, "/events/2/subscriptions", json: #"{"email":"Ann@example.com"}"#).status == .created)
+            let distinct = try await store.sqlRaw("SELECT COUNT(DISTINCT feed_token) AS n FROM subscriptions").first()
+            #expect(try distinct?.decode(column: "n", as: Int.self) == 1)
+
             // The personal feed of the subscriber, with the reminder as an alarm.
             let tokenRow = try await store.sqlRaw("SELECT feed_token FROM subscriptions").first()
             let token = try #require(try tokenRow?.decode(column: "feed_token", as: String.self))
@@ -84,16 +89,18 @@ struct CalendarTests {
             #expect(try await client.send(.delete, "/events/1", headers: owner).status == .noContent)
             _ = try await worker.processDueBatch()
             let feedAfterDelete = try await client.send(.get, "/calendar.ics")
+            let personalAfterDelete = try await client.send(.get, "/calendar/\(token).ics")
             let mails = transport.mails
             #expect(mails.count == 3)
 
             let parsed = try await ICalendarParser.parse(
-                [download, feed, personal, afterMove, feedAfterDelete].map { (Array(buffer: $0.body), false) }
+                [download, feed, personal, afterMove, feedAfterDelete, personalAfterDelete].map { (Array(buffer: $0.body), false) }
                     + mails.map { ($0.data, true) })
-            #expect(parsed.count == 8)
-            let (one, feedOne, mine, oneMoved, feedDeleted, reminderMail, changeMail, cancelMail) = (
-                parsed[0], parsed[1], parsed[2], parsed[3], parsed[4], parsed[5], parsed[6], parsed[7]
+            #expect(parsed.count == 9)
+            let (one, feedOne, mine, oneMoved, feedDeleted, mineDeleted) = (
+                parsed[0], parsed[1], parsed[2], parsed[3], parsed[4], parsed[5]
             )
+            let (reminderMail, changeMail, cancelMail) = (parsed[6], parsed[7], parsed[8])
             let uid = "event-1@test.example"
             let first = try #require(one.events.first)
             #expect(first["uid"] as? String == uid)
@@ -106,8 +113,9 @@ struct CalendarTests {
             #expect(feedOne.events.map { $0["start"] as? String } == ["2030-01-02T07:30:00+00:00", "2030-01-05"])
             #expect(feedOne.name == "Events")
             #expect(feedOne.refresh == "PT30M")
-            #expect(mine.events.count == 1)
+            #expect(mine.events.count == 2)
             #expect(mine.events.first?["alarms"] as? [Int] == [60])
+            #expect(mine.events.last?["alarms"] as? [Int] == [30])
             #expect(mine.events.first?["uid"] as? String == uid)
 
             let movedEvent = try #require(oneMoved.events.first)
@@ -131,6 +139,10 @@ struct CalendarTests {
             let cancelledInFeed = try #require(feedDeleted.events.first { $0["uid"] as? String == uid })
             #expect(cancelledInFeed["status"] as? String == "CANCELLED")
             #expect(cancelledInFeed["sequence"] as? Int == 2)
+            // The subscriber's own feed keeps it too, cancelled, beside the event that still stands.
+            let mineCancelled = try #require(mineDeleted.events.first { $0["uid"] as? String == uid })
+            #expect(mineCancelled["status"] as? String == "CANCELLED")
+            #expect(mineDeleted.events.count == 2)
             #expect(cancelMail.method == "CANCEL")
             #expect(cancelMail.events.first?["status"] as? String == "CANCELLED")
             #expect(cancelMail.events.first?["sequence"] as? Int == 2)

@@ -212,6 +212,23 @@ struct WebhookTests {
             #expect(try await client.send(.get, "/webhooks/\(hook)/deliveries", headers: owner).array().count == 2)
         }
     }
+    /// A bulk write announces every event it creates or deletes, to the endpoints of those types only.
+    @Test(arguments: Backend.all) func bulkWritesAnnounceEachEvent(backend: Backend) async throws {
+        try await withTestApp(backend: backend, authMode: .required, role: .api) { client, store in
+            let owner = try await apiKey(store, name: "owner")
+            let created = try await client.send(
+                .post, "/webhooks", json: #"{"url":"https://hooks.example.com/c","events":["event.created"]}"#, headers: owner)
+            #expect(created.status == .created)
+            let events = #"[{"title":"A","location":"X","date":"2030-01-01"},{"title":"B","location":"Y","date":"2030-01-02"}]"#
+            #expect(try await client.send(.post, "/bulk_events", json: events, headers: owner).status == .created)
+            #expect(try await client.send(.delete, "/bulk_events", json: "[1, 2]", headers: owner).status == .ok)
+            let log = try await client.send(.get, "/webhooks/1/deliveries", headers: owner).array()
+            #expect(log.map { $0["type"] as? String } == ["event.created", "event.created"])
+            let titles = Set(log.compactMap { (($0["payload"] as? [String: Any])?["data"] as? [String: Any])?["title"] as? String })
+            #expect(titles == ["A", "B"])
+        }
+    }
+
     /// A worker that claimed a message and died: the lease runs out and another worker sends it,
     /// under the same webhook-id; the log keeps what is delivered until its retention.
     @Test(arguments: Backend.all) func aMessageWhoseWorkerDiedIsSentAfterItsLeaseAndTheLogIsPurgedLater(backend: Backend) async throws {
