@@ -92,7 +92,8 @@ public func buildApplication(
                 queue: SQLWebhookStore(store: store),
                 client: WebhookHTTPClient(
                     settings: WebhookClientSettings(
-                        policy: configuration.webhooks.policy, timeout: .seconds(configuration.webhooks.timeoutSeconds))),
+                        policy: configuration.webhooks.policy, timeout: .seconds(configuration.webhooks.timeoutSeconds),
+                        caFile: configuration.webhooks.caFile)),
                 clock: clock, settings: configuration.webhooks, owner: owner, logger: logger, wakeup: webhookWakeup, metrics: metrics))
         if !store.isSQLite { services.append(QueueListener(store: store, logger: logger) { wakeup.signal() }) }
         if configuration.mailTransport == .smtp && dependencies.mailTransport == nil {

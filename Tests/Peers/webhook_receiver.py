@@ -11,9 +11,9 @@ the signature verified, and the status it answered. Misbehaves on request:
   --mode huge      answer 200 with a 4 MiB body
 Prints "READY <port>" once it accepts connections; exits with its parent.
 
-  webhook_receiver.py --dir DIR [--port P] [--fail-first N] [--mode ok|gone|redirect|huge]
+  webhook_receiver.py --dir DIR [--port P] [--fail-first N] [--mode ok|gone|redirect|huge] [--tls-cert C --tls-key K]
 """
-import argparse, base64, hashlib, hmac, json, os, signal, threading
+import argparse, base64, hashlib, hmac, json, os, signal, ssl, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -34,6 +34,8 @@ def main():
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--fail-first", type=int, default=0)
     parser.add_argument("--mode", default="ok", choices=["ok", "gone", "redirect", "huge"])
+    parser.add_argument("--tls-cert")
+    parser.add_argument("--tls-key")
     args = parser.parse_args()
     os.makedirs(args.dir, exist_ok=True)
     lock = threading.Lock()
@@ -86,6 +88,10 @@ def main():
 
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True
+    if args.tls_cert:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

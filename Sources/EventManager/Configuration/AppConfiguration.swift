@@ -172,6 +172,7 @@ public struct AppConfiguration: Sendable {
         webhooks.timeoutSeconds = try values.int("webhooks.timeout_seconds", in: 1...120) ?? webhooks.timeoutSeconds
         webhooks.concurrency = try values.int("webhooks.concurrency", in: 1...256) ?? webhooks.concurrency
         webhooks.retentionDays = try values.int("webhooks.retention_days", in: 1...3650) ?? webhooks.retentionDays
+        webhooks.caFile = try values.string("webhooks.ca_file") ?? webhooks.caFile
         if let milliseconds = try values.int("reminders.poll_interval_ms", in: 10...600_000) {
             worker.pollInterval = .milliseconds(milliseconds)
         }

@@ -8,6 +8,8 @@ public struct WebhookSettings: Sendable, Equatable {
     public var concurrency = 8
     /// `webhooks.retention_days`: how long delivered and failed messages stay in the log.
     public var retentionDays = 30
+    /// `webhooks.ca_file`: certificate authorities for HTTPS endpoints; nil trusts the system's.
+    public var caFile: String?
     /// How often a worker looks for due messages when nothing woke it.
     public var pollIntervalMilliseconds: Int64 = 1000
     /// When to retry and when to give up.

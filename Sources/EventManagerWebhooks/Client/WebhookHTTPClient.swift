@@ -13,11 +13,18 @@ public struct WebhookClientSettings: Sendable, Equatable {
     public var timeout: Duration
     /// Bytes of answer read before the connection is closed: only the status matters.
     public var maxResponseBytes: Int
+    /// PEM file of the certificate authorities HTTPS endpoints are checked against
+    /// (`webhooks.ca_file`); nil trusts the system's roots.
+    public var caFile: String?
 
-    public init(policy: WebhookAddressPolicy = WebhookAddressPolicy(), timeout: Duration = .seconds(10), maxResponseBytes: Int = 65_536) {
+    public init(
+        policy: WebhookAddressPolicy = WebhookAddressPolicy(), timeout: Duration = .seconds(10), maxResponseBytes: Int = 65_536,
+        caFile: String? = nil
+    ) {
         self.policy = policy
         self.timeout = timeout
         self.maxResponseBytes = maxResponseBytes
+        self.caFile = caFile
     }
 }
 
@@ -36,7 +43,9 @@ public struct WebhookHTTPClient: Sendable {
     public init(settings: WebhookClientSettings, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         self.settings = settings
         self.group = group
-        self.tls = Result { try NIOSSLContext(configuration: .makeClientConfiguration()) }
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        if let caFile = settings.caFile { configuration.trustRoots = .file(caFile) }
+        self.tls = Result { try NIOSSLContext(configuration: configuration) }
     }
 
     /// Posts `body` with `headers`; never throws: every failure is an attempt's result.

@@ -48,9 +48,13 @@ import Testing
         #expect(try load(["sync.tombstone_days": .init(.int(7), isSecret: false)]).tombstoneRetention == .seconds(7 * 86_400))
         let hooks = try load(
             ["webhooks.timeout_seconds": .init(.int(3), isSecret: false)],
-            env: ["WEBHOOKS_ALLOW_PRIVATE": "true", "WEBHOOKS_CONCURRENCY": "2", "WEBHOOKS_RETENTION_DAYS": "9"]
+            env: [
+                "WEBHOOKS_ALLOW_PRIVATE": "true", "WEBHOOKS_CONCURRENCY": "2", "WEBHOOKS_RETENTION_DAYS": "9",
+                "WEBHOOKS_CA_FILE": "/etc/ssl/hooks.pem",
+            ]
         ).webhooks
         #expect(hooks.policy.allowPrivate && hooks.timeoutSeconds == 3 && hooks.concurrency == 2 && hooks.retentionDays == 9)
+        #expect(hooks.caFile == "/etc/ssl/hooks.pem")
         #expect(try load([:]).webhooks == WebhookSettings())
     }
 

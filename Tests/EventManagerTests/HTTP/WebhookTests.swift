@@ -296,6 +296,25 @@ struct WebhookClientTests {
         #expect(try receiver.requests().first?.headers["webhook-id"] == "msg_1")
     }
 
+    /// HTTPS: a certificate the client trusts is accepted; one it does not is a failed attempt.
+    @Test func httpsEndpointsAreCheckedAgainstTheTrustedAuthorities() async throws {
+        let certificate = try await TestCertificate.make()
+        let receiver = try await WebhookReceiver.start(certificate: certificate)
+        let url = "https://localhost:\(receiver.port)/hooks"
+        let trusting = WebhookHTTPClient(
+            settings: WebhookClientSettings(policy: WebhookAddressPolicy(allowPrivate: true), caFile: certificate.certificate))
+        let trusted = await trusting.post(url: url, headers: [("webhook-id", "msg_tls")], body: Array("{}".utf8))
+        #expect(trusted == .answered(status: 200, latencyMilliseconds: trusted.latency))
+        #expect(try receiver.requests().first?.headers["webhook-id"] == "msg_tls")
+        let untrusted = await client(allowPrivate: true).post(url: url, headers: [], body: Array("{}".utf8))
+        guard case .failed(let reason, _) = untrusted else {
+            Issue.record("an untrusted certificate was accepted: \(untrusted)")
+            return
+        }
+        #expect(reason.contains("bad answer") || reason.contains("certificate") || reason.contains("closed"), "\(reason)")
+        #expect(try receiver.requests().count == 1)
+    }
+
     @Test func redirectsAreNotFollowed() async throws {
         let receiver = try await WebhookReceiver.start(mode: "redirect")
         let result = await client(allowPrivate: true).post(url: receiver.url, headers: [], body: Array("{}".utf8))

@@ -16,12 +16,13 @@ final class WebhookReceiver: @unchecked Sendable {
         self.process = process
     }
 
-    /// Starts a receiver; `failFirst` requests get 503, `mode` is ok, gone, redirect or huge.
-    static func start(failFirst: Int = 0, mode: String = "ok") async throws -> WebhookReceiver {
+    /// Starts a receiver; `failFirst` requests get 503, `mode` is ok, gone, redirect or huge;
+    /// with `certificate` it speaks HTTPS.
+    static func start(failFirst: Int = 0, mode: String = "ok", certificate: TestCertificate? = nil) async throws -> WebhookReceiver {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("em-hooks-\(UUID().uuidString)")
-        let (process, port, _) = try await launchPythonPeer(
-            script: script, arguments: ["--dir", directory.path, "--fail-first", String(failFirst), "--mode", mode],
-            name: "the webhook receiver")
+        var arguments = ["--dir", directory.path, "--fail-first", String(failFirst), "--mode", mode]
+        if let certificate { arguments += ["--tls-cert", certificate.certificate, "--tls-key", certificate.key] }
+        let (process, port, _) = try await launchPythonPeer(script: script, arguments: arguments, name: "the webhook receiver")
         let receiver = WebhookReceiver(port: port, directory: directory, process: process)
         try TestResources.current().onEnd { receiver.stop() }
         return receiver
