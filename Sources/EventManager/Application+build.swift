@@ -171,6 +171,8 @@ public func buildApplication(
 func addStorageSamplers(metrics: AppMetrics, store: DatabaseStore, queue: SQLDeliveryQueue, logger: Logger) {
     let depth = [DeliveryState.scheduled, .sending].map { ($0, metrics.gauge("queue_depth", [("state", $0.rawValue)])) }
     let inUse = metrics.gauge("db_pool_connections_in_use")
+    let webhookBacklog = metrics.gauge("webhook_queue_depth")
+    let webhooks = SQLWebhookStore(store: store)
     let size = metrics.gauge("db_pool_size")
     metrics.addSampler {
         size.record(store.poolSize)
@@ -178,6 +180,7 @@ func addStorageSamplers(metrics: AppMetrics, store: DatabaseStore, queue: SQLDel
         do {
             let counts = try await queue.countsByState()
             for (state, gauge) in depth { gauge.record(counts[state] ?? 0) }
+            webhookBacklog.record(try await webhooks.backlog())
         } catch {
             logger.warning("queue depth not sampled", metadata: ["error": .string(String(describing: error))])
         }

@@ -201,6 +201,17 @@ public struct SQLWebhookStore: WebhookRepository, WebhookQueue {
         }
     }
 
+    /// Messages waiting or being sent, counted from the partial index, for `/metrics`.
+    public func backlog() async throws -> Int {
+        // SQLite is told which index, as for the deliveries' depth: it would rather scan the log.
+        let index: SQLQueryString = store.isSQLite ? " INDEXED BY webhook_messages_due_idx" : ""
+        return try await store.read { sql in
+            try await sql.raw(
+                "SELECT COUNT(*) AS n FROM webhook_messages\(index) WHERE state IN ('pending', 'sending')"
+            ).first()?.decode(column: "n", as: Int.self) ?? 0
+        }
+    }
+
     public func purge(before cutoff: Timestamp, limit: Int) async throws -> Int {
         try await store.write { sql in
             try await sql.raw(

@@ -82,6 +82,7 @@ import Testing
         #expect(Self.sample(text, "queue_depth", ["state": "scheduled"]) == 2)
         #expect(Self.sample(text, "queue_depth", ["state": "sending"]) == 0)
         #expect(Self.sample(text, "queue_depth", ["state": "sent"]) == nil, "history is not queue depth")
+        #expect(Self.sample(text, "webhook_queue_depth") == 0)
         #expect(Self.sample(text, "db_pool_size") == Double(harness.store.poolSize))
         #expect(Self.sample(text, "db_pool_connections_in_use") == 0)
     }
