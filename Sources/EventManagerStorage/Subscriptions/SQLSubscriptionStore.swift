@@ -29,27 +29,23 @@ public struct SQLSubscriptionStore: SubscriptionRepository {
             // The insert is the duplicate check: a concurrent subscription of the same address
             // waits on the unique index and then finds this one, on both databases.
             let token = RandomToken.make()
-            // The address's calendar token if it has one: one personal feed per subscriber.
-            let feedToken =
-                try await sql.raw(
-                    """
-                    SELECT feed_token FROM subscriptions WHERE email_normalized = \(bind: request.email.normalized) \
-                    AND feed_token IS NOT NULL LIMIT 1
-                    """
-                ).first()?.decode(column: "feed_token", as: String.self) ?? RandomToken.hex(bytes: 16)
             let status = planner.initialStatus
+            // The address keeps the calendar token it has (one personal feed per subscriber); a
+            // new address gets a fresh one. Chosen inside the insert: no extra statement.
             let inserted = try await sql.raw(
                 """
                 INSERT INTO subscriptions (event_id, email, email_normalized, remind_before_minutes, status, token, feed_token, \
                 created_at) \
                 VALUES (\(bind: eventID), \(bind: request.email.value), \(bind: request.email.normalized), \
-                \(bind: request.remindBeforeMinutes), \(bind: status.rawValue), \(bind: token), \(bind: feedToken), \
-                \(bind: now.millisecondsSinceEpoch)) \
-                ON CONFLICT (event_id, email_normalized) DO NOTHING RETURNING id
+                \(bind: request.remindBeforeMinutes), \(bind: status.rawValue), \(bind: token), \
+                COALESCE((SELECT feed_token FROM subscriptions WHERE email_normalized = \(bind: request.email.normalized) \
+                AND feed_token IS NOT NULL LIMIT 1), \(bind: RandomToken.hex(bytes: 16))), \(bind: now.millisecondsSinceEpoch)) \
+                ON CONFLICT (event_id, email_normalized) DO NOTHING RETURNING id, feed_token
                 """
             ).first()
             var subscription: Subscription
             if let id = try inserted?.decode(column: "id", as: Int64.self) {
+                let feedToken = try inserted?.decode(column: "feed_token", as: String.self)
                 subscription = Subscription(
                     id: id, eventID: eventID, email: request.email.value, remindBeforeMinutes: request.remindBeforeMinutes, status: status,
                     token: token, feedToken: feedToken, createdAt: now)
