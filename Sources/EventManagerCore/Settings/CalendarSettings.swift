@@ -19,6 +19,13 @@ public struct CalendarSettings: Sendable, Equatable {
         return String(domain.filter { $0 != ">" })
     }
 
+    /// The same URL under `webcal://`, which calendar apps open as a subscription.
+    public static func webcal(_ url: String) -> String {
+        if url.hasPrefix("https://") { return "webcal://" + url.dropFirst(8) }
+        if url.hasPrefix("http://") { return "webcal://" + url.dropFirst(7) }
+        return url
+    }
+
     /// The public page of an event.
     public func pageURL(eventID: Int64) -> String { "\(publicURL)/e/\(eventID)" }
 }

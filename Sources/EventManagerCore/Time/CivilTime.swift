@@ -62,6 +62,11 @@ public struct CivilTime: Sendable, Equatable {
         pad(year, 4) + pad(month, 2) + pad(day, 2) + "T" + pad(hour, 2) + pad(minute, 2) + pad(second, 2) + "Z"
     }
 
+    /// For people, naming the zone: `Sunday 27 October 2030, 18:30 (Asia/Jerusalem)`.
+    public static func spoken(_ instant: Timestamp, in zone: EventTimeZone) -> String {
+        "\(CivilTime(instant, in: zone).spoken) (\(zone.identifier))"
+    }
+
     /// For people: `Sunday 27 October 2030, 18:30`.
     public var spoken: String {
         "\(Self.weekdays[weekday]) \(day) \(Self.months[Int(month) - 1]) \(year), " + pad(hour, 2) + ":" + pad(minute, 2)

@@ -37,9 +37,8 @@ struct DeliveryController: Sendable {
         }
         if records.count > query.limit {
             records.removeLast(records.count - query.limit)
-            let kept = parameters.filter { $0.0 != "cursor" }.map { "\($0.0)=\(RequestInput.encodeQueryComponent($0.1))" }
-            let next = (kept + ["cursor=\(records[records.count - 1].id)"]).joined(separator: "&")
-            response.headers[.link] = "<\(request.uri.path)?\(next)>; rel=\"next\""
+            response.headers[.link] = RequestInput.nextLink(
+                path: request.uri.path, parameters, cursor: String(records[records.count - 1].id))
         }
         return response
     }

@@ -84,9 +84,7 @@ struct EventController: Sendable {
         let body = ByteBuffer(bytes: writer.bytes)
         var link: String?
         if let next {
-            let kept = parameters.filter { $0.0 != "cursor" }.map { "\($0.0)=\(RequestInput.encodeQueryComponent($0.1))" }
-            let query = (kept + ["cursor=\(next.encoded)"]).joined(separator: "&")
-            link = "<\(request.uri.path)?\(query)>; rel=\"next\""
+            link = RequestInput.nextLink(path: request.uri.path, parameters, cursor: next.encoded)
         }
         let tag = EntityTag.body(body)
         if let version { pages.store(key, .init(version: version, body: body, tag: tag, link: link), current: repository.version) }

@@ -60,8 +60,7 @@ struct PageController: Sendable {
             found.removeLast(found.count - Self.pageSize)
             let last = found[found.count - 1]
             let cursor = EventCursor(sort: query.sort, key: query.sort.key(of: last), id: last.id)
-            let kept = parameters.filter { $0.0 != "cursor" }.map { "\($0.0)=\(RequestInput.encodeQueryComponent($0.1))" }
-            values["next"] = "/?" + (kept + ["cursor=\(cursor.encoded)"]).joined(separator: "&")
+            values["next"] = RequestInput.nextPage(path: "/", parameters, cursor: cursor.encoded)
         }
         values["has_events"] = !found.isEmpty
         if let q = parameters.last(where: { $0.0 == "q" })?.1 { values["searched"] = q }
@@ -132,7 +131,7 @@ struct PageController: Sendable {
             "title": event.title, "id": event.id, "location": event.location, "datetime": event.startsAt.rfc3339,
             "when": Self.when(event), "zone": event.timeZone.identifier, "email": email,
             "started": clock.now() >= event.startsAt, "google": Self.googleLink(event, pageURL: pageURL),
-            "webcal": Self.webcal(calendar.publicURL + "/calendar.ics"),
+            "webcal": CalendarSettings.webcal(calendar.publicURL + "/calendar.ics"),
             "choices": Self.choices.map { ["minutes": $0.minutes, "label": $0.label, "selected": $0.minutes == minutes] as [String: Any] },
         ]
         if let error { values["email_error"] = error }
@@ -142,7 +141,7 @@ struct PageController: Sendable {
     /// The link to the subscriber's personal calendar, when the subscription has one.
     func personal(_ subscription: Subscription) -> [String: Any] {
         guard let token = subscription.feedToken else { return [:] }
-        return ["calendar": Self.webcal(calendar.publicURL + "/calendar/\(token).ics")]
+        return ["calendar": CalendarSettings.webcal(calendar.publicURL + "/calendar/\(token).ics")]
     }
 
     func find(_ context: AppRequestContext) async throws -> Event {
@@ -159,9 +158,9 @@ struct PageController: Sendable {
 
     /// `Sunday 27 October 2030, 18:30 (Europe/Paris)`, or the day alone for a date-only event.
     static func when(_ event: Event) -> String {
+        guard event.isDateOnly else { return CivilTime.spoken(event.startsAt, in: event.timeZone) }
         let spoken = CivilTime(event.startsAt, in: event.timeZone).spoken
-        if event.isDateOnly { return String(spoken.split(separator: ",").first ?? Substring(spoken)) }
-        return "\(spoken) (\(event.timeZone.identifier))"
+        return String(spoken.split(separator: ",").first ?? Substring(spoken))
     }
 
     /// Google Calendar's "add event" link: times in UTC, an hour long (events have no end).
@@ -177,13 +176,6 @@ struct PageController: Sendable {
         let parts = [("action", "TEMPLATE"), ("text", event.title), ("dates", dates), ("location", event.location), ("details", pageURL)]
         return "https://calendar.google.com/calendar/render?"
             + parts.map { "\($0.0)=\(RequestInput.encodeQueryComponent($0.1))" }.joined(separator: "&")
-    }
-
-    /// The same URL under `webcal://`, which calendar apps open as a subscription.
-    static func webcal(_ url: String) -> String {
-        if url.hasPrefix("https://") { return "webcal://" + url.dropFirst(8) }
-        if url.hasPrefix("http://") { return "webcal://" + url.dropFirst(7) }
-        return url
     }
 
     /// Whether a form post comes from this site: its `Origin` (sent by browsers with every form

@@ -119,6 +119,17 @@ enum RequestInput {
     }
 
     /// Percent-encodes a query component so it survives a round trip through `query(_:)`.
+    /// The URI of the next page: the request's path and parameters, with `cursor` replaced.
+    static func nextPage(path: String, _ parameters: [(String, String)], cursor: String) -> String {
+        let kept = parameters.filter { $0.0 != "cursor" }.map { "\($0.0)=\(encodeQueryComponent($0.1))" }
+        return path + "?" + (kept + ["cursor=\(cursor)"]).joined(separator: "&")
+    }
+
+    /// A `Link` header value to the next page.
+    static func nextLink(path: String, _ parameters: [(String, String)], cursor: String) -> String {
+        "<\(nextPage(path: path, parameters, cursor: cursor))>; rel=\"next\""
+    }
+
     static func encodeQueryComponent(_ text: String) -> String {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")

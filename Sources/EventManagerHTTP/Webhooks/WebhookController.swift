@@ -67,7 +67,7 @@ struct WebhookController: Sendable {
             writer.array(webhooks.prefix(limit)) { $0.webhook($1, secret: false) }
         }
         if webhooks.count > limit {
-            response.headers[.link] = Self.nextLink(request, parameters, cursor: webhooks[limit - 1].id)
+            response.headers[.link] = RequestInput.nextLink(path: request.uri.path, parameters, cursor: String(webhooks[limit - 1].id))
         }
         return response
     }
@@ -100,7 +100,7 @@ struct WebhookController: Sendable {
             writer.array(messages.prefix(limit)) { $0.webhookMessage($1) }
         }
         if messages.count > limit {
-            response.headers[.link] = Self.nextLink(request, parameters, cursor: messages[limit - 1].id)
+            response.headers[.link] = RequestInput.nextLink(path: request.uri.path, parameters, cursor: String(messages[limit - 1].id))
         }
         return response
     }
@@ -148,11 +148,6 @@ struct WebhookController: Sendable {
             }
         }
         return (limit, cursor)
-    }
-
-    static func nextLink(_ request: Request, _ parameters: [(String, String)], cursor: Int64) -> String {
-        let kept = parameters.filter { $0.0 != "cursor" }.map { "\($0.0)=\(RequestInput.encodeQueryComponent($0.1))" }
-        return "<\(request.uri.path)?\((kept + ["cursor=\(cursor)"]).joined(separator: "&"))>; rel=\"next\""
     }
 
     static func notFound(_ id: Int64) -> AppError {

@@ -82,7 +82,7 @@ public struct ReminderMessages: Sendable {
         if let token = claimed.calendarToken {
             // webcal:// opens as a subscription in Apple Calendar and Outlook; Google takes the https form.
             let feed = "\(publicURL)/calendar/\(token).ics"
-            let webcal = feed.replacingOccurrences(of: "https://", with: "webcal://").replacingOccurrences(of: "http://", with: "webcal://")
+            let webcal = CalendarSettings.webcal(feed)
             text += "Your calendar of reminders (subscribe once, it follows every change): \(webcal)\r\n"
             html += "<p><a href=\"\(HTML.escape(webcal))\">Your calendar of reminders</a>: subscribe once, it follows every change.</p>"
         }
@@ -219,7 +219,5 @@ public struct ReminderMessages: Sendable {
     }
 
     /// `Sunday 27 October 2030, 18:30 (Asia/Jerusalem)`.
-    static func localTime(_ instant: Timestamp, zone: EventTimeZone) -> String {
-        "\(CivilTime(instant, in: zone).spoken) (\(zone.identifier))"
-    }
+    static func localTime(_ instant: Timestamp, zone: EventTimeZone) -> String { CivilTime.spoken(instant, in: zone) }
 }
