@@ -25,6 +25,8 @@ extension DatabaseStore {
             return false
         case StorageError.closed:
             return true
+        case let error as SQLiteFailure:
+            return error.isUnavailable
         case let error as SQLiteError:
             return [.busy, .locked, .busyTimeout, .busyInRecovery, .busyInSnapshot, .lockedBySharedCache, .ioError].contains(error.reason)
         case let error as PSQLError:

@@ -34,7 +34,10 @@ public final class DatabaseStore: Sendable {
     /// Serialises this process's writers of one SQLite file (see `WriterLock`).
     let writers: WriterLock
     /// Batches this store's SQLite writes into shared transactions.
-    package let groups = GroupCommit()
+    package let groups: GroupCommit
+    /// A SQLite file's writing connection on its own thread (not for an in-memory database,
+    /// whose name only the pool knows): group commits run there.
+    let sqliteWriter: SQLiteWriter?
     private let isShutDown = Atomic<Bool>(false)
 
     /// Opens (and for a SQLite file, creates) the database. Call `migrate()` before use.
@@ -60,6 +63,7 @@ public final class DatabaseStore: Sendable {
             isSQLite = true
             postgres = nil
             writers = WriterLock()
+            sqliteWriter = nil
         case .sqliteFile(let path):
             let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -67,6 +71,7 @@ public final class DatabaseStore: Sendable {
             isSQLite = true
             postgres = nil
             writers = WriterLock.forFile(path)
+            sqliteWriter = try SQLiteWriter(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
         case .postgres(let text):
             guard let parsed = URL(string: text) else { throw StorageError.badURL(url.redacted) }
             let configuration = try SQLPostgresConfiguration(url: parsed)
@@ -80,7 +85,9 @@ public final class DatabaseStore: Sendable {
             isSQLite = false
             postgres = configuration
             writers = WriterLock()
+            sqliteWriter = nil
         }
+        groups = GroupCommit(executor: sqliteWriter)
     }
 
     /// A handle on the pool of one event loop; handles are cheap, so take one per operation.
@@ -214,8 +221,7 @@ public final class DatabaseStore: Sendable {
         let outcomes: [Result<Void, any Error>]
         do {
             outcomes = try await writers.withLock {
-                try await self.withSQLiteConnection { sql in
-                    try await self.limitBusyWait(sql)
+                try await self.withGroupConnection { sql in
                     try await sql.raw("BEGIN IMMEDIATE").run()
                     do {
                         // Optimistically all in a row, no savepoints: two statements per write fewer
@@ -241,6 +247,16 @@ public final class DatabaseStore: Sendable {
             return
         }
         for (member, outcome) in zip(members, outcomes) { member.continuation.resume(with: outcome) }
+    }
+
+    /// Runs a group's `body` on the writer's connection, or for an in-memory database on one
+    /// connection of the pool.
+    private func withGroupConnection<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        if let sqliteWriter { return try await body(SQLiteWriterDatabase(writer: sqliteWriter, logger: logger)) }
+        return try await withSQLiteConnection { sql in
+            try await self.limitBusyWait(sql)
+            return try await body(sql)
+        }
     }
 
     /// Runs `body` on one SQLite connection of the pool, each statement a single trip to the
@@ -334,6 +350,7 @@ public final class DatabaseStore: Sendable {
     /// Closes every connection; later calls do nothing, and later use throws `StorageError.closed`.
     public func shutdown() async {
         guard !isShutDown.exchange(true, ordering: .relaxed) else { return }
+        await sqliteWriter?.close()
         await databases.shutdownAsync()
     }
 }

@@ -33,8 +33,12 @@ package final class GroupCommit: Sendable {
     /// Most members in one group; bounds how long the first of them waits for the last.
     let maximumGroupSize: Int
 
-    init(maximumGroupSize: Int = 128) {
+    /// Where a group's leader runs (the SQLite writer's thread), or nil for the global executor.
+    private let executor: (any TaskExecutor)?
+
+    init(maximumGroupSize: Int = 128, executor: (any TaskExecutor)? = nil) {
         self.maximumGroupSize = maximumGroupSize
+        self.executor = executor
     }
 
     /// Queues `body`; returns once its group committed, or throws its own error or the group's.
@@ -53,7 +57,7 @@ package final class GroupCommit: Sendable {
                 return true
             }
             if startsLeader {
-                Task { await self.lead(runGroup) }
+                Task(executorPreference: executor) { await self.lead(runGroup) }
             }
         }
     }

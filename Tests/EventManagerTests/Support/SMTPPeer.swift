@@ -52,9 +52,10 @@ final class SMTPPeer: @unchecked Sendable {
         }
     }
 
-    /// Asks the peer to exit; it also exits by itself when this process ends.
+    /// Asks the peer to exit, and kills it if it has not within five seconds; it also exits by
+    /// itself when this process ends.
     func stop() {
-        if process.isRunning { process.terminate() }
+        terminateThenKill(process)
         try? FileManager.default.removeItem(at: directory)
     }
 
@@ -76,6 +77,19 @@ final class SMTPPeer: @unchecked Sendable {
     }
 
     deinit { stop() }
+}
+
+/// Sends `process` SIGTERM, then SIGKILL five seconds later if it is still running.
+///
+/// aiosmtpd has twice stayed alive after SIGTERM in a loaded CI run (in the middle of a TLS
+/// handshake its test refused); the peer was asked to stop, so that is not the test's failure,
+/// and it must not linger into the next test either.
+func terminateThenKill(_ process: Process) {
+    guard process.isRunning else { return }
+    process.terminate()
+    DispatchQueue.global().asyncAfter(deadline: .now() + 5) {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
 }
 
 /// Runs a Python peer of `Tests/Peers` owned by the running test, and returns once it printed

@@ -57,7 +57,7 @@ final class WebhookReceiver: @unchecked Sendable {
     }
 
     func stop() {
-        if process.isRunning { process.terminate() }
+        terminateThenKill(process)
         try? FileManager.default.removeItem(at: directory)
     }
 }

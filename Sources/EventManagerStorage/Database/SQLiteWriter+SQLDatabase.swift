@@ -1,0 +1,89 @@
+import Logging
+import NIOCore
+import SQLKit
+import SQLiteKit
+import SQLiteNIO
+
+/// The writer's connection as SQLKit's database, for the bodies of a group commit.
+///
+/// On the writer's thread (where a group's leader runs) a statement runs in the call; anywhere
+/// else it is sent there first, so a body that strays off the thread is slower but still right.
+struct SQLiteWriterDatabase: SQLDatabase {
+    let writer: SQLiteWriter
+    let logger: Logger
+
+    var eventLoop: any EventLoop { writer.loop }
+    var dialect: any SQLDialect { SQLiteDialect() }
+    var queryLogLevel: Logger.Level? { nil }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
+        writer.loop.submit { try run(query) { onRow(SQLiteWriterRow(columns: $0, cells: $1)) } }
+    }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
+        guard writer.loop.inEventLoop else { return try await execute(sql: query, onRow).get() }
+        try run(query) { onRow(SQLiteWriterRow(columns: $0, cells: $1)) }
+    }
+
+    /// The rows of `query` as cells in column order, read in the call on the writer's thread.
+    func cells(_ query: any SQLExpression) async throws -> [[SQLiteData]] {
+        guard writer.loop.inEventLoop else {
+            return try await writer.loop.submit { try cellsHere(query) }.get()
+        }
+        return try cellsHere(query)
+    }
+
+    private func cellsHere(_ query: any SQLExpression) throws -> [[SQLiteData]] {
+        var rows: [[SQLiteData]] = []
+        try run(query) { rows.append($1) }
+        return rows
+    }
+
+    private func run(_ query: any SQLExpression, _ onRow: (SQLiteColumnNames, [SQLiteData]) throws -> Void) throws {
+        var serializer = SQLSerializer(database: self)
+        query.serialize(to: &serializer)
+        var binds: [SQLiteData] = []
+        binds.reserveCapacity(serializer.binds.count)
+        for bind in serializer.binds {
+            binds.append(try Self.sqliteValue(bind))
+        }
+        try writer.run(serializer.sql, binds, onRow)
+    }
+
+    /// The common types directly; anything else through SQLiteKit's encoder (as sqlite-nio would).
+    private static func sqliteValue(_ bind: any Encodable & Sendable) throws -> SQLiteData {
+        switch bind {
+        case let value as Int64: .integer(Int(value))
+        case let value as Int: .integer(value)
+        case let value as String: .text(value)
+        case let value as Double: .float(value)
+        case let value as Bool: .integer(value ? 1 : 0)
+        default: try SQLiteDataEncoder().encode(bind)
+        }
+    }
+}
+
+/// One result row of the writer's connection, decoded like sqlite-nio's rows.
+struct SQLiteWriterRow: SQLRow {
+    let columns: SQLiteColumnNames
+    let cells: [SQLiteData]
+
+    var allColumns: [String] { columns.names }
+
+    func contains(column: String) -> Bool { columns.position(of: column) != nil }
+
+    func decodeNil(column: String) throws -> Bool {
+        guard let position = columns.position(of: column) else { return true }
+        return cells[position] == .null
+    }
+
+    func decode<D: Decodable>(column: String, as: D.Type) throws -> D {
+        guard let position = columns.position(of: column) else { throw UnexpectedCell.missing(column) }
+        return try SQLiteDataDecoder().decode(D.self, from: cells[position])
+    }
+}
+
+extension UnexpectedCell {
+    /// A row without the column asked for: the query and its reader disagree.
+    static func missing(_ column: String) -> UnexpectedCell { UnexpectedCell(column: column, data: .null) }
+}
