@@ -46,7 +46,7 @@ public struct SQLEventRepository: EventRepository {
                 event.ownerAccountID = owner
                 created.append(event)
             }
-            try await WebhookOutbox.enqueue(created.map { .event(.eventCreated, $0, at: now) }, now: now, in: sql)
+            try await WebhookOutbox.enqueue(.eventCreated, now: now, in: sql) { created.map { .event(.eventCreated, $0, at: now) } }
             return created
         }
     }
@@ -176,7 +176,7 @@ public struct SQLEventRepository: EventRepository {
             updated.revision = revision + 1
             let plan = planner.eventChanged(from: existing, to: updated, revision: revision + 1, now: now)
             try await queue.apply(plan, now: now, in: sql)
-            try await WebhookOutbox.enqueue([.event(.eventUpdated, updated, at: now)], now: now, in: sql)
+            try await WebhookOutbox.enqueue(.eventUpdated, now: now, in: sql) { [.event(.eventUpdated, updated, at: now)] }
             return updated
         }
     }
@@ -195,7 +195,7 @@ public struct SQLEventRepository: EventRepository {
             for event in events { revisions[event.id] = event.revision }
             try await queue.apply(planner.eventsDeleted(events, revisions: revisions, now: now), now: now, in: sql)
             try await sql.raw("DELETE FROM events WHERE id IN (\(binds: events.map(\.id)))").run()
-            try await WebhookOutbox.enqueue(events.map { .event(.eventDeleted, $0, at: now) }, now: now, in: sql)
+            try await WebhookOutbox.enqueue(.eventDeleted, now: now, in: sql) { events.map { .event(.eventDeleted, $0, at: now) } }
             // Last: the counter's lock is held from here to the commit.
             let first = try await ChangeCounter.reserve(events.count, on: sql)
             // What the event was, for calendar feeds to carry it as cancelled.

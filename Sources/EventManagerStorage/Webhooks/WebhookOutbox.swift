@@ -12,22 +12,22 @@ enum WebhookOutbox {
     static let ledgerColumns = SQLDeliveryLedger.columns.split(separator: ",")
         .map { "d." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")
 
-    static func enqueue(_ notices: [WebhookNotice], now: Timestamp, in sql: any SQLDatabase) async throws {
+    /// Writes the notices `make` builds, if any endpoint listens to `type`; they are not even
+    /// rendered otherwise (rendering a whole resource per write was 5 % of `POST /events`).
+    ///
+    /// The type goes into the statement's text rather than a bind: SQLite prepares a `LIKE`
+    /// with a bound pattern again at every execution (its plan may depend on the pattern).
+    static func enqueue(
+        _ type: WebhookEventType, now: Timestamp, in sql: any SQLDatabase, _ make: () -> [WebhookNotice]
+    ) async throws {
+        let pattern = SQLQueryString("'%,\(unsafeRaw: type.rawValue),%'")
+        guard
+            try await sql.raw(
+                "SELECT 1 AS listening FROM webhooks WHERE disabled_at IS NULL AND event_types LIKE \(pattern) LIMIT 1"
+            ).first() != nil
+        else { return }
         let nowMs = now.millisecondsSinceEpoch
-        // A bulk write asks once per type whether anyone listens, instead of once per event.
-        var listened: [WebhookEventType: Bool] = [:]
-        if notices.count > 1 {
-            for type in Set(notices.map(\.type)) {
-                listened[type] =
-                    try await sql.raw(
-                        """
-                        SELECT 1 AS listening FROM webhooks WHERE disabled_at IS NULL \
-                        AND event_types LIKE \(bind: "%," + type.rawValue + ",%") LIMIT 1
-                        """
-                    ).first() != nil
-            }
-        }
-        for notice in notices where listened[notice.type] ?? true {
+        for notice in make() {
             try await sql.raw(
                 """
                 INSERT INTO webhook_messages (webhook_id, message_id, type, payload, state, attempts, next_attempt_at, \
@@ -35,7 +35,7 @@ enum WebhookOutbox {
                 SELECT w.id, \(bind: notice.messageID), \(bind: notice.type.rawValue), \
                 \(bind: String(decoding: notice.payload, as: UTF8.self)), 'pending', 0, \(bind: nowMs), \(bind: nowMs), \(bind: nowMs) \
                 FROM webhooks w JOIN accounts a ON a.id = w.account_id \
-                WHERE w.disabled_at IS NULL AND w.event_types LIKE \(bind: "%," + notice.type.rawValue + ",%") \
+                WHERE w.disabled_at IS NULL AND w.event_types LIKE \(pattern) \
                 AND (a.role = 'admin' OR w.account_id = \(bind: notice.ownerAccountID))
                 """
             ).run()
@@ -63,7 +63,9 @@ enum WebhookOutbox {
                 let owner = try row.decodeNil(column: "owner_account_id") ? nil : try row.decode(column: "owner_account_id", as: Int64.self)
                 return WebhookNotice.reminder(try SQLDeliveryLedger.record(from: row), owner: owner, at: now)
             }
-            try await enqueue(notices, now: now, in: sql)
+            for type in [WebhookEventType.reminderSent, .reminderFailed] {
+                try await enqueue(type, now: now, in: sql) { notices.filter { $0.type == type } }
+            }
         }
     }
 }
