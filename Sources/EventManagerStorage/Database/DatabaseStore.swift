@@ -37,8 +37,14 @@ public final class DatabaseStore: Sendable {
     package let groups: GroupCommit
     /// A SQLite file's writing connection on its own thread (not for an in-memory database,
     /// whose name only the pool knows): group commits run there.
-    let sqliteWriter: SQLiteWriter?
+    let sqliteWriter: SQLiteThread?
+    /// A SQLite file's reading connections, each on its own thread; empty for other databases.
+    let sqliteReaders: [SQLiteThread]
     private let isShutDown = Atomic<Bool>(false)
+
+    /// Reading connections of a SQLite file: enough that one slow search does not hold up the
+    /// single reads behind it.
+    static let sqliteReaderCount = 4
 
     /// Opens (and for a SQLite file, creates) the database. Call `migrate()` before use.
     ///
@@ -64,6 +70,7 @@ public final class DatabaseStore: Sendable {
             postgres = nil
             writers = WriterLock()
             sqliteWriter = nil
+            sqliteReaders = []
         case .sqliteFile(let path):
             let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -71,7 +78,10 @@ public final class DatabaseStore: Sendable {
             isSQLite = true
             postgres = nil
             writers = WriterLock.forFile(path)
-            sqliteWriter = try SQLiteWriter(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+            sqliteWriter = SQLiteThread(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds, readOnly: false)
+            sqliteReaders = (0..<Self.sqliteReaderCount).map { _ in
+                SQLiteThread(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds, readOnly: true)
+            }
         case .postgres(let text):
             guard let parsed = URL(string: text) else { throw StorageError.badURL(url.redacted) }
             let configuration = try SQLPostgresConfiguration(url: parsed)
@@ -86,6 +96,7 @@ public final class DatabaseStore: Sendable {
             postgres = configuration
             writers = WriterLock()
             sqliteWriter = nil
+            sqliteReaders = []
         }
         groups = GroupCommit(executor: sqliteWriter)
     }
@@ -101,10 +112,26 @@ public final class DatabaseStore: Sendable {
         MeteredSQLDatabase(base: try database() as! any SQLDatabase, usage: usage, readOnly: readOnly)
     }
 
-    /// Runs reads on the pool. The handle refuses statements that write (checked in the test
-    /// process, where every test runs), so no write can slip past the SQLite writer queue.
+    /// Runs reads on the pool, or for a SQLite file on the least busy reading connection's
+    /// thread (see `SQLiteThread`). The handle refuses statements that write (SQLite's
+    /// `query_only`, or a check in the test process), so no write can slip past the SQLite
+    /// writer queue.
     public func read<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
-        try await translatingUnavailability { try await body(sql(readOnly: true)) }
+        try await translatingUnavailability {
+            guard let reader = sqliteReaders.min(by: { $0.load.load(ordering: .relaxed) < $1.load.load(ordering: .relaxed) }) else {
+                return try await body(sql(readOnly: true))
+            }
+            guard !isShutDown.load(ordering: .relaxed) else { throw StorageError.closed }
+            reader.load.add(1, ordering: .relaxed)
+            usage.inFlight.add(1, ordering: .relaxed)
+            defer {
+                reader.load.subtract(1, ordering: .relaxed)
+                usage.inFlight.subtract(1, ordering: .relaxed)
+            }
+            return try await withTaskExecutorPreference(reader) {
+                try await body(SQLiteThreadDatabase(connection: reader, logger: logger))
+            }
+        }
     }
 
     /// Applies every migration not yet applied; safe to run on every start, from several nodes at once.
@@ -252,7 +279,10 @@ public final class DatabaseStore: Sendable {
     /// Runs a group's `body` on the writer's connection, or for an in-memory database on one
     /// connection of the pool.
     private func withGroupConnection<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        if let sqliteWriter { return try await body(SQLiteWriterDatabase(writer: sqliteWriter, logger: logger)) }
+        if let sqliteWriter {
+            guard !isShutDown.load(ordering: .relaxed) else { throw StorageError.closed }
+            return try await body(SQLiteThreadDatabase(connection: sqliteWriter, logger: logger))
+        }
         return try await withSQLiteConnection { sql in
             try await self.limitBusyWait(sql)
             return try await body(sql)
@@ -351,6 +381,7 @@ public final class DatabaseStore: Sendable {
     public func shutdown() async {
         guard !isShutDown.exchange(true, ordering: .relaxed) else { return }
         await sqliteWriter?.close()
+        for reader in sqliteReaders { await reader.close() }
         await databases.shutdownAsync()
     }
 }

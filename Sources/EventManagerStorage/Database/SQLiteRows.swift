@@ -11,7 +11,7 @@ extension SQLDatabase {
     /// The rows of `query` as cells in column order when this is a SQLite handle; nil otherwise
     /// (the caller then reads through SQLKit).
     func sqliteCells(_ query: SQLQueryString) async throws -> [[SQLiteData]]? {
-        if let writer = self as? SQLiteWriterDatabase { return try await writer.cells(query) }
+        if let connection = self as? SQLiteThreadDatabase { return try await connection.cells(query) }
         guard let metered = self as? MeteredSQLDatabase, let database = metered.base as? any SQLiteDatabase else { return nil }
         var serializer = SQLSerializer(database: self)
         query.serialize(to: &serializer)

@@ -3,51 +3,67 @@ import Logging
 import NIOCore
 import NIOPosix
 import SQLiteNIO
+import Synchronization
 import VaporCSQLite
 
-/// The SQLite file's writing connection, on a thread of its own that runs whole group commits.
+/// A connection to the SQLite file on a thread of its own, which is also a task executor: the
+/// writer that runs whole group commits, and the readers.
 ///
 /// Through sqlite-nio every statement is a trip: the Swift executor hands it to the blocking
 /// pool, the pool thread hands each row and the result to an event loop, and the event loop
-/// wakes the executor again. A group commit runs its statements one after another, so those
-/// wake-ups added up to most of a write's time (27 % of the CPU in futex waits under
-/// `POST /events`) while the disk waited 0.16 ms per group. This connection is used only from
-/// its own thread, which is also the task executor the group's leader runs on: a statement is a
-/// plain function call, and a group costs one hop in and one hop out. Statements are prepared
-/// once and kept, so SQLite parses each distinct text once per process.
+/// wakes the executor again; and each statement is parsed anew. A group commit runs its
+/// statements one after another, so those wake-ups added up to most of a write's time (27 % of
+/// the CPU in futex waits under `POST /events`) while the disk waited 0.16 ms per group. Here a
+/// task that needs the connection moves to its thread (`withTaskExecutorPreference`, or a group
+/// leader started there): a statement is a plain function call, a whole body costs one hop in
+/// and one out, and each distinct statement text is prepared once per connection.
 ///
 /// It shares SQLite's library with sqlite-nio (the same compiled copy), so the file's locks
-/// keep both connections honest; `WriterLock` still keeps this process's writers in line.
-final class SQLiteWriter: TaskExecutor, @unchecked Sendable {
+/// keep all connections honest; `WriterLock` still keeps this process's writers in line.
+final class SQLiteThread: TaskExecutor, @unchecked Sendable {
     /// The one thread everything below runs on.
     private let thread: MultiThreadedEventLoopGroup
     let loop: any EventLoop
-    /// Touched only on `loop`.
+    private let path: String
+    private let busyTimeoutMilliseconds: Int
+    /// A reader refuses to write (`PRAGMA query_only`), so no write slips past the writer.
+    private let readOnly: Bool
+    /// Touched only on `loop`; opened at first use, once migrations made the file.
     private var handle: OpaquePointer?
+    private var isClosed = false
     private var statements: [String: PreparedStatement] = [:]
     /// Distinct statement texts kept prepared; beyond it a statement is finalized after use
     /// (texts built per request, like an `IN` list of varying length, do not grow the cache).
     private let cacheLimit = 256
+    /// Bodies running or waiting on this connection (readers are chosen by it).
+    let load = Atomic<Int>(0)
 
-    /// Opens `path` (created by the pool already, or on first write) with the pool's settings:
-    /// foreign keys on, `synchronous=FULL` (SQLite's default), bounded waits for other processes.
-    init(path: String, busyTimeoutMilliseconds: Int) throws {
+    /// A connection to `path` with the pool's settings: foreign keys on, `synchronous=FULL`
+    /// (SQLite's default), bounded waits for other processes.
+    init(path: String, busyTimeoutMilliseconds: Int, readOnly: Bool) {
         thread = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         loop = thread.next()
-        try loop.submit { [self] in
-            var handle: OpaquePointer?
-            let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
-            let opened = sqlite_nio_sqlite3_open_v2(path, &handle, flags, nil)
-            guard opened == SQLITE_OK, let handle else {
-                let failure = SQLiteFailure(code: opened, message: "cannot open \(path)")
-                sqlite_nio_sqlite3_close(handle)
-                throw failure
-            }
-            self.handle = handle
-            sqlite_nio_sqlite3_extended_result_codes(handle, 1)
-            sqlite_nio_sqlite3_busy_timeout(handle, Int32(clamping: busyTimeoutMilliseconds))
-            try run("PRAGMA foreign_keys = ON", []) { _, _ in }
-        }.wait()
+        self.path = path
+        self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
+        self.readOnly = readOnly
+    }
+
+    private func open() throws -> OpaquePointer {
+        if let handle { return handle }
+        guard !isClosed else { throw SQLiteFailure(code: SQLITE_MISUSE, message: "the connection is closed") }
+        var handle: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let opened = sqlite_nio_sqlite3_open_v2(path, &handle, flags, nil)
+        guard opened == SQLITE_OK, let handle else {
+            sqlite_nio_sqlite3_close(handle)
+            throw SQLiteFailure(code: opened, message: "cannot open \(path)")
+        }
+        self.handle = handle
+        sqlite_nio_sqlite3_extended_result_codes(handle, 1)
+        sqlite_nio_sqlite3_busy_timeout(handle, Int32(clamping: busyTimeoutMilliseconds))
+        try run("PRAGMA foreign_keys = ON", []) { _, _ in }
+        if readOnly { try run("PRAGMA query_only = ON", []) { _, _ in } }
+        return handle
     }
 
     // MARK: TaskExecutor
@@ -65,7 +81,7 @@ final class SQLiteWriter: TaskExecutor, @unchecked Sendable {
     /// - Parameter onRow: each result row's cells in column order, with the statement's column names.
     func run(_ sql: String, _ binds: [SQLiteData], _ onRow: (SQLiteColumnNames, [SQLiteData]) throws -> Void) throws {
         loop.preconditionInEventLoop()
-        guard let handle else { throw SQLiteFailure(code: SQLITE_MISUSE, message: "the writer is closed") }
+        let handle = try open()
         let statement = try prepared(sql, on: handle)
         defer { release(statement, sql: sql) }
         for (offset, bind) in binds.enumerated() {
@@ -163,6 +179,7 @@ final class SQLiteWriter: TaskExecutor, @unchecked Sendable {
             statements.removeAll()
             sqlite_nio_sqlite3_close(handle)
             handle = nil
+            isClosed = true
         }.get()
         try? await thread.shutdownGracefully()
     }

@@ -4,31 +4,31 @@ import SQLKit
 import SQLiteKit
 import SQLiteNIO
 
-/// The writer's connection as SQLKit's database, for the bodies of a group commit.
+/// A `SQLiteThread` as SQLKit's database, for the bodies of group commits and reads.
 ///
-/// On the writer's thread (where a group's leader runs) a statement runs in the call; anywhere
+/// On the connection's thread (where those bodies run) a statement runs in the call; anywhere
 /// else it is sent there first, so a body that strays off the thread is slower but still right.
-struct SQLiteWriterDatabase: SQLDatabase {
-    let writer: SQLiteWriter
+struct SQLiteThreadDatabase: SQLDatabase {
+    let connection: SQLiteThread
     let logger: Logger
 
-    var eventLoop: any EventLoop { writer.loop }
+    var eventLoop: any EventLoop { connection.loop }
     var dialect: any SQLDialect { SQLiteDialect() }
     var queryLogLevel: Logger.Level? { nil }
 
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
-        writer.loop.submit { try run(query) { onRow(SQLiteWriterRow(columns: $0, cells: $1)) } }
+        connection.loop.submit { try run(query) { onRow(SQLiteThreadRow(columns: $0, cells: $1)) } }
     }
 
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
-        guard writer.loop.inEventLoop else { return try await execute(sql: query, onRow).get() }
-        try run(query) { onRow(SQLiteWriterRow(columns: $0, cells: $1)) }
+        guard connection.loop.inEventLoop else { return try await execute(sql: query, onRow).get() }
+        try run(query) { onRow(SQLiteThreadRow(columns: $0, cells: $1)) }
     }
 
-    /// The rows of `query` as cells in column order, read in the call on the writer's thread.
+    /// The rows of `query` as cells in column order, read in the call on the connection's thread.
     func cells(_ query: any SQLExpression) async throws -> [[SQLiteData]] {
-        guard writer.loop.inEventLoop else {
-            return try await writer.loop.submit { try cellsHere(query) }.get()
+        guard connection.loop.inEventLoop else {
+            return try await connection.loop.submit { try cellsHere(query) }.get()
         }
         return try cellsHere(query)
     }
@@ -47,7 +47,7 @@ struct SQLiteWriterDatabase: SQLDatabase {
         for bind in serializer.binds {
             binds.append(try Self.sqliteValue(bind))
         }
-        try writer.run(serializer.sql, binds, onRow)
+        try connection.run(serializer.sql, binds, onRow)
     }
 
     /// The common types directly; anything else through SQLiteKit's encoder (as sqlite-nio would).
@@ -64,7 +64,7 @@ struct SQLiteWriterDatabase: SQLDatabase {
 }
 
 /// One result row of the writer's connection, decoded like sqlite-nio's rows.
-struct SQLiteWriterRow: SQLRow {
+struct SQLiteThreadRow: SQLRow {
     let columns: SQLiteColumnNames
     let cells: [SQLiteData]
 
