@@ -82,8 +82,9 @@ public struct SQLAccountStore: AccountRepository {
         let found = try await store.read { sql in
             try await sql.raw(
                 """
-                SELECT k.id, k.secret_hash, k.last_used_at, a.id AS account_id, a.role FROM api_keys k \
-                JOIN accounts a ON a.id = k.account_id WHERE k.lookup_id = \(bind: token.lookupID) AND k.revoked_at IS NULL
+                SELECT k.id, k.secret_hash, k.last_used_at, k.account_id, \
+                (SELECT a.role FROM accounts a WHERE a.id = k.account_id) AS role FROM api_keys k \
+                WHERE k.lookup_id = \(bind: token.lookupID) AND k.revoked_at IS NULL
                 """
             ).first()
         }
