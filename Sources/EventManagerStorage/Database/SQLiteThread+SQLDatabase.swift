@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import NIOPosix
 import SQLKit
 import SQLiteKit
 import SQLiteNIO
@@ -12,24 +13,26 @@ struct SQLiteThreadDatabase: SQLDatabase {
     let connection: SQLiteThread
     let logger: Logger
 
-    var eventLoop: any EventLoop { connection.loop }
+    var eventLoop: any EventLoop { MultiThreadedEventLoopGroup.singleton.any() }
     var dialect: any SQLDialect { SQLiteDialect() }
     var queryLogLevel: Logger.Level? { nil }
 
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
-        connection.loop.submit { try run(query) { onRow(SQLiteThreadRow(columns: $0, cells: $1)) } }
+        let promise = eventLoop.makePromise(of: Void.self)
+        promise.completeWithTask { try await execute(sql: query, onRow) }
+        return promise.futureResult
     }
 
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
-        guard connection.loop.inEventLoop else { return try await execute(sql: query, onRow).get() }
+        guard connection.isCurrent else {
+            return try await connection.submit { try run(query) { onRow(SQLiteThreadRow(columns: $0, cells: $1)) } }
+        }
         try run(query) { onRow(SQLiteThreadRow(columns: $0, cells: $1)) }
     }
 
     /// The rows of `query` as cells in column order, read in the call on the connection's thread.
     func cells(_ query: any SQLExpression) async throws -> [[SQLiteData]] {
-        guard connection.loop.inEventLoop else {
-            return try await connection.loop.submit { try cellsHere(query) }.get()
-        }
+        guard connection.isCurrent else { return try await connection.submit { try cellsHere(query) } }
         return try cellsHere(query)
     }
 

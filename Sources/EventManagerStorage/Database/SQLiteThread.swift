@@ -1,6 +1,7 @@
 import FluentKit
 import Logging
 import NIOCore
+import Dispatch
 import NIOPosix
 import SQLiteNIO
 import Synchronization
@@ -20,10 +21,15 @@ import VaporCSQLite
 ///
 /// It shares SQLite's library with sqlite-nio (the same compiled copy), so the file's locks
 /// keep all connections honest; `WriterLock` still keeps this process's writers in line.
+///
+/// The thread is a one-thread `NIOThreadPool` (a condition variable, no file descriptors: an
+/// event loop per connection took three, and the test process, which opens many stores, hit a
+/// Foundation defect in `Process.run` that walks every open descriptor).
 final class SQLiteThread: TaskExecutor, @unchecked Sendable {
     /// The one thread everything below runs on.
-    private let thread: MultiThreadedEventLoopGroup
-    let loop: any EventLoop
+    private let thread = NIOThreadPool(numberOfThreads: 1)
+    /// That thread's id, known once it ran its first job.
+    private let threadID: pthread_t
     private let path: String
     private let busyTimeoutMilliseconds: Int
     /// A reader refuses to write (`PRAGMA query_only`), so no write slips past the writer.
@@ -41,8 +47,15 @@ final class SQLiteThread: TaskExecutor, @unchecked Sendable {
     /// A connection to `path` with the pool's settings: foreign keys on, `synchronous=FULL`
     /// (SQLite's default), bounded waits for other processes.
     init(path: String, busyTimeoutMilliseconds: Int, readOnly: Bool) {
-        thread = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        loop = thread.next()
+        thread.start()
+        let id = Mutex<pthread_t?>(nil)
+        let started = DispatchSemaphore(value: 0)
+        thread.submit { _ in
+            id.withLock { $0 = pthread_self() }
+            started.signal()
+        }
+        started.wait()
+        threadID = id.withLock { $0! }
         self.path = path
         self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
         self.readOnly = readOnly
@@ -71,7 +84,16 @@ final class SQLiteThread: TaskExecutor, @unchecked Sendable {
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         let executor = asUnownedTaskExecutor()
-        loop.execute { job.runSynchronously(on: executor) }
+        // After `close()` the job still runs (here); a statement it tries then fails as closed.
+        thread.submit { _ in job.runSynchronously(on: executor) }
+    }
+
+    /// Whether the caller runs on this connection's thread.
+    var isCurrent: Bool { pthread_equal(pthread_self(), threadID) != 0 }
+
+    /// Runs `body` on the thread and returns its result; throws once the thread has stopped.
+    func submit<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await thread.runIfActive(body)
     }
 
     // MARK: Statements
@@ -80,7 +102,7 @@ final class SQLiteThread: TaskExecutor, @unchecked Sendable {
     ///
     /// - Parameter onRow: each result row's cells in column order, with the statement's column names.
     func run(_ sql: String, _ binds: [SQLiteData], _ onRow: (SQLiteColumnNames, [SQLiteData]) throws -> Void) throws {
-        loop.preconditionInEventLoop()
+        precondition(isCurrent, "a SQLite connection used off its thread")
         let handle = try open()
         let statement = try prepared(sql, on: handle)
         defer { release(statement, sql: sql) }
@@ -174,13 +196,13 @@ final class SQLiteThread: TaskExecutor, @unchecked Sendable {
 
     /// Finalizes every statement, closes the connection and stops the thread. Later use throws.
     func close() async {
-        try? await loop.submit { [self] in
+        try? await submit { [self] in
             for statement in statements.values { sqlite_nio_sqlite3_finalize(statement.raw) }
             statements.removeAll()
             sqlite_nio_sqlite3_close(handle)
             handle = nil
             isClosed = true
-        }.get()
+        }
         try? await thread.shutdownGracefully()
     }
 }
