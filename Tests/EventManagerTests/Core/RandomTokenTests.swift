@@ -1,0 +1,31 @@
+import Foundation
+import Testing
+
+@testable import EventManagerCore
+
+/// Tokens are written by hand-rolled encoders (see `RandomToken`); they must agree with
+/// Foundation's base64 for every length, and be as long and as alphabetic as promised.
+@Suite struct RandomTokenTests {
+    @Test func base64AgreesWithFoundationForEveryLength() {
+        for length in 0...70 {
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0...255) }
+            let standard = Data(bytes).base64EncodedString()
+            #expect(RandomToken.encode(bytes, alphabet: Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8), padded: true) == standard)
+            let url = standard.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+                .replacingOccurrences(of: "=", with: "")
+            #expect(RandomToken.encode(bytes, alphabet: Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8), padded: false) == url)
+        }
+    }
+
+    @Test func tokensHaveTheirLengthAlphabetAndDiffer() {
+        let token = RandomToken.make()
+        #expect(token.count == 43)
+        #expect(token.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })
+        #expect(RandomToken.make() != token)
+        let hex = RandomToken.hex(bytes: 16)
+        #expect(hex.count == 32 && hex.allSatisfy(\.isHexDigit) && hex == hex.lowercased())
+        #expect(Set((0..<100).map { _ in RandomToken.hex(bytes: 3) }).count > 90, "24 random bits rarely repeat in 100 draws")
+        let secret = RandomToken.standardBase64(bytes: 24)
+        #expect(Data(base64Encoded: secret)?.count == 24)
+    }
+}
