@@ -1,7 +1,7 @@
+import Dispatch
 import FluentKit
 import Logging
 import NIOCore
-import Dispatch
 import NIOPosix
 import SQLiteNIO
 import Synchronization

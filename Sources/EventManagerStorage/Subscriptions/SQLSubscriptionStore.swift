@@ -53,7 +53,9 @@ public struct SQLSubscriptionStore: SubscriptionRepository {
                 // A new subscription's reminder is the one just written: no need to read it back.
                 let state: DeliveryState? = status == .active ? .scheduled : nil
                 let view = SubscriptionView(subscription: subscription, remindAt: subscription.remindAt(start: start), reminderState: state)
-                try await WebhookOutbox.enqueue(.subscriptionCreated, now: now, in: sql) { [.subscription(.subscriptionCreated, view, owner: owner, at: now)] }
+                try await WebhookOutbox.enqueue(.subscriptionCreated, now: now, in: sql) {
+                    [.subscription(.subscriptionCreated, view, owner: owner, at: now)]
+                }
                 return (view, true)
             }
             guard
@@ -77,7 +79,9 @@ public struct SQLSubscriptionStore: SubscriptionRepository {
             ).run()
             try await queue.apply(planner.subscribed(subscription, start: start, now: now), now: now, in: sql)
             let view = try await Self.view(subscription, start: start, sql: sql)
-            try await WebhookOutbox.enqueue(.subscriptionCreated, now: now, in: sql) { [.subscription(.subscriptionCreated, view, owner: owner, at: now)] }
+            try await WebhookOutbox.enqueue(.subscriptionCreated, now: now, in: sql) {
+                [.subscription(.subscriptionCreated, view, owner: owner, at: now)]
+            }
             return (view, true)
         }
     }
@@ -136,7 +140,9 @@ public struct SQLSubscriptionStore: SubscriptionRepository {
                 var cancelled = subscription
                 cancelled.status = .unsubscribed
                 let view = try await Self.view(cancelled, start: start, sql: sql)
-                try await WebhookOutbox.enqueue(.subscriptionCancelled, now: now, in: sql) { [.subscription(.subscriptionCancelled, view, owner: owner, at: now)] }
+                try await WebhookOutbox.enqueue(.subscriptionCancelled, now: now, in: sql) {
+                    [.subscription(.subscriptionCancelled, view, owner: owner, at: now)]
+                }
             }
             return true
         }
@@ -155,7 +161,9 @@ public struct SQLSubscriptionStore: SubscriptionRepository {
                     var confirmed = subscription
                     confirmed.status = .active
                     let view = try await Self.view(confirmed, start: start, sql: sql)
-                    try await WebhookOutbox.enqueue(.subscriptionConfirmed, now: now, in: sql) { [.subscription(.subscriptionConfirmed, view, owner: owner, at: now)] }
+                    try await WebhookOutbox.enqueue(.subscriptionConfirmed, now: now, in: sql) {
+                        [.subscription(.subscriptionConfirmed, view, owner: owner, at: now)]
+                    }
                 }
             }
             return decision

@@ -10,10 +10,15 @@ import Testing
         for length in 0...70 {
             let bytes = (0..<length).map { _ in UInt8.random(in: 0...255) }
             let standard = Data(bytes).base64EncodedString()
-            #expect(RandomToken.encode(bytes, alphabet: Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8), padded: true) == standard)
+            #expect(
+                RandomToken.encode(
+                    bytes, alphabet: Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8), padded: true)
+                    == standard)
             let url = standard.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
                 .replacingOccurrences(of: "=", with: "")
-            #expect(RandomToken.encode(bytes, alphabet: Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8), padded: false) == url)
+            #expect(
+                RandomToken.encode(
+                    bytes, alphabet: Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8), padded: false) == url)
         }
     }
 
