@@ -64,11 +64,15 @@ public struct SQLEventRepository: EventRepository {
     }
 
     public func list(_ query: EventListQuery) async throws -> [Event] {
-        var sql: SQLQueryString = "SELECT \(unsafeRaw: Self.columns) FROM events WHERE 1 = 1"
+        // Conditions on the sort column (and the cursor) bound a walk of the sort order; the
+        // others only filter the rows walked.
+        var walk: SQLQueryString = "1 = 1"
+        var filters: SQLQueryString = ""
         let filter = query.filter
-        if let id = filter.id { sql += " AND id = \(bind: id)" }
-        if let title = filter.title { sql += " AND title = \(bind: title)" }
-        if let location = filter.location { sql += " AND location = \(bind: location)" }
+        let field = query.sort.field
+        if let id = filter.id { filters += " AND id = \(bind: id)" }
+        if let title = filter.title { filters += " AND title = \(bind: title)" }
+        if let location = filter.location { filters += " AND location = \(bind: location)" }
         if let text = filter.text {
             switch try await searchNarrowing(text) {
             case .none: break
@@ -76,19 +80,32 @@ public struct SQLEventRepository: EventRepository {
             case .rowsHolding(let trigram):
                 // The index narrows the rows; the LIKE below still decides (see M007SearchIndex).
                 let phrase = "\"" + trigram.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
-                sql += " AND id IN (SELECT rowid FROM events_search WHERE events_search MATCH \(bind: phrase))"
+                filters += " AND id IN (SELECT rowid FROM events_search WHERE events_search MATCH \(bind: phrase))"
             }
             let pattern = "%" + Self.escapeLike(text.lowercased()) + "%"
-            sql += " AND (LOWER(title) LIKE \(bind: pattern) ESCAPE '\\' OR LOWER(location) LIKE \(bind: pattern) ESCAPE '\\')"
+            filters += " AND (LOWER(title) LIKE \(bind: pattern) ESCAPE '\\' OR LOWER(location) LIKE \(bind: pattern) ESCAPE '\\')"
         }
-        if let from = filter.startsFrom { sql += " AND starts_at >= \(bind: from.millisecondsSinceEpoch)" }
-        if let until = filter.startsUntil { sql += " AND starts_at <= \(bind: until.millisecondsSinceEpoch)" }
-        if let popularity = filter.popularity { sql += " AND popularity = \(bind: popularity)" }
-        if let min = filter.minPopularity { sql += " AND popularity >= \(bind: min)" }
-        if let max = filter.maxPopularity { sql += " AND popularity <= \(bind: max)" }
+        var dates: SQLQueryString = ""
+        if let from = filter.startsFrom { dates += " AND starts_at >= \(bind: from.millisecondsSinceEpoch)" }
+        if let until = filter.startsUntil { dates += " AND starts_at <= \(bind: until.millisecondsSinceEpoch)" }
+        var popularities: SQLQueryString = ""
+        if let popularity = filter.popularity { popularities += " AND popularity = \(bind: popularity)" }
+        if let min = filter.minPopularity { popularities += " AND popularity >= \(bind: min)" }
+        if let max = filter.maxPopularity { popularities += " AND popularity <= \(bind: max)" }
+        switch field {
+        case .date:
+            walk += dates
+            filters += popularities
+        case .popularity:
+            walk += popularities
+            filters += dates
+        case .creationTime:
+            filters += dates
+            filters += popularities
+        }
 
         let column: String
-        switch query.sort.field {
+        switch field {
         case .creationTime: column = "id"
         case .date: column = "starts_at"
         case .popularity: column = "popularity"
@@ -96,21 +113,41 @@ public struct SQLEventRepository: EventRepository {
         let direction = query.sort.descending ? "DESC" : "ASC"
         let comparison = query.sort.descending ? "<" : ">"
         if let cursor = query.after {
-            if query.sort.field == .creationTime {
-                sql += " AND id \(unsafeRaw: comparison) \(bind: cursor.id)"
+            if field == .creationTime {
+                walk += " AND id \(unsafeRaw: comparison) \(bind: cursor.id)"
             } else {
-                sql +=
+                walk +=
                     " AND (\(unsafeRaw: column) \(unsafeRaw: comparison) \(bind: cursor.key) OR (\(unsafeRaw: column) = \(bind: cursor.key) AND id \(unsafeRaw: comparison) \(bind: cursor.id)))"
             }
         }
-        if query.sort.field == .creationTime {
-            sql += " ORDER BY id \(unsafeRaw: direction)"
-        } else {
-            sql += " ORDER BY \(unsafeRaw: column) \(unsafeRaw: direction), id \(unsafeRaw: direction)"
+        let order: SQLQueryString =
+            field == .creationTime
+            ? " ORDER BY id \(unsafeRaw: direction)" : " ORDER BY \(unsafeRaw: column) \(unsafeRaw: direction), id \(unsafeRaw: direction)"
+        let limit: SQLQueryString = " LIMIT \(literal: query.limit + 1)"
+
+        // SQLite has no statistics on how many rows a range keeps, so with a popularity range
+        // and the date order it reads the whole range through the popularity index and sorts
+        // it (1.8 ms at 10,000 events where walking the date order takes 0.17 ms). A bounded
+        // walk of the sort order first: when it finds a whole page, that is the page (the
+        // first matches in order are among the first rows in order); when the filters keep
+        // too few rows for that, SQLite's own plan answers. Not for a single id or a search,
+        // which have their own indexes.
+        let filtersDates = field != .date && (filter.startsFrom != nil || filter.startsUntil != nil)
+        let filtersPopularity =
+            field != .popularity && (filter.popularity != nil || filter.minPopularity != nil || filter.maxPopularity != nil)
+        let filtering = filter.title != nil || filter.location != nil || filtersDates || filtersPopularity
+        if store.isSQLite, filter.id == nil, filter.text == nil, filtering {
+            let budget = (query.limit + 1) * Self.walkBudgetPerRow
+            let walked = try await fetch(
+                "SELECT \(unsafeRaw: Self.columns) FROM (SELECT \(unsafeRaw: Self.columns) FROM events WHERE \(walk)\(order) LIMIT \(literal: budget)) WHERE 1 = 1\(filters)\(order)\(limit)"
+            )
+            if walked.count == query.limit + 1 { return walked }
         }
-        sql += " LIMIT \(literal: query.limit + 1)"
-        return try await fetch(sql)
+        return try await fetch("SELECT \(unsafeRaw: Self.columns) FROM events WHERE \(walk)\(filters)\(order)\(limit)")
     }
+
+    /// Rows of the sort order walked per row of a page before SQLite's own plan is asked instead.
+    static let walkBudgetPerRow = 20
 
     /// How the trigram index can narrow a search for `text` on SQLite.
     enum SearchNarrowing: Equatable {

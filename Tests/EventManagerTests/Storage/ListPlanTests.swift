@@ -1,0 +1,79 @@
+import Foundation
+import SQLKit
+import Testing
+
+@testable import EventManagerCore
+@testable import EventManagerStorage
+
+/// A filtered, sorted list first walks the sort order a bounded way on SQLite and falls back
+/// to SQLite's own plan when the filters keep too few rows (`SQLEventRepository.list`): paged
+/// to the end, both answer exactly what filtering and sorting every event answers.
+@Suite(.resources, .timeLimit(.minutes(2))) struct ListPlanTests {
+    static let locations = ["Haifa", "Eilat", "Tel Aviv", "Jerusalem"]
+
+    @Test(arguments: Backend.all) func everyPlanPagesThroughExactlyTheMatches(backend: Backend) async throws {
+        let store = try await TemporaryDatabase.make(backend: backend).open()
+        let repository = SQLEventRepository(store: store)
+        let base: Int64 = 1_924_992_000_000
+        let drafts = (0..<400).map { index in
+            EventDraft(
+                title: "Event \(index)", location: Self.locations[index % 4],
+                // Several events share a start and a popularity, so ties are broken by id.
+                date: .instant(Timestamp(millisecondsSinceEpoch: base + Int64((index * 37) % 150) * 3_600_000)),
+                popularity: Int64(index % 100))
+        }
+        let events = try await repository.create(drafts, now: Timestamp(millisecondsSinceEpoch: 1))
+
+        var cases: [(String, EventListQuery, (Event) -> Bool)] = []
+        var dense = EventListQuery()
+        dense.sort = EventSort(field: .date, descending: false)
+        dense.filter.minPopularity = 10
+        dense.filter.maxPopularity = 70
+        cases.append(("date, wide popularity range (the walk finds pages)", dense, { (10...70).contains($0.popularity) }))
+        var sparse = EventListQuery()
+        sparse.sort = EventSort(field: .date, descending: true)
+        sparse.filter.popularity = 7
+        cases.append(("date descending, one popularity (SQLite's plan)", sparse, { $0.popularity == 7 }))
+        var byPopularity = EventListQuery()
+        byPopularity.sort = EventSort(field: .popularity, descending: true)
+        byPopularity.filter.location = "Haifa"
+        byPopularity.filter.startsFrom = Timestamp(millisecondsSinceEpoch: base + 20 * 3_600_000)
+        cases.append(
+            (
+                "popularity descending, a place and a start", byPopularity,
+                { $0.location == "Haifa" && $0.startsAt.millisecondsSinceEpoch >= base + 20 * 3_600_000 }
+            ))
+        var created = EventListQuery()
+        created.filter.minPopularity = 95
+        cases.append(("creation order, a narrow range", created, { $0.popularity >= 95 }))
+
+        for (name, query, keeps) in cases {
+            let expected = events.filter(keeps).sorted { Self.precedes($0, $1, query.sort) }.map(\.id)
+            var page = query
+            page.limit = 25
+            var listed: [Int64] = []
+            while true {
+                let rows = try await repository.list(page)
+                listed += rows.prefix(page.limit).map(\.id)
+                guard rows.count > page.limit, let last = rows.prefix(page.limit).last else { break }
+                page.after = EventCursor(sort: page.sort, key: Self.key(last, page.sort), id: last.id)
+            }
+            #expect(!expected.isEmpty)
+            #expect(listed == expected, "\(name)")
+        }
+    }
+
+    static func key(_ event: Event, _ sort: EventSort) -> Int64 {
+        switch sort.field {
+        case .creationTime: event.id
+        case .date: event.startsAt.millisecondsSinceEpoch
+        case .popularity: event.popularity
+        }
+    }
+
+    static func precedes(_ a: Event, _ b: Event, _ sort: EventSort) -> Bool {
+        let (left, right) = (key(a, sort), key(b, sort))
+        if left != right { return sort.descending ? left > right : left < right }
+        return sort.descending ? a.id > b.id : a.id < b.id
+    }
+}
