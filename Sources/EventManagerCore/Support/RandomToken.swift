@@ -19,16 +19,21 @@ public enum RandomToken {
 
     /// `bytes` random bytes as lower-case hex.
     public static func hex(bytes count: Int) -> String {
-        let digits = Array("0123456789abcdef".utf8)
+        lowercaseHex(randomBytes(count))
+    }
+
+    /// `bytes` as lower-case hex, two digits each (key hashes too).
+    public static func lowercaseHex<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> String {
         var text: [UInt8] = []
-        text.reserveCapacity(count * 2)
-        for byte in randomBytes(count) {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0F)])
+        text.reserveCapacity(bytes.underestimatedCount * 2)
+        for byte in bytes {
+            text.append(hexDigits[Int(byte >> 4)])
+            text.append(hexDigits[Int(byte & 0x0F)])
         }
         return String(decoding: text, as: UTF8.self)
     }
 
+    private static let hexDigits = Array("0123456789abcdef".utf8)
     private static let urlAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
     private static let standardAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 

@@ -30,6 +30,7 @@ import Testing
         let hex = RandomToken.hex(bytes: 16)
         #expect(hex.count == 32 && hex.allSatisfy(\.isHexDigit) && hex == hex.lowercased())
         #expect(Set((0..<100).map { _ in RandomToken.hex(bytes: 3) }).count > 90, "24 random bits rarely repeat in 100 draws")
+        #expect(RandomToken.lowercaseHex([0x00, 0x0F, 0xAB, 0xFF]) == "000fabff", "the form stored key hashes have")
         let secret = RandomToken.standardBase64(bytes: 24)
         #expect(Data(base64Encoded: secret)?.count == 24)
     }
