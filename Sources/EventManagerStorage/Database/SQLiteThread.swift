@@ -34,7 +34,7 @@ final class SQLiteThread: TaskExecutor, @unchecked Sendable {
     private let busyTimeoutMilliseconds: Int
     /// A reader refuses to write (`PRAGMA query_only`), so no write slips past the writer.
     private let readOnly: Bool
-    /// Touched only on `loop`; opened at first use, once migrations made the file.
+    /// Touched only on the thread; opened at first use, once migrations made the file.
     private var handle: OpaquePointer?
     private var isClosed = false
     private var statements: [String: PreparedStatement] = [:]
@@ -98,7 +98,7 @@ final class SQLiteThread: TaskExecutor, @unchecked Sendable {
 
     // MARK: Statements
 
-    /// Runs one statement here and now; only on `loop`.
+    /// Runs one statement here and now; only on the thread.
     ///
     /// - Parameter onRow: each result row's cells in column order, with the statement's column names.
     func run(_ sql: String, _ binds: [SQLiteData], _ onRow: (SQLiteColumnNames, [SQLiteData]) throws -> Void) throws {
