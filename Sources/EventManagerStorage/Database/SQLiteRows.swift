@@ -19,15 +19,19 @@ extension SQLDatabase {
         binds.reserveCapacity(serializer.binds.count)
         for bind in serializer.binds {
             // A value of another type: let SQLKit's encoder handle the whole query.
-            guard let value = Self.sqliteValue(bind) else { return nil }
+            guard let value = SQLiteData.common(bind) else { return nil }
             binds.append(value)
         }
         metered.usage.inFlight.add(1, ordering: .relaxed)
         defer { metered.usage.inFlight.subtract(1, ordering: .relaxed) }
         return try await database.query(serializer.sql, binds).map { row in row.columns.map(\.data) }
     }
+}
 
-    private static func sqliteValue(_ bind: any Encodable & Sendable) -> SQLiteData? {
+extension SQLiteData {
+    /// A bind of the common types (the ones our queries use), without SQLiteKit's encoder; nil
+    /// for any other type.
+    static func common(_ bind: any Encodable & Sendable) -> SQLiteData? {
         switch bind {
         case let value as Int64: .integer(Int(value))
         case let value as Int: .integer(value)

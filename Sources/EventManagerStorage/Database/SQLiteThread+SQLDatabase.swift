@@ -48,21 +48,10 @@ struct SQLiteThreadDatabase: SQLDatabase {
         var binds: [SQLiteData] = []
         binds.reserveCapacity(serializer.binds.count)
         for bind in serializer.binds {
-            binds.append(try Self.sqliteValue(bind))
+            // The common types directly; anything else through SQLiteKit's encoder (as sqlite-nio would).
+            binds.append(try SQLiteData.common(bind) ?? SQLiteDataEncoder().encode(bind))
         }
         try connection.run(serializer.sql, binds, onRow)
-    }
-
-    /// The common types directly; anything else through SQLiteKit's encoder (as sqlite-nio would).
-    private static func sqliteValue(_ bind: any Encodable & Sendable) throws -> SQLiteData {
-        switch bind {
-        case let value as Int64: .integer(Int(value))
-        case let value as Int: .integer(value)
-        case let value as String: .text(value)
-        case let value as Double: .float(value)
-        case let value as Bool: .integer(value ? 1 : 0)
-        default: try SQLiteDataEncoder().encode(bind)
-        }
     }
 }
 
@@ -73,6 +62,9 @@ struct SQLiteThreadRow: SQLRow {
 
     var allColumns: [String] { columns.names }
 
+    /// One for all rows: a decoder holds a `JSONDecoder`, too much to make per cell.
+    private static let decoder = SQLiteDataDecoder()
+
     func contains(column: String) -> Bool { columns.position(of: column) != nil }
 
     func decodeNil(column: String) throws -> Bool {
@@ -82,7 +74,7 @@ struct SQLiteThreadRow: SQLRow {
 
     func decode<D: Decodable>(column: String, as: D.Type) throws -> D {
         guard let position = columns.position(of: column) else { throw UnexpectedCell.missing(column) }
-        return try SQLiteDataDecoder().decode(D.self, from: cells[position])
+        return try Self.decoder.decode(D.self, from: cells[position])
     }
 }
 
