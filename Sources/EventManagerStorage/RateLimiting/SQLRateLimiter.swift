@@ -26,6 +26,8 @@ public struct SQLRateLimiter: RateLimiting {
     let refused = RefusalCache()
     /// Tokens this node reserved and has not spent yet.
     let leases: TokenLeases
+    /// One reservation per key at a time; requests arriving meanwhile spend what it brings.
+    let turns = KeyedTurns()
 
     final class Counter: Sendable {
         let value = Atomic<Int>(0)
@@ -106,9 +108,34 @@ public struct SQLRateLimiter: RateLimiting {
     }
 
     public func check(_ key: String, now: Timestamp) async throws -> RateLimitDecision {
-        if let refusal = knownRefusal(key, now: now) { return refusal }
         let rowKey = "\(scope)|\(key)"
-        if let decision = leases.spend(rowKey, now: now) { return decision }
+        // A request that finds another reserving for its key waits for it, then spends what it
+        // brought (or fails as it did: the database is the same); every turn reserves a chunk
+        // twice the last, so a burst is served in a few turns.
+        for _ in 0..<16 {
+            if let refusal = knownRefusal(key, now: now) { return refusal }
+            if let decision = leases.spend(rowKey, now: now) { return decision }
+            switch await turns.take(rowKey) {
+            case .lead:
+                do {
+                    let decision = try await reserve(rowKey, now: now)
+                    turns.finish(rowKey)
+                    return decision
+                } catch {
+                    turns.finish(rowKey, failure: error)
+                    throw error
+                }
+            case .followed(let failure?):
+                throw failure
+            case .followed(nil):
+                continue
+            }
+        }
+        return try await reserve(rowKey, now: now)
+    }
+
+    /// Asks the shared budget for a chunk of tokens for `rowKey` and spends one of them.
+    private func reserve(_ rowKey: String, now: Timestamp) async throws -> RateLimitDecision {
         let chunk = leases.chunk(for: rowKey, limits: limits, now: now)
         let nowMs = Double(now.millisecondsSinceEpoch)
         if let row = try await store.write({ [query = reservation(rowKey, chunk: chunk, nowMs: nowMs)] sql in

@@ -215,6 +215,22 @@ import Testing
         #expect(nodes.count >= alone.count * 9 / 10, "the budget is used, not wasted: \(nodes.count) vs \(alone.count)")
     }
 
+    /// Many requests of one client at the same moment send one reservation at a time, not one
+    /// each: the others wait for it and spend what it brought.
+    @Test(arguments: Backend.all) func concurrentRequestsOfOneClientShareReservations(backend: Backend) async throws {
+        let database = try await TemporaryDatabase.make(backend: backend)
+        let limiter = SQLRateLimiter(store: try await database.open(poolSize: 4), scope: "read", limits: [RateLimit("100000 per minute")!])
+        let clock = ManualClock()
+        let admitted = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for _ in 0..<200 { group.addTask { try await limiter.check("busy", now: clock.now()).allowed } }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(admitted == 200)
+        let reservations = limiter.reservations.value.load(ordering: .relaxed)
+        // Chunks double from 1 to 64: 1 + 2 + ... + 64 = 127, then 64 at a time.
+        #expect(reservations <= 12, "\(reservations) reservations for 200 requests")
+    }
+
     /// A subscription written through one node wakes the worker of another at once.
     @Test(.enabled(if: Backend.postgresURL != nil, "needs EVENT_MANAGER_TEST_POSTGRES_URL"))
     func aNotificationWakesWorkersOnOtherNodes() async throws {
