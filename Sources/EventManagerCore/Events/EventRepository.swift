@@ -20,10 +20,16 @@ public protocol EventRepository: Sendable {
     /// tell (it is its database's only writer); nil when it cannot. Answers computed from the
     /// events may be reused while it stays the same.
     var version: UInt64? { get }
+    /// The events' version as the database has it now, for repositories that share their
+    /// database with other writers (a PostgreSQL API node); `version` when that is known without
+    /// asking. Answers read after this call may be reused while it stays the same.
+    func currentVersion() async throws -> UInt64?
 }
 
 extension EventRepository {
     public var version: UInt64? { nil }
+
+    public func currentVersion() async throws -> UInt64? { version }
 
     public func create(_ drafts: [EventDraft], now: Timestamp) async throws -> [Event] {
         try await create(drafts, owner: nil, now: now)

@@ -61,7 +61,7 @@ struct EventController: Sendable {
         let parameters = try RequestInput.query(request)
         let query = try EventListQuery.parse(parameters, fixedSort: fixedSort)
         let key = request.uri.description
-        let version = repository.version
+        let version = try await repository.currentVersion()
         let conditions = Conditions(request)
         if let version, let page = pages.page(key, version: version) {
             return Self.listResponse(page.body, tag: page.tag, link: page.link, conditions: conditions)
@@ -87,7 +87,11 @@ struct EventController: Sendable {
             link = RequestInput.nextLink(path: request.uri.path, parameters, cursor: next.encoded)
         }
         let tag = EntityTag.body(body)
-        if let version { pages.store(key, .init(version: version, body: body, tag: tag, link: link), current: repository.version) }
+        // A single node's count moves after a commit, so it is checked again; a shared database's
+        // was read before the events were, which is enough (see `currentVersion()`).
+        if let version {
+            pages.store(key, .init(version: version, body: body, tag: tag, link: link), current: repository.version ?? version)
+        }
         return Self.listResponse(body, tag: tag, link: link, conditions: conditions)
     }
 

@@ -17,7 +17,9 @@ import Synchronization
 /// queue behind this process's other writers of the same file (see `WriterLock`), whichever store
 /// opened it, and reads get a handle that (in the test process) refuses to write.
 public final class DatabaseStore: Sendable {
+    /// Fluent's databases: SQLite's pool, and on PostgreSQL nothing (migrations open their own).
     private let databases: Databases
+    private let threadPool: NIOThreadPool
     let eventLoopGroup: any EventLoopGroup
     let logger: Logger
     package let isSQLite: Bool
@@ -40,6 +42,8 @@ public final class DatabaseStore: Sendable {
     let sqliteWriter: SQLiteThread?
     /// A SQLite file's reading connections, each on its own thread; empty for other databases.
     let sqliteReaders: [SQLiteThread]
+    /// PostgreSQL's connections for reads, writes and transactions (Fluent's pool only migrates).
+    let postgresConnections: PostgresConnections?
     let isShutDown = Atomic<Bool>(false)
 
     /// Reading connections of a SQLite file: enough that one slow search does not hold up the
@@ -59,6 +63,7 @@ public final class DatabaseStore: Sendable {
         self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
         self.url = url
         self.databases = Databases(threadPool: threadPool, on: eventLoopGroup)
+        self.threadPool = threadPool
         var loops = 0
         for _ in eventLoopGroup.makeIterator() { loops += 1 }
         let perLoop = max(1, (poolSize + max(1, loops) - 1) / max(1, loops))
@@ -71,6 +76,7 @@ public final class DatabaseStore: Sendable {
             writers = WriterLock()
             sqliteWriter = nil
             sqliteReaders = []
+            postgresConnections = nil
         case .sqliteFile(let path):
             let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -82,21 +88,16 @@ public final class DatabaseStore: Sendable {
             sqliteReaders = (0..<Self.sqliteReaderCount).map { _ in
                 SQLiteThread(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds, readOnly: true)
             }
+            postgresConnections = nil
         case .postgres(let text):
             guard let parsed = URL(string: text) else { throw StorageError.badURL(url.redacted) }
             let configuration = try SQLPostgresConfiguration(url: parsed)
-            databases.use(
-                .postgres(
-                    configuration: configuration, maxConnectionsPerEventLoop: perLoop, connectionPoolTimeout: .seconds(10),
-                    encodingContext: .default, decodingContext: .default, sqlLogLevel: .trace
-                ),
-                as: .psql
-            )
             isSQLite = false
             postgres = configuration
             writers = WriterLock()
             sqliteWriter = nil
             sqliteReaders = []
+            postgresConnections = PostgresConnections(configuration: configuration, perLoop: perLoop, logger: logger, on: eventLoopGroup)
         }
         groups = GroupCommit(executor: sqliteWriter)
     }
@@ -119,6 +120,9 @@ public final class DatabaseStore: Sendable {
     public func read<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
         try await translatingUnavailability {
             guard let reader = sqliteReaders.min(by: { $0.load.load(ordering: .relaxed) < $1.load.load(ordering: .relaxed) }) else {
+                if let postgresConnections {
+                    return try await postgresConnections.with { try await body(MeteredSQLDatabase(base: $0, usage: usage, readOnly: true)) }
+                }
                 return try await body(sql(readOnly: true))
             }
             guard !isShutDown.load(ordering: .relaxed) else { throw StorageError.closed }
@@ -176,24 +180,46 @@ public final class DatabaseStore: Sendable {
 
     /// Migrations write, so on SQLite they queue with every other writer of the file.
     private func runMigrations() async throws {
-        try await writers.withLock {
-            try await self.migrator().setupIfNeeded().get()
-            try await self.migrator().prepareBatch().get()
+        try await withMigrator { migrator in
+            try await migrator.setupIfNeeded().get()
+            try await migrator.prepareBatch().get()
         }
     }
 
     /// Reverts the last batch of migrations (the `migrate --revert` command).
     public func revertLastBatch() async throws {
-        try await writers.withLock {
-            try await self.migrator().setupIfNeeded().get()
-            try await self.migrator().revertLastBatch().get()
+        try await withMigrator { migrator in
+            try await migrator.setupIfNeeded().get()
+            try await migrator.revertLastBatch().get()
         }
     }
 
-    private func migrator() -> Migrator {
+    /// Fluent's migrator, on SQLite over the store's pool; on PostgreSQL over a connection of its
+    /// own, closed afterwards (the store's queries use `PostgresConnections`).
+    private func withMigrator(_ body: (Migrator) async throws -> Void) async throws {
         let migrations = Migrations()
         migrations.add(SchemaMigrations.all)
-        return Migrator(databases: databases, migrations: migrations, logger: logger, on: eventLoopGroup.any(), migrationLogLevel: .debug)
+        guard let postgres else {
+            try await writers.withLock {
+                try await body(
+                    Migrator(databases: databases, migrations: migrations, logger: logger, on: eventLoopGroup.any(), migrationLogLevel: .debug))
+            }
+            return
+        }
+        let fluent = Databases(threadPool: threadPool, on: eventLoopGroup)
+        fluent.use(
+            .postgres(
+                configuration: postgres, maxConnectionsPerEventLoop: 1, connectionPoolTimeout: .seconds(10),
+                encodingContext: .default, decodingContext: .default, sqlLogLevel: .trace),
+            as: .psql)
+        let loop = eventLoopGroup.any()
+        do {
+            try await body(Migrator(databases: fluent, migrations: migrations, logger: logger, on: loop, migrationLogLevel: .debug))
+        } catch {
+            await fluent.shutdownAsync()
+            throw error
+        }
+        await fluent.shutdownAsync()
     }
 
     /// Runs `body` in one transaction on one connection.
@@ -220,7 +246,10 @@ public final class DatabaseStore: Sendable {
     public func write<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         // A write under an idempotency key records its answer in a transaction with it.
         guard isSQLite || IdempotentWrite.current != nil else {
-            return try await translatingUnavailability { try await body(sql(readOnly: false)) }
+            return try await translatingUnavailability {
+                guard let postgresConnections else { return try await body(sql(readOnly: false)) }
+                return try await postgresConnections.with { try await body(MeteredSQLDatabase(base: $0, usage: usage, readOnly: false)) }
+            }
         }
         return try await transaction(body)
     }
@@ -241,14 +270,14 @@ public final class DatabaseStore: Sendable {
         }
     }
 
+    /// A PostgreSQL transaction on one connection of the pool.
     private func runTransaction<T: Sendable>(
         begin: String, _ body: @escaping @Sendable (any SQLDatabase) async throws -> T
     ) async throws -> T {
+        guard let postgresConnections else { throw StorageError.notPostgres }
         usage.inFlight.add(1, ordering: .relaxed)
         defer { usage.inFlight.subtract(1, ordering: .relaxed) }
-        return try await database().withConnection { connection in
-            let sql = connection as! any SQLDatabase
-            try await self.limitBusyWait(sql)
+        return try await postgresConnections.with { sql in
             try await sql.raw(SQLQueryString(begin)).run()
             do {
                 let result = try await body(sql)
@@ -275,6 +304,7 @@ public final class DatabaseStore: Sendable {
         guard !isShutDown.exchange(true, ordering: .relaxed) else { return }
         await sqliteWriter?.close()
         for reader in sqliteReaders { await reader.close() }
+        await postgresConnections?.shutdown()
         await databases.shutdownAsync()
     }
 }

@@ -52,15 +52,23 @@ public struct SQLEventRepository: EventRepository {
     }
 
     public func find(id: Int64) async throws -> Event? {
-        try await fetch("SELECT \(unsafeRaw: Self.columns) FROM events WHERE id = \(bind: id)").first
+        try await store.read { sql in
+            if let connection = sql.postgresConnection { return try await Self.find(id: id, on: connection, logger: sql.logger) }
+            return try await fetch("SELECT \(unsafeRaw: Self.columns) FROM events WHERE id = \(bind: id)", on: sql).first
+        }
     }
 
-    /// Events read with `Self.columns`: by position on SQLite (see `sqliteCells`), through SQLKit otherwise.
+    /// Events read with `Self.columns`.
     private func fetch(_ query: SQLQueryString) async throws -> [Event] {
-        try await store.read { sql in
-            if let rows = try await sql.sqliteCells(query) { return try rows.map(Self.event(cells:)) }
-            return try await sql.raw(query).all().map(Self.event(from:))
-        }
+        try await store.read { try await fetch(query, on: $0) }
+    }
+
+    /// Events read with `Self.columns` by position on SQLite (see `sqliteCells`) and PostgreSQL
+    /// (see `postgresRows`), through SQLKit otherwise.
+    private func fetch(_ query: SQLQueryString, on sql: any SQLDatabase) async throws -> [Event] {
+        if let rows = try await sql.sqliteCells(query) { return try rows.map(Self.event(cells:)) }
+        if let rows = try await sql.postgresRows(query) { return try rows.map(Self.event(postgres:)) }
+        return try await sql.raw(query).all().map(Self.event(from:))
     }
 
     public func list(_ query: EventListQuery) async throws -> [Event] {

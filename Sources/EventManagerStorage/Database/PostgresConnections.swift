@@ -1,0 +1,101 @@
+import AsyncKit
+import Logging
+import NIOCore
+import FluentPostgresDriver
+import PostgresNIO
+import SQLKit
+
+/// This node's PostgreSQL connections: a body of `read`, `write` or `transaction` holds one for
+/// as long as it runs.
+///
+/// Through Fluent's database handle every statement asked the pool for a connection and read its
+/// rows through SQLKit's Codable decoder by column name; in a profile of `GET /events/{id}` on an
+/// API node that and the PostgreSQL wire protocol's row descriptions (sent again for every
+/// unnamed statement) were most of the server's work beyond HTTP. Holding the connection lets hot
+/// reads use it directly: prepared statements (parsed and described once per connection) and
+/// rows decoded by position (see `postgresRows`). Fluent keeps its own small pool for migrations.
+///
+/// `@unchecked`: AsyncKit's pool guards its state with its own lock and per-loop pools that run
+/// on their event loop, but does not say so to the compiler.
+final class PostgresConnections: @unchecked Sendable {
+    private let pool: EventLoopGroupConnectionPool<PostgresConnectionSource>
+    private let logger: Logger
+
+    init(configuration: SQLPostgresConfiguration, perLoop: Int, logger: Logger, on eventLoopGroup: any EventLoopGroup) {
+        self.logger = logger
+        pool = EventLoopGroupConnectionPool(
+            source: PostgresConnectionSource(sqlConfiguration: configuration), maxConnectionsPerEventLoop: perLoop,
+            requestTimeout: .seconds(10), pruneInterval: .seconds(60), logger: logger, on: eventLoopGroup)
+    }
+
+    /// Runs `body` with a connection of the pool, returned to it afterwards.
+    func with<T: Sendable>(_ body: (PostgresHandle) async throws -> T) async throws -> T {
+        let connection = try await pool.requestConnection(logger: logger).get()
+        defer { pool.releaseConnection(connection, logger: logger) }
+        return try await body(PostgresHandle(connection: connection, logger: logger))
+    }
+
+    func shutdown() async {
+        try? await pool.shutdownAsync()
+    }
+}
+
+/// One PostgreSQL connection as SQLKit's database, which also hands out the connection itself.
+struct PostgresHandle: SQLDatabase {
+    let connection: PostgresConnection
+    let base: any SQLDatabase
+
+    init(connection: PostgresConnection, logger: Logger) {
+        self.connection = connection
+        self.base = connection.sql(queryLogLevel: .trace, logger: logger)
+    }
+
+    var logger: Logger { base.logger }
+    var eventLoop: any EventLoop { base.eventLoop }
+    var version: (any SQLDatabaseReportedVersion)? { base.version }
+    var dialect: any SQLDialect { base.dialect }
+    var queryLogLevel: Logger.Level? { base.queryLogLevel }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
+        base.execute(sql: query, onRow)
+    }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
+        try await base.execute(sql: query, onRow)
+    }
+}
+
+extension SQLDatabase {
+    /// The PostgreSQL connection under this handle, for prepared statements; nil on SQLite.
+    var postgresConnection: PostgresConnection? {
+        if let handle = self as? PostgresHandle { return handle.connection }
+        return ((self as? MeteredSQLDatabase)?.base as? PostgresHandle)?.connection
+    }
+
+    /// The rows of `query` for reading by position when this is a PostgreSQL handle; nil
+    /// otherwise, or when a bind is of a type other than the common ones (the caller then reads
+    /// through SQLKit).
+    func postgresRows(_ query: SQLQueryString) async throws -> [PostgresRow]? {
+        guard let connection = postgresConnection else { return nil }
+        var serializer = SQLSerializer(database: self)
+        query.serialize(to: &serializer)
+        var bindings = PostgresBindings(capacity: serializer.binds.count)
+        for bind in serializer.binds {
+            switch bind {
+            case let value as Int64: bindings.append(value)
+            case let value as Int: bindings.append(Int64(value))
+            case let value as String: bindings.append(value)
+            case let value as Double: bindings.append(value)
+            case let value as Bool: bindings.append(value)
+            default: return nil
+            }
+        }
+        let usage = (self as? MeteredSQLDatabase)?.usage
+        usage?.inFlight.add(1, ordering: .relaxed)
+        defer { usage?.inFlight.subtract(1, ordering: .relaxed) }
+        // All rows at once, gathered on the connection's event loop: iterating the async row
+        // sequence cost a suspension per row.
+        let result = try await connection.query(PostgresQuery(unsafeSQL: serializer.sql, binds: bindings), logger: logger).get()
+        return Array(result)
+    }
+}
