@@ -202,7 +202,8 @@ public final class DatabaseStore: Sendable {
         guard let postgres else {
             try await writers.withLock {
                 try await body(
-                    Migrator(databases: databases, migrations: migrations, logger: logger, on: eventLoopGroup.any(), migrationLogLevel: .debug))
+                    Migrator(
+                        databases: databases, migrations: migrations, logger: logger, on: eventLoopGroup.any(), migrationLogLevel: .debug))
             }
             return
         }

@@ -1,7 +1,7 @@
 import AsyncKit
+import FluentPostgresDriver
 import Logging
 import NIOCore
-import FluentPostgresDriver
 import PostgresNIO
 import SQLKit
 
@@ -75,7 +75,12 @@ extension SQLDatabase {
     /// The rows of `query` for reading by position when this is a PostgreSQL handle; nil
     /// otherwise, or when a bind is of a type other than the common ones (the caller then reads
     /// through SQLKit).
-    func postgresRows(_ query: SQLQueryString) async throws -> [PostgresRow]? {
+    ///
+    /// - Parameter prepared: whether PostgreSQL may keep the statement and its plan (see
+    ///   `PostgresStatements`): only for statements whose best plan does not depend on the values
+    ///   bound. A generic plan for a filtered list (a date and a popularity range) cost PostgreSQL
+    ///   2.4 times the CPU of planning it each time.
+    func postgresRows(_ query: SQLQueryString, prepared: Bool = false) async throws -> [PostgresRow]? {
         guard let connection = postgresConnection else { return nil }
         var serializer = SQLSerializer(database: self)
         query.serialize(to: &serializer)
@@ -93,6 +98,9 @@ extension SQLDatabase {
         let usage = (self as? MeteredSQLDatabase)?.usage
         usage?.inFlight.add(1, ordering: .relaxed)
         defer { usage?.inFlight.subtract(1, ordering: .relaxed) }
+        if prepared, let rows = try await PostgresStatements.rows(serializer.sql, bindings, on: connection, logger: logger) {
+            return rows
+        }
         // All rows at once, gathered on the connection's event loop: iterating the async row
         // sequence cost a suspension per row.
         let result = try await connection.query(PostgresQuery(unsafeSQL: serializer.sql, binds: bindings), logger: logger).get()

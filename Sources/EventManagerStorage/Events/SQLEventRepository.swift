@@ -58,16 +58,16 @@ public struct SQLEventRepository: EventRepository {
         }
     }
 
-    /// Events read with `Self.columns`.
-    private func fetch(_ query: SQLQueryString) async throws -> [Event] {
-        try await store.read { try await fetch(query, on: $0) }
+    /// Events read with `Self.columns`; `prepared` as in `postgresRows`.
+    private func fetch(_ query: SQLQueryString, prepared: Bool = false) async throws -> [Event] {
+        try await store.read { try await fetch(query, prepared: prepared, on: $0) }
     }
 
     /// Events read with `Self.columns` by position on SQLite (see `sqliteCells`) and PostgreSQL
     /// (see `postgresRows`), through SQLKit otherwise.
-    private func fetch(_ query: SQLQueryString, on sql: any SQLDatabase) async throws -> [Event] {
+    private func fetch(_ query: SQLQueryString, prepared: Bool = false, on sql: any SQLDatabase) async throws -> [Event] {
         if let rows = try await sql.sqliteCells(query) { return try rows.map(Self.event(cells:)) }
-        if let rows = try await sql.postgresRows(query) { return try rows.map(Self.event(postgres:)) }
+        if let rows = try await sql.postgresRows(query, prepared: prepared) { return try rows.map(Self.event(postgres:)) }
         return try await sql.raw(query).all().map(Self.event(from:))
     }
 
@@ -151,7 +151,11 @@ public struct SQLEventRepository: EventRepository {
             )
             if walked.count == query.limit + 1 { return walked }
         }
-        return try await fetch("SELECT \(unsafeRaw: Self.columns) FROM events WHERE \(walk)\(filters)\(order)\(limit)")
+        // A page of the whole list (any cursor, no filter) is planned the same way whatever the
+        // cursor's values: PostgreSQL may keep its plan. A filter's values decide its plan.
+        let unfiltered = filter == EventFilter()
+        return try await fetch(
+            "SELECT \(unsafeRaw: Self.columns) FROM events WHERE \(walk)\(filters)\(order)\(limit)", prepared: unfiltered)
     }
 
     /// Rows of the sort order walked per row of a page before SQLite's own plan is asked instead.

@@ -77,3 +77,16 @@ import Testing
         return sort.descending ? a.id > b.id : a.id < b.id
     }
 }
+
+/// Run-time SQL texts keep the prepared-statement slot they first took (`PostgresStatements`).
+@Suite struct PostgresStatementsTests {
+    @Test func aTextKeepsItsSlotAndEachSlotIsATypeOfItsOwn() throws {
+        let text = "SELECT 1 AS slot_test_\(UUID().uuidString.prefix(8))"
+        let slot = try #require(PostgresStatements.slot(for: text))
+        #expect(PostgresStatements.slot(for: text) == slot)
+        #expect(PostgresStatements.text(ofSlot: slot) == text)
+        #expect(NextSlot<NextSlot<FirstSlot>>.index == 2)
+        #expect(SlotStatement<NextSlot<FirstSlot>>.name == "em_statement_1")
+        #expect(SlotStatement<NextSlot<FirstSlot>>.name != SlotStatement<FirstSlot>.name)
+    }
+}
