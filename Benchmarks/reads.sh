@@ -14,6 +14,7 @@ rows=(
     "$(measure "GET /health" /health)"
     "$(measure "GET /events/5000" /events/5000)"
     "$(measure "GET /events?id=5000 (seed form)" "/events?id=5000")"
+    "$(EVENTS=10000 measure "GET /events/{random id}" /events Benchmarks/wrk/random-event.lua)"
     "$(measure "GET /events?limit=100" "/events?limit=100")"
     "$(measure "GET /sort_by/popularity?limit=100" "/sort_by/popularity?limit=100")"
     "$(measure "GET /events filtered, sorted, 100" "/events?location=Haifa&min_popularity=10&start_date=2031-01-01&sort=-date&limit=100")"

@@ -1,6 +1,7 @@
--- GET /events/{id} over ids 1 to 1,000,000 at random (most miss the server's cache).
+-- GET /events/{id} over ids 1 to EVENTS (default 1,000,000) at random: most miss every cache.
 math.randomseed(os.time())
+local events = tonumber(os.getenv("EVENTS") or "1000000")
 
 function request()
-    return wrk.format("GET", "/events/" .. math.random(1, 1000000))
+    return wrk.format("GET", "/events/" .. math.random(1, events))
 end

@@ -120,9 +120,18 @@ public func buildApplication(
             }
         }
         let runsWorker = role.runsWorker
-        // The only writer of its database may serve reads from memory.
+        // The only writer of its database may serve reads from memory; a node sharing
+        // PostgreSQL with others reuses them while the change counter stays put.
+        let cachedEvents: any EventRepository
+        if !store.isSQLite {
+            cachedEvents = VersionedEventRepository(base: events)
+        } else if role == .all {
+            cachedEvents = CachedEventRepository(base: events)
+        } else {
+            cachedEvents = events
+        }
         let api = APIDependencies(
-            events: store.isSQLite && role == .all ? CachedEventRepository(base: events) : events,
+            events: cachedEvents,
             subscriptions: SQLSubscriptionStore(store: store, settings: reminderSettings), accounts: SQLAccountStore(store: store),
             deliveries: SQLDeliveryLedger(store: store), idempotency: SQLIdempotencyStore(store: store), changes: events,
             webhooks: SQLWebhookStore(store: store), calendars: SQLCalendarStore(store: store), limiters: limiters, clock: clock,

@@ -42,7 +42,12 @@ extension SQLEventRepository {
     /// SQLite (one node there keeps its own count, see `CachedEventRepository`).
     public func currentVersion() async throws -> UInt64? {
         guard !store.isSQLite else { return nil }
-        return try await store.read { sql in
+        return try await versions.next()
+    }
+
+    /// The counter read once; `versions` shares these reads between concurrent callers.
+    static func readVersion(_ store: DatabaseStore) async throws -> UInt64? {
+        try await store.read { sql in
             guard let connection = sql.postgresConnection else { return nil }
             for try await last in try await connection.execute(ChangeVersion(), logger: sql.logger) { return UInt64(bitPattern: last) }
             return nil

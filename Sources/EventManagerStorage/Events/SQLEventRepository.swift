@@ -13,11 +13,14 @@ public struct SQLEventRepository: EventRepository {
     let queue: QueueWriter
     /// Rows per trigram of the search index, as last counted.
     let trigramRows = TrigramRows()
+    /// Reads of the change counter, shared by concurrent callers (PostgreSQL only).
+    let versions: SharedReads<UInt64?>
 
     public init(store: DatabaseStore, reminders: ReminderSettings = ReminderSettings()) {
         self.store = store
         self.planner = ReminderPlanner(settings: reminders)
         self.queue = QueueWriter(settings: reminders)
+        self.versions = SharedReads { try await Self.readVersion(store) }
     }
 
     static let columns =

@@ -76,6 +76,26 @@ import Testing
         }
     }
 
+    /// On PostgreSQL a node reuses an event it read while the change counter stays put, and an
+    /// update through another node shows at once.
+    @Test(.enabled(if: Backend.postgresURL != nil, "needs EVENT_MANAGER_TEST_POSTGRES_URL"))
+    func eventsOnPostgresFollowWritesOfOtherNodes() async throws {
+        try await withTestApp(backend: .postgres) { client, otherNode in
+            let created = try await client.createEvent(title: "First", date: "2030-01-01")
+            let id = try #require(created["id"] as? Int)
+            #expect(try await client.send(.get, "/events/\(id)").object()["title"] as? String == "First")
+            try await otherNode.write { try await $0.raw("UPDATE events SET title = 'Unseen' WHERE id = \(bind: id)").run() }
+            #expect(try await client.send(.get, "/events/\(id)").object()["title"] as? String == "First", "reused")
+            let events = SQLEventRepository(store: otherNode)
+            _ = try await events.update(id: Int64(id), now: Timestamp(millisecondsSinceEpoch: 1)) { event in
+                EventDraft(title: "Renamed", location: event.location, date: .instant(event.startsAt))
+            }
+            #expect(try await client.send(.get, "/events/\(id)").object()["title"] as? String == "Renamed")
+            _ = try await events.delete(ids: [Int64(id)], now: Timestamp(millisecondsSinceEpoch: 2))
+            #expect(try await client.send(.get, "/events/\(id)").status == .notFound)
+        }
+    }
+
     @Test(arguments: Backend.all) func sortsWithTiesBrokenById(backend: Backend) async throws {
         try await withTestApp(backend: backend) { client, _ in
             try await client.createEvent(title: "A", date: "2030-03-01", popularity: 5)
