@@ -121,7 +121,7 @@ public final class DatabaseStore: Sendable {
         try await translatingUnavailability {
             guard let reader = sqliteReaders.min(by: { $0.load.load(ordering: .relaxed) < $1.load.load(ordering: .relaxed) }) else {
                 if let postgresConnections {
-                    return try await postgresConnections.with { try await body(MeteredSQLDatabase(base: $0, usage: usage, readOnly: true)) }
+                    return try await postgresConnections.with { try await body(MeteredSQLDatabase(postgres: $0, usage: usage, readOnly: true)) }
                 }
                 return try await body(sql(readOnly: true))
             }
@@ -249,7 +249,7 @@ public final class DatabaseStore: Sendable {
         guard isSQLite || IdempotentWrite.current != nil else {
             return try await translatingUnavailability {
                 guard let postgresConnections else { return try await body(sql(readOnly: false)) }
-                return try await postgresConnections.with { try await body(MeteredSQLDatabase(base: $0, usage: usage, readOnly: false)) }
+                return try await postgresConnections.with { try await body(MeteredSQLDatabase(postgres: $0, usage: usage, readOnly: false)) }
             }
         }
         return try await transaction(body)
@@ -278,7 +278,8 @@ public final class DatabaseStore: Sendable {
         guard let postgresConnections else { throw StorageError.notPostgres }
         usage.inFlight.add(1, ordering: .relaxed)
         defer { usage.inFlight.subtract(1, ordering: .relaxed) }
-        return try await postgresConnections.with { sql in
+        return try await postgresConnections.with { connection in
+            let sql = connection.sql(queryLogLevel: .trace)
             try await sql.raw(SQLQueryString(begin)).run()
             do {
                 let result = try await body(sql)
@@ -321,6 +322,20 @@ struct MeteredSQLDatabase: SQLDatabase {
     let usage: PoolUsage
     /// Handed out by `read`: a statement that writes is a programming error.
     let readOnly: Bool
+    /// The PostgreSQL connection `base` runs on, for hot reads that use it directly.
+    var postgresConnection: PostgresConnection?
+
+    init(base: any SQLDatabase, usage: PoolUsage, readOnly: Bool) {
+        self.base = base
+        self.usage = usage
+        self.readOnly = readOnly
+    }
+
+    /// A handle on one connection of the node's PostgreSQL pool.
+    init(postgres connection: PostgresConnection, usage: PoolUsage, readOnly: Bool) {
+        self.init(base: connection.sql(queryLogLevel: .trace), usage: usage, readOnly: readOnly)
+        postgresConnection = connection
+    }
 
     var logger: Logger { base.logger }
     var eventLoop: any EventLoop { base.eventLoop }

@@ -29,10 +29,10 @@ final class PostgresConnections: @unchecked Sendable {
     }
 
     /// Runs `body` with a connection of the pool, returned to it afterwards.
-    func with<T: Sendable>(_ body: (PostgresHandle) async throws -> T) async throws -> T {
+    func with<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         let connection = try await pool.requestConnection(logger: logger).get()
         defer { pool.releaseConnection(connection, logger: logger) }
-        return try await body(PostgresHandle(connection: connection, logger: logger))
+        return try await body(connection)
     }
 
     func shutdown() async {
@@ -40,37 +40,10 @@ final class PostgresConnections: @unchecked Sendable {
     }
 }
 
-/// One PostgreSQL connection as SQLKit's database, which also hands out the connection itself.
-struct PostgresHandle: SQLDatabase {
-    let connection: PostgresConnection
-    let base: any SQLDatabase
-
-    init(connection: PostgresConnection, logger: Logger) {
-        self.connection = connection
-        self.base = connection.sql(queryLogLevel: .trace, logger: logger)
-    }
-
-    var logger: Logger { base.logger }
-    var eventLoop: any EventLoop { base.eventLoop }
-    var version: (any SQLDatabaseReportedVersion)? { base.version }
-    var dialect: any SQLDialect { base.dialect }
-    var queryLogLevel: Logger.Level? { base.queryLogLevel }
-
-    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
-        base.execute(sql: query, onRow)
-    }
-
-    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
-        try await base.execute(sql: query, onRow)
-    }
-}
-
 extension SQLDatabase {
-    /// The PostgreSQL connection under this handle, for prepared statements; nil on SQLite.
-    var postgresConnection: PostgresConnection? {
-        if let handle = self as? PostgresHandle { return handle.connection }
-        return ((self as? MeteredSQLDatabase)?.base as? PostgresHandle)?.connection
-    }
+    /// The PostgreSQL connection under a handle of `read` or `write`, for prepared statements;
+    /// nil on SQLite.
+    var postgresConnection: PostgresConnection? { (self as? MeteredSQLDatabase)?.postgresConnection }
 
     /// The rows of `query` for reading by position when this is a PostgreSQL handle; nil
     /// otherwise, or when a bind is of a type other than the common ones (the caller then reads
