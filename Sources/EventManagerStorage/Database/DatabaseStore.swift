@@ -121,7 +121,9 @@ public final class DatabaseStore: Sendable {
         try await translatingUnavailability {
             guard let reader = sqliteReaders.min(by: { $0.load.load(ordering: .relaxed) < $1.load.load(ordering: .relaxed) }) else {
                 if let postgresConnections {
-                    return try await postgresConnections.with { try await body(MeteredSQLDatabase(postgres: $0, usage: usage, readOnly: true)) }
+                    return try await postgresConnections.with {
+                        try await body(MeteredSQLDatabase(postgres: $0, usage: usage, readOnly: true))
+                    }
                 }
                 return try await body(sql(readOnly: true))
             }
@@ -249,7 +251,9 @@ public final class DatabaseStore: Sendable {
         guard isSQLite || IdempotentWrite.current != nil else {
             return try await translatingUnavailability {
                 guard let postgresConnections else { return try await body(sql(readOnly: false)) }
-                return try await postgresConnections.with { try await body(MeteredSQLDatabase(postgres: $0, usage: usage, readOnly: false)) }
+                return try await postgresConnections.with {
+                    try await body(MeteredSQLDatabase(postgres: $0, usage: usage, readOnly: false))
+                }
             }
         }
         return try await transaction(body)

@@ -93,6 +93,14 @@ import Testing
             #expect(try await client.send(.get, "/events/\(id)").object()["title"] as? String == "Renamed")
             _ = try await events.delete(ids: [Int64(id)], now: Timestamp(millisecondsSinceEpoch: 2))
             #expect(try await client.send(.get, "/events/\(id)").status == .notFound)
+            // An event first read after the counter moved is kept under an older value, never a newer one.
+            let draft = EventDraft(title: "Other", location: "There", date: DateInput.parse("2030-02-01")!)
+            let other = try #require(try await events.create([draft], owner: nil, now: Timestamp(millisecondsSinceEpoch: 3)).first)
+            #expect(try await client.send(.get, "/events/\(other.id)").object()["title"] as? String == "Other")
+            _ = try await events.update(id: other.id, now: Timestamp(millisecondsSinceEpoch: 4)) { event in
+                EventDraft(title: "Other, renamed", location: event.location, date: .instant(event.startsAt))
+            }
+            #expect(try await client.send(.get, "/events/\(other.id)").object()["title"] as? String == "Other, renamed")
         }
     }
 
