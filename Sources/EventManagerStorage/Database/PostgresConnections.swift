@@ -13,7 +13,8 @@ import SQLKit
 /// API node that and the PostgreSQL wire protocol's row descriptions (sent again for every
 /// unnamed statement) were most of the server's work beyond HTTP. Holding the connection lets hot
 /// reads use it directly: prepared statements (parsed and described once per connection) and
-/// rows decoded by position (see `postgresRows`). Fluent keeps its own small pool for migrations.
+/// rows decoded by position (see `postgresRows`). Fluent opens a connection of its own only to
+/// migrate (`DatabaseStore.withMigrator`).
 ///
 /// `@unchecked`: AsyncKit's pool guards its state with its own lock and per-loop pools that run
 /// on their event loop, but does not say so to the compiler.
