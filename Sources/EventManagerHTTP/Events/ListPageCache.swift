@@ -7,8 +7,9 @@ import Synchronization
 /// A page is a pure function of the request's path and query and of the events, so while the
 /// repository's `version` stays the same, the same request gets the same bytes: a popular list
 /// (the front page, a feed reader's poll) is read and written once per change instead of once
-/// per request. Only a repository that is its database's only writer has a version (one node
-/// on SQLite); elsewhere nothing is cached. Bounded in entries and in the size of a page.
+/// per request. The version is the repository's `currentVersion()`: a single SQLite node's own
+/// count of its writes, or on PostgreSQL the events' change counter (shared by every node);
+/// a repository without one caches nothing. Bounded in entries and in the size of a page.
 final class ListPageCache: Sendable {
     struct Page: Sendable {
         let version: UInt64
