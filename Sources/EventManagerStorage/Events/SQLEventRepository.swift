@@ -1,7 +1,6 @@
 import EventManagerCore
 import SQLKit
 import SQLiteNIO
-import Synchronization
 
 /// `EventRepository` in SQL that both SQLite and PostgreSQL run unchanged.
 ///
@@ -11,8 +10,8 @@ public struct SQLEventRepository: EventRepository {
     let store: DatabaseStore
     let planner: ReminderPlanner
     let queue: QueueWriter
-    /// Rows per trigram of the search index, as last counted.
-    let trigramRows = TrigramRows()
+    /// Rows per search term, as last counted or estimated.
+    let termRows = SearchTermRows()
     /// Reads of the change counter, shared by concurrent callers (PostgreSQL only).
     let versions: SharedReads<UInt64?>
 
@@ -84,17 +83,15 @@ public struct SQLEventRepository: EventRepository {
         if let id = filter.id { filters += " AND id = \(bind: id)" }
         if let title = filter.title { filters += " AND title = \(bind: title)" }
         if let location = filter.location { filters += " AND location = \(bind: location)" }
+        // Where the rows come from: the table, or the rows a search reads first (see `search`;
+        // `OFFSET 0` keeps PostgreSQL from merging the two queries back into one).
+        var source: SQLQueryString = "FROM events"
         if let text = filter.text {
-            switch try await searchNarrowing(text) {
-            case .none: break
-            case .nothingMatches: return []
-            case .rowsHolding(let trigram):
-                // The index narrows the rows; the LIKE below still decides (see M007SearchIndex).
-                let phrase = "\"" + trigram.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
-                filters += " AND id IN (SELECT rowid FROM events_search WHERE events_search MATCH \(bind: phrase))"
+            guard let search = try await search(text) else { return [] }
+            filters += search.conditions
+            if let reading = search.readsFirst {
+                source = "FROM (SELECT \(unsafeRaw: Self.columns) FROM events WHERE 1 = 1\(reading) OFFSET 0) AS holding"
             }
-            let pattern = "%" + Self.escapeLike(text.lowercased()) + "%"
-            filters += " AND (LOWER(title) LIKE \(bind: pattern) ESCAPE '\\' OR LOWER(location) LIKE \(bind: pattern) ESCAPE '\\')"
         }
         var dates: SQLQueryString = ""
         if let from = filter.startsFrom { dates += " AND starts_at >= \(bind: from.millisecondsSinceEpoch)" }
@@ -158,47 +155,11 @@ public struct SQLEventRepository: EventRepository {
         // cursor's values: PostgreSQL may keep its plan. A filter's values decide its plan.
         let unfiltered = filter == EventFilter()
         return try await fetch(
-            "SELECT \(unsafeRaw: Self.columns) FROM events WHERE \(walk)\(filters)\(order)\(limit)", prepared: unfiltered)
+            "SELECT \(unsafeRaw: Self.columns) \(source) WHERE \(walk)\(filters)\(order)\(limit)", prepared: unfiltered)
     }
 
     /// Rows of the sort order walked per row of a page before SQLite's own plan is asked instead.
     static let walkBudgetPerRow = 20
-
-    /// How the trigram index can narrow a search for `text` on SQLite.
-    enum SearchNarrowing: Equatable {
-        /// Scan: PostgreSQL (its pg_trgm index serves the LIKE itself), text shorter than a
-        /// trigram or not ASCII (the index folds case differently from `LOWER`), or a text whose
-        /// rarest trigram is in so many rows that walking the sort order finds a page sooner.
-        case none
-        /// A trigram of the text is in no row: nothing can match.
-        case nothingMatches
-        /// Only rows holding this trigram can match.
-        case rowsHolding(String)
-    }
-
-    /// Rows above which a trigram is too common to narrow a search.
-    static let commonTrigramRows: Int64 = 20_000
-
-    func searchNarrowing(_ text: String) async throws -> SearchNarrowing {
-        let bytes = Array(text.lowercased().utf8)
-        guard store.isSQLite, bytes.count >= 3, bytes.allSatisfy({ $0 < 0x80 }) else { return .none }
-        let trigrams = Set((0...(bytes.count - 3)).map { String(decoding: bytes[$0..<($0 + 3)], as: UTF8.self) })
-        // Counting a trigram's rows reads its whole list (a million entries for "eve" of
-        // "Event"), so counts are remembered for a minute. They only choose the plan; absence,
-        // which answers "nothing matches", is always asked afresh.
-        var counts = trigramRows.known(trigrams)
-        let unknown = trigrams.subtracting(counts.keys)
-        if !unknown.isEmpty {
-            let found = try await store.read { sql in
-                try await sql.raw("SELECT term, doc FROM events_search_terms WHERE term IN (\(binds: Array(unknown)))").all()
-            }.map { (try $0.decode(column: "term", as: String.self), try $0.decode(column: "doc", as: Int64.self)) }
-            guard found.count == unknown.count else { return .nothingMatches }
-            trigramRows.remember(found)
-            for (term, rows) in found { counts[term] = rows }
-        }
-        guard let rarest = counts.min(by: { $0.value < $1.value }), rarest.value <= Self.commonTrigramRows else { return .none }
-        return .rowsHolding(rarest.key)
-    }
 
     public func update(id: Int64, now: Timestamp, change: @escaping @Sendable (Event) throws -> EventDraft) async throws -> Event {
         let (planner, queue, forUpdate) = (self.planner, self.queue, store.forUpdate)
@@ -306,39 +267,6 @@ public struct SQLEventRepository: EventRepository {
             ownerAccountID: try cells[9].optionalInt64("owner_account_id"),
             revision: try cells[10].int64("revision")
         )
-    }
-
-    static func escapeLike(_ text: String) -> String {
-        var out = ""
-        for character in text {
-            if character == "%" || character == "_" || character == "\\" { out.append("\\") }
-            out.append(character)
-        }
-        return out
-    }
-}
-
-/// Rows per trigram, remembered for a minute: a hint for choosing a plan, never an answer.
-final class TrigramRows: Sendable {
-    private let counts = Mutex<[String: (rows: Int64, until: ContinuousClock.Instant)]>([:])
-
-    func known(_ trigrams: Set<String>) -> [String: Int64] {
-        let now = ContinuousClock.now
-        return counts.withLock { counts in
-            var known: [String: Int64] = [:]
-            for trigram in trigrams {
-                if let entry = counts[trigram], entry.until > now { known[trigram] = entry.rows }
-            }
-            return known
-        }
-    }
-
-    func remember(_ found: [(String, Int64)]) {
-        let until = ContinuousClock.now + .seconds(60)
-        counts.withLock { counts in
-            if counts.count > 50_000 { counts.removeAll(keepingCapacity: true) }
-            for (trigram, rows) in found { counts[trigram] = (rows, until) }
-        }
     }
 }
 

@@ -15,6 +15,9 @@ import Testing
     static let queries = [
         "swift", "SWIFT", "conf", "Conference", "ference", "go;", #""hi""#, #"""#, "100%", "n_d", "fun_", "straße", "STRASSE",
         "ünï", "école", "a\\b", "aviv", "viv m", "zür", "xyz", "ce c", "d'é",
+        // Several words: PostgreSQL narrows by each word and checks the whole text.
+        "swift conference", "rust, go;", "conference  call", "tel aviv meetup", "hall conference", " swift", "call ",
+        "said \"hi\" there", "100% fun", "nope conference",
     ]
 
     @Test(arguments: Backend.all) func indexedSearchAnswersWhatTheScanAnswers(backend: Backend) async throws {
@@ -45,16 +48,70 @@ import Testing
                 "EXPLAIN QUERY PLAN SELECT id FROM events WHERE id IN (SELECT rowid FROM events_search WHERE events_search MATCH '\"conf\"')"
             ).all().map { try $0.decode(column: "detail", as: String.self) }
             #expect(plan.contains { $0.contains("VIRTUAL TABLE INDEX") }, "\(plan)")
-            // A search reads only the rows of its rarest trigram, and none when a trigram is nowhere.
-            let narrowing = try await repository.searchNarrowing("Swift C")
-            guard case .rowsHolding(let trigram) = narrowing else {
-                Issue.record("a rare trigram narrows the search: \(narrowing)")
+            // A search reads only the rows of its rarest trigrams, and none when a trigram is nowhere.
+            let narrowing = try await repository.searchNarrowing("Swift Conference")
+            guard case .rowsHolding(let trigrams) = narrowing else {
+                Issue.record("rare trigrams narrow the search: \(narrowing)")
                 return
             }
-            #expect("swift c".contains(trigram) && trigram.count == 3)
+            #expect(trigrams.count == SQLEventRepository.narrowingTrigrams)
+            #expect(trigrams.allSatisfy { "swift conference".contains($0) && $0.count == 3 }, "\(trigrams)")
             #expect(try await repository.searchNarrowing("xyz") == .nothingMatches)
             #expect(try await repository.searchNarrowing("école") == .none, "not ASCII: scanned")
             #expect(try await repository.searchNarrowing("go") == .none, "shorter than a trigram")
+            // A common trigram's rows are counted only up to the cap ("con" is in six rows).
+            let counts = try await store.read { try await SQLEventRepository.rows(holding: ["con", "xyz"], upTo: 3, on: $0) }
+            #expect(counts == ["con": 3, "xyz": 0])
+        }
+    }
+
+    @Test func searchWordsAreThePartsAnIndexCanServe() {
+        #expect(SQLEventRepository.searchWords("event 61899") == ["61899", "event"])
+        #expect(SQLEventRepository.searchWords("go to  the tel aviv show") == ["aviv", "show", "tel"])
+        #expect(SQLEventRepository.searchWords("a bb") == [])
+        #expect(SQLEventRepository.searchWords("swift swift") == ["swift"])
+    }
+
+    /// On PostgreSQL a rare word is read through its index and sorted after; a common one
+    /// walks the sort order. Either way the pages are what a scan answers.
+    @Test(.enabled(if: Backend.postgresURL != nil, "needs EVENT_MANAGER_TEST_POSTGRES_URL"))
+    func postgresReadsRareWordsThroughTheIndex() async throws {
+        let store = try await TemporaryDatabase.make(backend: .postgres).open()
+        let repository = SQLEventRepository(store: store)
+        try await store.write { sql in
+            try await sql.raw(
+                """
+                INSERT INTO events (title, location, starts_at, timezone, date_only, popularity, created_at, updated_at) \
+                SELECT 'Event ' || n || ' common', 'Hall', 1924992000000 + n * 60000, 'UTC', false, n % 7, 1, 1 \
+                FROM generate_series(1, 3000) AS n
+                """
+            ).run()
+            try await sql.raw("ANALYZE events").run()
+        }
+        #expect(try await repository.rareWords(["common", "event", "1234"]) == ["1234"])
+        #expect(try await repository.search("Event 1234")?.readsFirst != nil)
+        #expect(try await repository.search("common")?.readsFirst == nil)
+        for (text, sort) in [
+            ("event 12", "-popularity"), ("common", "date"), ("12 common", "popularity"), ("event 1234", "-date"),
+            ("1234", "creation_time"),
+        ] {
+            var query = try EventListQuery.parse([("q", text), ("sort", sort), ("limit", "7")])
+            var listed: [Int64] = []
+            while true {
+                let page = try await repository.list(query)
+                listed += page.prefix(query.limit).map(\.id)
+                guard page.count > query.limit, let last = page.prefix(query.limit).last else { break }
+                query.after = EventCursor(sort: query.sort, key: query.sort.key(of: last), id: last.id)
+            }
+            let (column, direction) = sort.hasPrefix("-") ? (String(sort.dropFirst()), "DESC") : (sort, "ASC")
+            let key = ["date": "starts_at", "creation_time": "id"][column] ?? column
+            let scanned = try await store.sqlRaw(
+                """
+                SELECT id FROM events WHERE strpos(LOWER(title), \(bind: text)) > 0 OR strpos(LOWER(location), \(bind: text)) > 0 \
+                ORDER BY \(unsafeRaw: key) \(unsafeRaw: direction), id \(unsafeRaw: direction)
+                """
+            ).all().map { try $0.decode(column: "id", as: Int64.self) }
+            #expect(listed == scanned, "q=\(text) sort=\(sort)")
         }
     }
 }

@@ -1,0 +1,202 @@
+import EventManagerCore
+import SQLKit
+import Synchronization
+
+/// `q`: the rows whose title or location holds a text, found through the search indexes.
+///
+/// The plain condition (`LOWER(column)` holds the lowered text) always decides, so answers are
+/// what a scan answers; the indexes only narrow the rows it looks at (see `M007SearchIndex`).
+/// What narrows best is a rare part of the text: every trigram of "Event 61899" is read for
+/// a LIKE on the whole text, and "eve" is in every row, while "618" is in a few thousand.
+extension SQLEventRepository {
+    /// How a list reads the rows holding a text.
+    struct Search {
+        /// Conditions, each starting with " AND ", that keep the rows holding the text.
+        var conditions: SQLQueryString
+        /// Conditions that an index serves by reading few rows: the page is then chosen among
+        /// those rows (read first, then filtered and sorted), never by walking the sort order.
+        var readsFirst: SQLQueryString? = nil
+    }
+
+    /// How to find the rows holding `text`, or nil when no row can.
+    func search(_ text: String) async throws -> Search? {
+        let lowered = text.lowercased()
+        let pattern = "%" + Self.escapeLike(lowered) + "%"
+        let holdsText: SQLQueryString =
+            " AND (LOWER(title) LIKE \(bind: pattern) ESCAPE '\\' OR LOWER(location) LIKE \(bind: pattern) ESCAPE '\\')"
+        if store.isSQLite {
+            switch try await searchNarrowing(text) {
+            case .none: return Search(conditions: holdsText)
+            case .nothingMatches: return nil
+            case .rowsHolding(let trigrams):
+                // SQLite reads the rows the index names and sorts them.
+                let query = trigrams.map(Self.ftsPhrase).joined(separator: " AND ")
+                return Search(
+                    conditions: " AND id IN (SELECT rowid FROM events_search WHERE events_search MATCH \(bind: query))" + holdsText)
+            }
+        }
+        // PostgreSQL: pg_trgm's index reads the list of every trigram of a LIKE, also the
+        // common ones ("eve" of "Event 61899": 13 ms at a million rows; 0.5 ms for "61899"
+        // alone). So a LIKE is only written for the text's rare words (the planner's own
+        // estimate, from its statistics, below `rareShare` of the rows), and their rows are
+        // read first: left to choose, the planner walked the sort order assuming the matches
+        // spread evenly, while "Event 527" bunches around event 527,000 (238 ms), or joined
+        // the index of the location (250,000 rows, 8 ms). The whole text is checked with
+        // `strpos`, which no index serves, so without a rare word the sort order is walked.
+        let holdsWhole: SQLQueryString =
+            " AND (strpos(LOWER(title), \(bind: lowered)) > 0 OR strpos(LOWER(location), \(bind: lowered)) > 0)"
+        let words = Self.searchWords(lowered)
+        let rare = words.isEmpty ? [] : try await rareWords(words)
+        guard !rare.isEmpty else { return Search(conditions: holdsWhole) }
+        var reading: SQLQueryString = ""
+        for word in rare {
+            let pattern = "%" + Self.escapeLike(word) + "%"
+            reading +=
+                " AND (LOWER(title) LIKE \(bind: pattern) ESCAPE '\\' OR LOWER(location) LIKE \(bind: pattern) ESCAPE '\\')"
+        }
+        return Search(conditions: rare == [lowered] ? "" : holdsWhole, readsFirst: reading)
+    }
+
+    /// Share of the rows below which a word is rare enough to read its rows through the index.
+    static let rareShare = 0.02
+
+    /// The words among `words` that the planner estimates in at most `rareShare` of the rows.
+    func rareWords(_ words: [String]) async throws -> [String] {
+        // Estimates are remembered for a minute, as trigram counts are; "" is the whole table.
+        let keys = Set(words + [""])
+        var estimates = termRows.known(keys)
+        let unknown = keys.subtracting(estimates.keys)
+        if !unknown.isEmpty {
+            let found = try await store.read { sql in
+                var found: [String: Int64] = [:]
+                for word in unknown { found[word] = try await Self.estimatedRows(holding: word, on: sql) }
+                return found
+            }
+            termRows.remember(found)
+            estimates.merge(found) { _, new in new }
+        }
+        let limit = Double(max(estimates[""] ?? 0, 1)) * Self.rareShare
+        return words.filter { Double(estimates[$0] ?? .max) <= limit }
+    }
+
+    /// The planner's estimate of the rows whose title or location holds `word` (all rows for "").
+    static func estimatedRows(holding word: String, on sql: any SQLDatabase) async throws -> Int64 {
+        let pattern = "%" + escapeLike(word) + "%"
+        let query: SQLQueryString =
+            word.isEmpty
+            ? "EXPLAIN SELECT 1 FROM events"
+            : "EXPLAIN SELECT 1 FROM events WHERE LOWER(title) LIKE \(bind: pattern) ESCAPE '\\' OR LOWER(location) LIKE \(bind: pattern) ESCAPE '\\'"
+        // The first line is the top node: "Bitmap Heap Scan on events  (cost=... rows=1106 width=0)".
+        let top = try await sql.raw(query).first()?.decode(column: "QUERY PLAN", as: String.self) ?? ""
+        guard let range = top.range(of: " rows=") else { return .max }
+        return Int64(top[range.upperBound...].prefix { $0.isNumber }) ?? .max
+    }
+
+    /// The words of a lowered text that a trigram index can serve (three characters or more),
+    /// longest first, at most `maxSearchWords`: each is a part of the text, so a row holding
+    /// the text holds every one of them.
+    static func searchWords(_ lowered: String) -> [String] {
+        var seen = Set<Substring>()
+        let words = lowered.split(whereSeparator: \.isWhitespace).filter { $0.count >= 3 && seen.insert($0).inserted }
+        return words.sorted { ($1.count, $0) < ($0.count, $1) }.prefix(maxSearchWords).map(String.init)
+    }
+
+    /// Words of a text turned into conditions: each is a pattern the planner estimates.
+    static let maxSearchWords = 3
+
+    /// How the trigram index can narrow a search for `text` on SQLite.
+    enum SearchNarrowing: Equatable {
+        /// Scan: PostgreSQL (see `search`), text shorter than a trigram or not ASCII
+        /// (the index folds case differently from `LOWER`), or a text whose trigrams are all in
+        /// so many rows that walking the sort order finds a page sooner.
+        case none
+        /// A trigram of the text is in no row: nothing can match.
+        case nothingMatches
+        /// Only rows holding all of these trigrams (the text's rarest, at most
+        /// `narrowingTrigrams`) can match.
+        case rowsHolding([String])
+    }
+
+    /// Rows above which a trigram is too common to narrow a search.
+    static let commonTrigramRows: Int64 = 20_000
+
+    /// Trigrams a search reads the index of: FTS5 intersects their lists, so each one more
+    /// narrows further and costs one more list of at most `commonTrigramRows`.
+    static let narrowingTrigrams = 3
+
+    func searchNarrowing(_ text: String) async throws -> SearchNarrowing {
+        let bytes = Array(text.lowercased().utf8)
+        guard store.isSQLite, bytes.count >= 3, bytes.allSatisfy({ $0 < 0x80 }) else { return .none }
+        let trigrams = Set((0...(bytes.count - 3)).map { String(decoding: bytes[$0..<($0 + 3)], as: UTF8.self) })
+        // Counts are remembered for a minute: they only choose the plan. Absence, which
+        // answers "nothing matches", is always asked afresh.
+        var counts = termRows.known(trigrams)
+        let unknown = Array(trigrams.subtracting(counts.keys))
+        if !unknown.isEmpty {
+            let found = try await store.read { try await Self.rows(holding: unknown, upTo: Self.commonTrigramRows + 1, on: $0) }
+            if found.values.contains(0) { return .nothingMatches }
+            termRows.remember(found)
+            counts.merge(found) { _, new in new }
+        }
+        let rarest = counts.filter { $0.value <= Self.commonTrigramRows }.sorted { ($0.value, $0.key) < ($1.value, $1.key) }
+        guard !rarest.isEmpty else { return .none }
+        return .rowsHolding(rarest.prefix(Self.narrowingTrigrams).map(\.key))
+    }
+
+    /// Rows of the search index holding each trigram, counted up to `cap`: a common trigram's
+    /// list ("eve" of "Event": a million entries) is never read to its end, as counting it
+    /// through `fts5vocab` did (25 ms at a million rows).
+    static func rows(holding trigrams: [String], upTo cap: Int64, on sql: any SQLDatabase) async throws -> [String: Int64] {
+        let counts = trigrams.map { trigram -> SQLQueryString in
+            """
+            SELECT \(bind: trigram) AS term, (SELECT count(*) FROM (SELECT 1 FROM events_search \
+            WHERE events_search MATCH \(bind: ftsPhrase(trigram)) LIMIT \(literal: cap))) AS rows
+            """
+        }
+        let rows = try await sql.raw(counts.joined(separator: " UNION ALL ")).all()
+        var found: [String: Int64] = [:]
+        for row in rows {
+            found[try row.decode(column: "term", as: String.self)] = try row.decode(column: "rows", as: Int64.self)
+        }
+        return found
+    }
+
+    /// `text` as an FTS5 phrase: in double quotes, a quote doubled.
+    static func ftsPhrase(_ text: String) -> String {
+        "\"" + text.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
+    }
+
+    static func escapeLike(_ text: String) -> String {
+        var out = ""
+        for character in text {
+            if character == "%" || character == "_" || character == "\\" { out.append("\\") }
+            out.append(character)
+        }
+        return out
+    }
+}
+
+/// Rows per search term (a trigram on SQLite, a word's estimate on PostgreSQL), remembered for
+/// a minute: a hint for choosing a plan, never an answer.
+final class SearchTermRows: Sendable {
+    private let counts = Mutex<[String: (rows: Int64, until: ContinuousClock.Instant)]>([:])
+
+    func known(_ terms: Set<String>) -> [String: Int64] {
+        let now = ContinuousClock.now
+        return counts.withLock { counts in
+            var known: [String: Int64] = [:]
+            for term in terms {
+                if let entry = counts[term], entry.until > now { known[term] = entry.rows }
+            }
+            return known
+        }
+    }
+
+    func remember(_ found: [String: Int64]) {
+        let until = ContinuousClock.now + .seconds(60)
+        counts.withLock { counts in
+            if counts.count > 50_000 { counts.removeAll(keepingCapacity: true) }
+            for (term, rows) in found { counts[term] = (rows, until) }
+        }
+    }
+}
