@@ -37,53 +37,54 @@ extension SQLEventRepository {
         }
         // PostgreSQL: pg_trgm's index reads the list of every trigram of a LIKE, also the
         // common ones ("eve" of "Event 61899": 13 ms at a million rows; 0.5 ms for "61899"
-        // alone). So a LIKE is only written for the text's rare words (the planner's own
-        // estimate, from its statistics, below `rareShare` of the rows), and their rows are
-        // read first: left to choose, the planner walked the sort order assuming the matches
-        // spread evenly, while "Event 527" bunches around event 527,000 (238 ms), or joined
-        // the index of the location (250,000 rows, 8 ms). The whole text is checked with
-        // `strpos`, which no index serves, so without a rare word the sort order is walked.
+        // alone). So a LIKE is only written for the text's rare parts (`searchParts`, in the
+        // planner's own estimate below `rareShare` of the rows; M013 gives it the statistics
+        // for that), and their rows are read first: left to choose, the planner walked the
+        // sort order assuming the matches spread evenly, while "Event 527" bunches around
+        // event 527,000 (238 ms), or joined the index of the location (250,000 rows, 8 ms).
+        // The whole text is checked with `strpos`, which no index serves, so without a rare
+        // part the sort order is walked.
         let holdsWhole: SQLQueryString =
             " AND (strpos(LOWER(title), \(bind: lowered)) > 0 OR strpos(LOWER(location), \(bind: lowered)) > 0)"
-        let words = Self.searchWords(lowered)
-        let rare = words.isEmpty ? [] : try await rareWords(words)
+        let parts = Self.searchParts(lowered)
+        let rare = parts.isEmpty ? [] : try await rareParts(parts)
         guard !rare.isEmpty else { return Search(conditions: holdsWhole) }
         var reading: SQLQueryString = ""
-        for word in rare {
-            let pattern = "%" + Self.escapeLike(word) + "%"
+        for part in rare {
+            let pattern = "%" + Self.escapeLike(part) + "%"
             reading +=
                 " AND (LOWER(title) LIKE \(bind: pattern) ESCAPE '\\' OR LOWER(location) LIKE \(bind: pattern) ESCAPE '\\')"
         }
         return Search(conditions: rare == [lowered] ? "" : holdsWhole, readsFirst: reading)
     }
 
-    /// Share of the rows below which a word is rare enough to read its rows through the index.
+    /// Share of the rows below which a part is rare enough to read its rows through the index.
     static let rareShare = 0.02
 
-    /// The words among `words` that the planner estimates in at most `rareShare` of the rows.
-    func rareWords(_ words: [String]) async throws -> [String] {
+    /// The parts among `parts` that the planner estimates in at most `rareShare` of the rows.
+    func rareParts(_ parts: [String]) async throws -> [String] {
         // Estimates are remembered for a minute, as trigram counts are; "" is the whole table.
-        let keys = Set(words + [""])
+        let keys = Set(parts + [""])
         var estimates = termRows.known(keys)
         let unknown = keys.subtracting(estimates.keys)
         if !unknown.isEmpty {
             let found = try await store.read { sql in
                 var found: [String: Int64] = [:]
-                for word in unknown { found[word] = try await Self.estimatedRows(holding: word, on: sql) }
+                for part in unknown { found[part] = try await Self.estimatedRows(holding: part, on: sql) }
                 return found
             }
             termRows.remember(found)
             estimates.merge(found) { _, new in new }
         }
         let limit = Double(max(estimates[""] ?? 0, 1)) * Self.rareShare
-        return words.filter { Double(estimates[$0] ?? .max) <= limit }
+        return parts.filter { Double(estimates[$0] ?? .max) <= limit }
     }
 
-    /// The planner's estimate of the rows whose title or location holds `word` (all rows for "").
-    static func estimatedRows(holding word: String, on sql: any SQLDatabase) async throws -> Int64 {
-        let pattern = "%" + escapeLike(word) + "%"
+    /// The planner's estimate of the rows whose title or location holds `part` (all rows for "").
+    static func estimatedRows(holding part: String, on sql: any SQLDatabase) async throws -> Int64 {
+        let pattern = "%" + escapeLike(part) + "%"
         let query: SQLQueryString =
-            word.isEmpty
+            part.isEmpty
             ? "EXPLAIN SELECT 1 FROM events"
             : "EXPLAIN SELECT 1 FROM events WHERE LOWER(title) LIKE \(bind: pattern) ESCAPE '\\' OR LOWER(location) LIKE \(bind: pattern) ESCAPE '\\'"
         // The first line is the top node: "Bitmap Heap Scan on events  (cost=... rows=1106 width=0)".
@@ -92,17 +93,29 @@ extension SQLEventRepository {
         return Int64(top[range.upperBound...].prefix { $0.isNumber }) ?? .max
     }
 
-    /// The words of a lowered text that a trigram index can serve (three characters or more),
-    /// longest first, at most `maxSearchWords`: each is a part of the text, so a row holding
-    /// the text holds every one of them.
-    static func searchWords(_ lowered: String) -> [String] {
-        var seen = Set<Substring>()
-        let words = lowered.split(whereSeparator: \.isWhitespace).filter { $0.count >= 3 && seen.insert($0).inserted }
-        return words.sorted { ($1.count, $0) < ($0.count, $1) }.prefix(maxSearchWords).map(String.init)
+    /// The parts of a lowered text that a trigram index can serve, longest first, at most
+    /// `maxSearchParts`: its words of three characters or more, and a shorter word with the
+    /// space before it (" 26" of "Event 26", which pg_trgm reads as the start of a word). Each
+    /// is a part of the text, so a row holding the text holds every one of them.
+    static func searchParts(_ lowered: String) -> [String] {
+        var parts: [String] = []
+        var index = lowered.startIndex
+        while let start = lowered[index...].firstIndex(where: { !$0.isWhitespace }) {
+            let end = lowered[start...].firstIndex(where: \.isWhitespace) ?? lowered.endIndex
+            let word = lowered[start..<end]
+            if word.count >= 3 {
+                parts.append(String(word))
+            } else if start > lowered.startIndex {
+                parts.append(String(lowered[lowered.index(before: start)..<end]))
+            }
+            index = end
+        }
+        let distinct = Array(Set(parts).filter { $0.count >= 3 })
+        return distinct.sorted { ($1.count, $0) < ($0.count, $1) }.prefix(maxSearchParts).map { $0 }
     }
 
-    /// Words of a text turned into conditions: each is a pattern the planner estimates.
-    static let maxSearchWords = 3
+    /// Parts of a text turned into conditions: each is a pattern the planner estimates.
+    static let maxSearchParts = 3
 
     /// How the trigram index can narrow a search for `text` on SQLite.
     enum SearchNarrowing: Equatable {
