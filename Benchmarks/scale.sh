@@ -21,7 +21,7 @@ FROM generate_series(1, 1000000) AS n;
 INSERT INTO subscriptions (event_id, email, email_normalized, remind_before_minutes, status, token, created_at)
 SELECT n, 'user' || n || '@example.com', 'user' || n || '@example.com', 30, 'active', 'token-' || n, 1
 FROM generate_series(1, 1000000) AS n;
-ANALYZE;
+VACUUM ANALYZE;
 SQL
     size=$(psql "$DB_URL" -tAc "SELECT pg_size_pretty(pg_database_size(current_database()))")
 else
