@@ -5,7 +5,8 @@ import SQLKit
 ///
 /// SQLite: an FTS5 table with the trigram tokenizer over `events` (external content, kept in
 /// step by triggers), and its vocabulary (rows per trigram). A search looks up the rarest
-/// trigram of its text and reads only the rows that hold it: a phrase of all the trigrams
+/// trigram of its text and reads only the rows that hold it (since M014 it counts through the
+/// index itself, see `SQLEventRepository+Search.swift`): a phrase of all the trigrams
 /// would read the lists of the common ones ("eve" of "Event" is in every row), which at a
 /// million rows took over a second. PostgreSQL: pg_trgm GIN
 /// indexes on the lowered columns, which the existing `LOWER(...) LIKE` condition uses as is
