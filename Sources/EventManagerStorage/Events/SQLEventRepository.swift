@@ -139,15 +139,30 @@ public struct SQLEventRepository: EventRepository {
         // walk of the sort order first: when it finds a whole page, that is the page (the
         // first matches in order are among the first rows in order); when the filters keep
         // too few rows for that, SQLite's own plan answers. Not for a single id or a search,
-        // which have their own indexes.
+        // which have their own indexes. The walk is bounded by the sort key of the row
+        // `budget` rows on, read from the index alone, so SQLite stops at the page's last
+        // match: bounded by a subquery's LIMIT instead, it read every row of the budget and
+        // sorted the matches (5 times the time, and the most of a new page's CPU).
         let filtersDates = field != .date && (filter.startsFrom != nil || filter.startsUntil != nil)
         let filtersPopularity =
             field != .popularity && (filter.popularity != nil || filter.minPopularity != nil || filter.maxPopularity != nil)
         let filtering = filter.title != nil || filter.location != nil || filtersDates || filtersPopularity
         if store.isSQLite, filter.id == nil, filter.text == nil, filtering {
             let budget = (query.limit + 1) * Self.walkBudgetPerRow
+            let (index, key): (String, String) =
+                switch field {
+                case .creationTime: ("NOT INDEXED", "id")
+                case .date: ("INDEXED BY events_starts_at_idx", "starts_at")
+                case .popularity: ("INDEXED BY events_popularity_idx", "popularity")
+                }
+            // Fewer rows than the budget left in the sort order: the walk is bounded by its end.
+            let last: SQLQueryString = "(SELECT \(unsafeRaw: key) FROM events WHERE \(walk)\(order) LIMIT 1 OFFSET \(literal: budget - 1))"
             let walked = try await fetch(
-                "SELECT \(unsafeRaw: Self.columns) FROM (SELECT \(unsafeRaw: Self.columns) FROM events WHERE \(walk)\(order) LIMIT \(literal: budget)) WHERE 1 = 1\(filters)\(order)\(limit)"
+                """
+                SELECT \(unsafeRaw: Self.columns) FROM events \(unsafeRaw: index) WHERE \(walk) \
+                AND \(unsafeRaw: key) \(unsafeRaw: query.sort.descending ? ">=" : "<=") \
+                COALESCE(\(last), \(unsafeRaw: String(query.sort.descending ? Int64.min : Int64.max)))\(filters)\(order)\(limit)
+                """
             )
             if walked.count == query.limit + 1 { return walked }
         }

@@ -46,11 +46,21 @@ import Testing
         var created = EventListQuery()
         created.filter.minPopularity = 95
         cases.append(("creation order, a narrow range", created, { $0.popularity >= 95 }))
+        var latest = EventListQuery()
+        latest.sort = EventSort(field: .date, descending: true)
+        latest.filter.location = "Eilat"
+        cases.append(("date descending, a place (the walk finds pages)", latest, { $0.location == "Eilat" }))
+        var newest = EventListQuery()
+        newest.sort = EventSort(field: .creationTime, descending: true)
+        newest.filter.maxPopularity = 60
+        cases.append(("creation order descending, a wide range", newest, { $0.popularity <= 60 }))
 
-        for (name, query, keeps) in cases {
+        // Pages of 25 walk at most 520 rows, more than there are; pages of 3 walk at most 80,
+        // so the walk is bounded by the key 80 rows on, ties included.
+        for (name, query, keeps) in cases + cases.map({ ($0.0 + ", pages of 3", $0.1, $0.2) }) {
             let expected = events.filter(keeps).sorted { Self.precedes($0, $1, query.sort) }.map(\.id)
             var page = query
-            page.limit = 25
+            page.limit = name.hasSuffix("pages of 3") ? 3 : 25
             var listed: [Int64] = []
             while true {
                 let rows = try await repository.list(page)
