@@ -37,6 +37,20 @@ import Testing
         }
     }
 
+    /// Integers are written as Swift prints them, extremes included.
+    @Test func integersAreWrittenAsTheirDigits() async {
+        for value in [0, 9, 10, -1, -10, Int64.max, Int64.min, Int64.min + 1] {
+            var writer = JSONWriter()
+            writer.integer(value)
+            #expect(String(decoding: writer.bytes, as: UTF8.self) == String(value))
+        }
+        await propertyCheck(count: 500, input: Gen.int64(in: Int64.min...Int64.max)) { value in
+            var writer = JSONWriter()
+            writer.integer(value)
+            #expect(String(decoding: writer.bytes, as: UTF8.self) == String(value))
+        }
+    }
+
     /// Offsets move the instant and nothing else: `T+hh:mm` is `T` minus the offset.
     @Test func offsetsAreAppliedExactly() async {
         await propertyCheck(count: 300, input: Gen.int64(in: 0...4_000_000_000_000), Gen.int(in: -14 * 60...14 * 60)) { ms, minutes in

@@ -13,4 +13,17 @@ import Testing
             #expect(RequestInput.decodeComponent(Substring(text)) == expected, "\(text)")
         }
     }
+
+    /// A next-page link is ASCII (RFC 3986's unreserved characters and escapes) and decodes
+    /// back to the parameters it came from.
+    @Test func nextPageLinksEncodeEveryByteButTheUnreserved() {
+        #expect(RequestInput.encodeQueryComponent("Tel Aviv-2_x.y~") == "Tel%20Aviv-2_x.y~")
+        #expect(RequestInput.encodeQueryComponent("café & co=1+2%") == "caf%C3%A9%20%26%20co%3D1%2B2%25")
+        let parameters = [("q", "Zürich + €"), ("cursor", "old"), ("limit", "2")]
+        let uri = RequestInput.nextPage(path: "/events", parameters, cursor: "abc")
+        #expect(uri == "/events?q=Z%C3%BCrich%20%2B%20%E2%82%AC&limit=2&cursor=abc")
+        #expect(uri.utf8.allSatisfy { $0 < 0x80 })
+        let query = uri.split(separator: "?")[1].split(separator: "&").map { $0.split(separator: "=", maxSplits: 1) }
+        #expect(query.map { RequestInput.decodeComponent($0[1]) } == ["Zürich + €", "2", "abc"])
+    }
 }
