@@ -8,18 +8,44 @@ enum EntityTag {
     /// one revision always has the same JSON.
     static func event(_ event: Event) -> String { "\"r\(event.revision)\"" }
 
-    /// A strong tag of a body: 64-bit FNV-1a of its bytes. Stable across processes and nodes
-    /// (Swift's `Hasher` is seeded per process), and cheap next to writing the body.
+    /// A strong tag of a body: a 64-bit hash of its bytes, stable across processes and nodes
+    /// (Swift's `Hasher` is seeded per process).
+    ///
+    /// Four lanes of eight bytes at a time, each step `(lane ^ word) * prime` rotated (a
+    /// bijection of the lane for each word, so a body that differs in one word never shares its
+    /// tag), the lanes then folded with the length and finished with MurmurHash3's mixer.
+    /// FNV-1a, one dependent multiplication per byte, took a tenth of the CPU of a 25 kB page.
     static func body(_ buffer: ByteBuffer) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        buffer.withUnsafeReadableBytes { bytes in
-            for byte in bytes {
-                hash ^= UInt64(byte)
-                hash &*= 0x0000_0100_0000_01b3
-            }
-        }
+        let hash = buffer.withUnsafeReadableBytes { bytes in Self.hash(UnsafeRawBufferPointer(bytes)) }
         let hex = String(hash, radix: 16)
         return "\"" + String(repeating: "0", count: 16 - hex.count) + hex + "\""
+    }
+
+    static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        let prime: UInt64 = 0x0000_0100_0000_01b3
+        func step(_ lane: UInt64, _ word: UInt64) -> UInt64 {
+            let mixed = (lane ^ word) &* prime
+            return mixed << 29 | mixed >> 35
+        }
+        var lanes: (UInt64, UInt64, UInt64, UInt64) =
+            (0xcbf2_9ce4_8422_2325, 0x9e37_79b9_7f4a_7c15, 0xc2b2_ae3d_27d4_eb4f, 0x1656_67b1_9e37_79f9)
+        var offset = 0
+        while offset + 32 <= bytes.count {
+            lanes.0 = step(lanes.0, bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+            lanes.1 = step(lanes.1, bytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self))
+            lanes.2 = step(lanes.2, bytes.loadUnaligned(fromByteOffset: offset + 16, as: UInt64.self))
+            lanes.3 = step(lanes.3, bytes.loadUnaligned(fromByteOffset: offset + 24, as: UInt64.self))
+            offset += 32
+        }
+        var hash = step(step(step(lanes.0, lanes.1), lanes.2), lanes.3)
+        while offset < bytes.count {
+            hash = step(hash, UInt64(bytes[offset]))
+            offset += 1
+        }
+        hash ^= UInt64(bytes.count)
+        hash = (hash ^ hash >> 33) &* 0xff51_afd7_ed55_8ccd
+        hash = (hash ^ hash >> 33) &* 0xc4ce_b9fe_1a85_ec53
+        return hash ^ hash >> 33
     }
 }
 
