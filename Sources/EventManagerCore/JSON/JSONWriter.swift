@@ -82,26 +82,39 @@ public struct JSONWriter: Sendable {
 
     /// A quoted RFC 3339 UTC time, written as digits straight into the bytes: every event in a
     /// listing carries three, and building a `String` for each was a fifth of a page's cost.
+    /// Two digits at a time, each a division by the constant 10.
     public mutating func timestamp(_ instant: Timestamp) {
         let time = CivilTime(instant)
         bytes.append(UInt8(ascii: "\""))
-        digits(time.year, 4)
+        if (0...9999).contains(time.year) {
+            twoDigits(time.year / 100)
+            twoDigits(time.year % 100)
+        } else {
+            digits(time.year, 4)
+        }
         bytes.append(UInt8(ascii: "-"))
-        digits(time.month, 2)
+        twoDigits(time.month)
         bytes.append(UInt8(ascii: "-"))
-        digits(time.day, 2)
+        twoDigits(time.day)
         bytes.append(UInt8(ascii: "T"))
-        digits(time.hour, 2)
+        twoDigits(time.hour)
         bytes.append(UInt8(ascii: ":"))
-        digits(time.minute, 2)
+        twoDigits(time.minute)
         bytes.append(UInt8(ascii: ":"))
-        digits(time.second, 2)
+        twoDigits(time.second)
         if time.millisecond != 0 {
             bytes.append(UInt8(ascii: "."))
-            digits(time.millisecond, 3)
+            bytes.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: time.millisecond / 100))
+            twoDigits(time.millisecond % 100)
         }
         bytes.append(UInt8(ascii: "Z"))
         bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// `value`, 0 to 99, in two digits.
+    @inline(__always) private mutating func twoDigits(_ value: Int64) {
+        bytes.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: value / 10))
+        bytes.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: value % 10))
     }
 
     /// `value` (0 or more) in at least `width` digits, zero-padded.

@@ -36,7 +36,7 @@ struct EventChangesController: Sendable {
         let reached = SyncToken(position: page.lastPosition ?? since.position)
         var response = Response.json(capacity: 64 + page.changed.count * 256 + page.deleted.count * 12) { writer in
             writer.raw("{\"changed\":")
-            writer.array(page.changed) { $0.event($1) }
+            writer.events(page.changed)
             writer.raw(",\"deleted\":")
             writer.array(page.deleted) { $0.integer($1) }
             writer.raw(",\"sync_token\":")

@@ -80,7 +80,7 @@ struct EventController: Sendable {
             next = EventCursor(sort: query.sort, key: query.sort.key(of: last), id: last.id)
         }
         var writer = JSONWriter(capacity: 16 + events.count * 256)
-        writer.array(events) { $0.event($1) }
+        writer.events(events)
         let body = ByteBuffer(bytes: writer.bytes)
         var link: String?
         if let next {
@@ -225,7 +225,7 @@ struct EventController: Sendable {
             )
         }
         let answer: @Sendable ([Event]) -> StoredResponse = { events in
-            .json(status: .created, capacity: 64 + events.count * 256) { writer in writer.array(events) { $0.event($1) } }
+            .json(status: .created, capacity: 64 + events.count * 256) { writer in writer.events(events) }
         }
         IdempotentWrite.current?.renders(answer)
         return Response(answer(try await repository.create(drafts, owner: writer?.accountID, now: clock.now())))
