@@ -8,6 +8,15 @@ import SQLiteNIO
 /// quarter of the server's CPU (generic metadata look-ups, dynamic casts). Hot reads ask for
 /// their columns in a known order, so they can take the cells as they come.
 extension SQLDatabase {
+    /// The rows of `query`, each made by `read` where SQLite holds it, when this is one of our
+    /// own SQLite connections (reads, group commits); nil otherwise.
+    func sqliteRows<Row: Sendable>(_ query: SQLQueryString, _ read: @escaping @Sendable (SQLiteRowReader) throws -> Row) async throws
+        -> [Row]?
+    {
+        guard let connection = self as? SQLiteThreadDatabase else { return nil }
+        return try await connection.rows(query, read)
+    }
+
     /// The rows of `query` as cells in column order when this is a SQLite handle; nil otherwise
     /// (the caller then reads through SQLKit).
     func sqliteCells(_ query: SQLQueryString) async throws -> [[SQLiteData]]? {

@@ -42,7 +42,27 @@ struct SQLiteThreadDatabase: SQLDatabase {
         return rows
     }
 
+    /// The rows of `query`, each made by `read` from the row where SQLite holds it: no cells
+    /// are built for them.
+    func rows<Row: Sendable>(_ query: any SQLExpression, _ read: @escaping @Sendable (SQLiteRowReader) throws -> Row) async throws -> [Row]
+    {
+        guard connection.isCurrent else { return try await connection.submit { try rowsHere(query, read) } }
+        return try rowsHere(query, read)
+    }
+
+    private func rowsHere<Row>(_ query: any SQLExpression, _ read: (SQLiteRowReader) throws -> Row) throws -> [Row] {
+        var rows: [Row] = []
+        let (sql, binds) = try serialize(query)
+        try connection.run(sql, binds) { (row: SQLiteRowReader) in rows.append(try read(row)) }
+        return rows
+    }
+
     private func run(_ query: any SQLExpression, _ onRow: (SQLiteColumnNames, [SQLiteData]) throws -> Void) throws {
+        let (sql, binds) = try serialize(query)
+        try connection.run(sql, binds, onRow)
+    }
+
+    private func serialize(_ query: any SQLExpression) throws -> (String, [SQLiteData]) {
         var serializer = SQLSerializer(database: self)
         query.serialize(to: &serializer)
         var binds: [SQLiteData] = []
@@ -51,7 +71,7 @@ struct SQLiteThreadDatabase: SQLDatabase {
             // The common types directly; anything else through SQLiteKit's encoder (as sqlite-nio would).
             binds.append(try SQLiteData.common(bind) ?? SQLiteDataEncoder().encode(bind))
         }
-        try connection.run(serializer.sql, binds, onRow)
+        return (serializer.sql, binds)
     }
 }
 

@@ -102,6 +102,19 @@ final class SQLiteThread: TaskExecutor, @unchecked Sendable {
     ///
     /// - Parameter onRow: each result row's cells in column order, with the statement's column names.
     func run(_ sql: String, _ binds: [SQLiteData], _ onRow: (SQLiteColumnNames, [SQLiteData]) throws -> Void) throws {
+        try run(sql, binds) { (row: SQLiteRowReader) in
+            var cells: [SQLiteData] = []
+            cells.reserveCapacity(row.columns.names.count)
+            for column in 0..<Int32(row.columns.names.count) {
+                cells.append(Self.cell(of: row.statement, at: column))
+            }
+            try onRow(row.columns, cells)
+        }
+    }
+
+    /// Runs one statement here and now, each result row read where SQLite holds it; only on the
+    /// thread.
+    func run(_ sql: String, _ binds: [SQLiteData], _ onRow: (SQLiteRowReader) throws -> Void) throws {
         precondition(isCurrent, "a SQLite connection used off its thread")
         let handle = try open()
         let statement = try prepared(sql, on: handle)
@@ -109,16 +122,12 @@ final class SQLiteThread: TaskExecutor, @unchecked Sendable {
         for (offset, bind) in binds.enumerated() {
             try check(Self.bind(bind, at: Int32(offset + 1), to: statement.raw), on: handle)
         }
+        let row = SQLiteRowReader(statement: statement.raw, columns: statement.columns)
         while true {
             let step = sqlite_nio_sqlite3_step(statement.raw)
             if step == SQLITE_DONE { return }
             guard step == SQLITE_ROW else { throw failure(step, on: handle) }
-            var cells: [SQLiteData] = []
-            cells.reserveCapacity(statement.columns.names.count)
-            for column in 0..<Int32(statement.columns.names.count) {
-                cells.append(Self.cell(of: statement.raw, at: column))
-            }
-            try onRow(statement.columns, cells)
+            try onRow(row)
         }
     }
 
@@ -162,7 +171,7 @@ final class SQLiteThread: TaskExecutor, @unchecked Sendable {
         }
     }
 
-    private static func cell(of statement: OpaquePointer, at column: Int32) -> SQLiteData {
+    static func cell(of statement: OpaquePointer, at column: Int32) -> SQLiteData {
         switch sqlite_nio_sqlite3_column_type(statement, column) {
         case SQLITE_INTEGER:
             return .integer(Int(sqlite_nio_sqlite3_column_int64(statement, column)))
@@ -211,6 +220,36 @@ final class SQLiteThread: TaskExecutor, @unchecked Sendable {
 struct PreparedStatement {
     let raw: OpaquePointer
     let columns: SQLiteColumnNames
+}
+
+/// The current row of a statement, read by column position without building its cells.
+///
+/// Valid only inside the `onRow` call it is handed to, on the connection's thread.
+struct SQLiteRowReader {
+    let statement: OpaquePointer
+    let columns: SQLiteColumnNames
+
+    func int64(_ column: Int32) throws -> Int64 {
+        guard sqlite_nio_sqlite3_column_type(statement, column) == SQLITE_INTEGER else { throw unexpected(column) }
+        return sqlite_nio_sqlite3_column_int64(statement, column)
+    }
+
+    func optionalInt64(_ column: Int32) throws -> Int64? {
+        sqlite_nio_sqlite3_column_type(statement, column) == SQLITE_NULL ? nil : try int64(column)
+    }
+
+    func bool(_ column: Int32) throws -> Bool { try int64(column) != 0 }
+
+    func string(_ column: Int32) throws -> String {
+        guard sqlite_nio_sqlite3_column_type(statement, column) == SQLITE_TEXT else { throw unexpected(column) }
+        guard let text = sqlite_nio_sqlite3_column_text(statement, column) else { return "" }
+        let count = Int(sqlite_nio_sqlite3_column_bytes(statement, column))
+        return String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
+    }
+
+    private func unexpected(_ column: Int32) -> UnexpectedCell {
+        UnexpectedCell(column: columns.names[Int(column)], data: SQLiteThread.cell(of: statement, at: column))
+    }
 }
 
 /// A result's column names, shared by its rows.

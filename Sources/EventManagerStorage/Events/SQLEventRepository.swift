@@ -68,6 +68,7 @@ public struct SQLEventRepository: EventRepository {
     /// Events read with `Self.columns` by position on SQLite (see `sqliteCells`) and PostgreSQL
     /// (see `postgresRows`), through SQLKit otherwise.
     private func fetch(_ query: SQLQueryString, prepared: Bool = false, on sql: any SQLDatabase) async throws -> [Event] {
+        if let events = try await sql.sqliteRows(query, Self.event(row:)) { return events }
         if let rows = try await sql.sqliteCells(query) { return try rows.map(Self.event(cells:)) }
         if let rows = try await sql.postgresRows(query, prepared: prepared) { return try rows.map(Self.event(postgres:)) }
         return try await sql.raw(query).all().map(Self.event(from:))
@@ -264,6 +265,23 @@ public struct SQLEventRepository: EventRepository {
             ownerAccountID: try row.decodeNil(column: "owner_account_id")
                 ? nil : try row.decode(column: "owner_account_id", as: Int64.self),
             revision: try row.decode(column: "revision", as: Int64.self)
+        )
+    }
+
+    /// An event from a row of `Self.columns`, in that order, read where SQLite holds it.
+    static func event(row: SQLiteRowReader) throws -> Event {
+        Event(
+            id: try row.int64(0),
+            title: try row.string(1),
+            location: try row.string(2),
+            startsAt: Timestamp(millisecondsSinceEpoch: try row.int64(3)),
+            timeZone: EventTimeZone(identifier: try row.string(4)) ?? .utc,
+            isDateOnly: try row.bool(5),
+            popularity: try row.int64(6),
+            createdAt: Timestamp(millisecondsSinceEpoch: try row.int64(7)),
+            updatedAt: Timestamp(millisecondsSinceEpoch: try row.int64(8)),
+            ownerAccountID: try row.optionalInt64(9),
+            revision: try row.int64(10)
         )
     }
 
