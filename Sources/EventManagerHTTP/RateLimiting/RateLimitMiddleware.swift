@@ -12,6 +12,8 @@ public final class RateLimiters: Sendable {
     let perEmail: any RateLimiting
     let perEvent: any RateLimiting
     let logger: Logger
+    /// Each class's `RateLimit-Policy` value: it only changes with the settings.
+    let policies: [String: String]
 
     /// - Parameter make: builds the limiter of one class from its name and limits; in memory by
     ///   default, `SQLRateLimiter` when several nodes must share the budget.
@@ -26,6 +28,11 @@ public final class RateLimiters: Sendable {
         subscribe = make("subscribe", settings.subscribe)
         perEmail = make("email", settings.subscribePerEmail)
         perEvent = make("event", settings.subscribePerEvent)
+        var policies: [String: String] = [:]
+        for (name, limiter) in [("read", read), ("write", write), ("subscribe", subscribe), ("email", perEmail), ("event", perEvent)] {
+            policies[name] = RateLimitMiddleware.policy(name, limiter.limits)
+        }
+        self.policies = policies
     }
 
     /// Checks one key; a limiter that cannot answer (its database is down) lets the request
@@ -81,7 +88,8 @@ struct RateLimitMiddleware: RouterMiddleware {
         case .beforeAuthentication:
             let address = ClientAddress.resolve(
                 peer: context.peerAddress, forwardedFor: request.headers[.xForwardedFor], trustedProxies: limiters.settings.trustedProxies)
-            let scope = "\(name) requests from \(address)"
+            // Only a refusal names it.
+            var scope: String { "\(name) requests from \(address)" }
             guard request.headers[.authorization] != nil else {
                 let decision = await limiters.check(limiter, address, now: clock.now())
                 return try await answer(decision, name, limiter, scope: scope, request, context, next)
@@ -94,7 +102,7 @@ struct RateLimitMiddleware: RouterMiddleware {
             } catch let error as AppError where error.kind == .unauthorized {
                 let decision = await limiters.check(limiter, address, now: clock.now())
                 var response = try respond(decision.allowed ? error : AppError.rateLimited(decision, scope: scope), request, context)
-                Self.describe(name, limiter: limiter, decision: decision, in: &response.headers)
+                describe(name, limiter: limiter, decision: decision, in: &response.headers)
                 return response
             }
         }
@@ -102,7 +110,8 @@ struct RateLimitMiddleware: RouterMiddleware {
 
     /// Runs the request when `decision` allows it, else answers 429; either way with the limit's headers.
     private func answer(
-        _ decision: RateLimitDecision, _ name: String, _ limiter: any RateLimiting, scope: String, _ request: Request, _ context: Context,
+        _ decision: RateLimitDecision, _ name: String, _ limiter: any RateLimiting, scope: @autoclosure () -> String, _ request: Request,
+        _ context: Context,
         _ next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         var response: Response
@@ -113,9 +122,9 @@ struct RateLimitMiddleware: RouterMiddleware {
                 response = try respond(error, request, context)
             }
         } else {
-            response = try respond(AppError.rateLimited(decision, scope: scope), request, context)
+            response = try respond(AppError.rateLimited(decision, scope: scope()), request, context)
         }
-        Self.describe(name, limiter: limiter, decision: decision, in: &response.headers)
+        describe(name, limiter: limiter, decision: decision, in: &response.headers)
         return response
     }
 
@@ -130,9 +139,22 @@ struct RateLimitMiddleware: RouterMiddleware {
     /// `RateLimit-Policy: "write-60";q=300;w=60, "write-86400";q=10000;w=86400` and
     /// `RateLimit: "write-60";r=299;t=1` for the limit closest to running out.
     static func describe(_ name: String, limiter: any RateLimiting, decision: RateLimitDecision, in headers: inout HTTPFields) {
-        headers[.rateLimitPolicy] = limiter.limits.map { "\"\(name)-\($0.windowSeconds)\";q=\($0.count);w=\($0.windowSeconds)" }
-            .joined(separator: ", ")
+        describe(name, policy: policy(name, limiter.limits), decision: decision, in: &headers)
+    }
+
+    /// As `describe(_:limiter:decision:in:)`, with the policy written once per class.
+    private func describe(_ name: String, limiter: any RateLimiting, decision: RateLimitDecision, in headers: inout HTTPFields) {
+        Self.describe(name, policy: limiters.policies[name] ?? Self.policy(name, limiter.limits), decision: decision, in: &headers)
+    }
+
+    private static func describe(_ name: String, policy: String, decision: RateLimitDecision, in headers: inout HTTPFields) {
+        headers[.rateLimitPolicy] = policy
         headers[.rateLimit] = "\"\(name)-\(decision.tightest.windowSeconds)\";r=\(decision.remaining);t=\(decision.resetSeconds)"
+    }
+
+    /// The `RateLimit-Policy` value of a class's limits.
+    static func policy(_ name: String, _ limits: [RateLimit]) -> String {
+        limits.map { "\"\(name)-\($0.windowSeconds)\";q=\($0.count);w=\($0.windowSeconds)" }.joined(separator: ", ")
     }
 }
 
