@@ -61,7 +61,8 @@ extension SQLEventRepository {
     /// Share of the rows below which a part is rare enough to read its rows through the index.
     static let rareShare = 0.02
 
-    /// The parts among `parts` that the planner estimates in at most `rareShare` of the rows.
+    /// The parts among `parts` that the planner estimates in at most `rareShare` of the rows
+    /// (and at most `commonRows`).
     func rareParts(_ parts: [String]) async throws -> [String] {
         // Estimates are remembered for a minute, as trigram counts are; "" is the whole table.
         let keys = Set(parts + [""])
@@ -76,7 +77,9 @@ extension SQLEventRepository {
             termRows.remember(found)
             estimates.merge(found) { _, new in new }
         }
-        let limit = Double(max(estimates[""] ?? 0, 1)) * Self.rareShare
+        // Also at most as many rows as a rare trigram on SQLite, so reading them first stays
+        // a bounded cost in a table of ten million.
+        let limit = min(Double(max(estimates[""] ?? 0, 1)) * Self.rareShare, Double(Self.commonRows))
         return parts.filter { Double(estimates[$0] ?? .max) <= limit }
     }
 
@@ -130,11 +133,12 @@ extension SQLEventRepository {
         case rowsHolding([String])
     }
 
-    /// Rows above which a trigram is too common to narrow a search.
-    static let commonTrigramRows: Int64 = 20_000
+    /// Rows above which a trigram (SQLite) or a part of a text (PostgreSQL) is too common to
+    /// narrow a search.
+    static let commonRows: Int64 = 20_000
 
     /// Trigrams a search reads the index of: FTS5 intersects their lists, so each one more
-    /// narrows further and costs one more list of at most `commonTrigramRows`.
+    /// narrows further and costs one more list of at most `commonRows`.
     static let narrowingTrigrams = 3
 
     func searchNarrowing(_ text: String) async throws -> SearchNarrowing {
@@ -146,12 +150,12 @@ extension SQLEventRepository {
         var counts = termRows.known(trigrams)
         let unknown = Array(trigrams.subtracting(counts.keys))
         if !unknown.isEmpty {
-            let found = try await store.read { try await Self.rows(holding: unknown, upTo: Self.commonTrigramRows + 1, on: $0) }
+            let found = try await store.read { try await Self.rows(holding: unknown, upTo: Self.commonRows + 1, on: $0) }
             if found.values.contains(0) { return .nothingMatches }
             termRows.remember(found)
             counts.merge(found) { _, new in new }
         }
-        let rarest = counts.filter { $0.value <= Self.commonTrigramRows }.sorted { ($0.value, $0.key) < ($1.value, $1.key) }
+        let rarest = counts.filter { $0.value <= Self.commonRows }.sorted { ($0.value, $0.key) < ($1.value, $1.key) }
         guard !rarest.isEmpty else { return .none }
         return .rowsHolding(rarest.prefix(Self.narrowingTrigrams).map(\.key))
     }
