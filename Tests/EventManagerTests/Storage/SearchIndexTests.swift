@@ -32,7 +32,9 @@ import Testing
             EventDraft(title: "renamed", location: event.location, date: .instant(event.startsAt))
         }
         _ = try await repository.delete(ids: [3], now: Timestamp(millisecondsSinceEpoch: 3))
-        for text in Self.queries {
+        // The longest text `q` takes, of nearly 200 distinct trigrams: one statement counts them all.
+        let long = (0..<66).map { String(1000 + $0 * 7).dropFirst() }.joined()
+        for text in Self.queries + [long, "Swift Conference" + long.prefix(184)] {
             var query = EventListQuery()
             query.filter.text = text
             query.limit = 100
