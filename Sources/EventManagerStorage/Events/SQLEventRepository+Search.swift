@@ -21,9 +21,7 @@ extension SQLEventRepository {
     /// How to find the rows holding `text`, or nil when no row can.
     func search(_ text: String) async throws -> Search? {
         let lowered = text.lowercased()
-        let pattern = "%" + Self.escapeLike(lowered) + "%"
-        let holdsText: SQLQueryString =
-            " AND (LOWER(title) LIKE \(bind: pattern) ESCAPE '\\' OR LOWER(location) LIKE \(bind: pattern) ESCAPE '\\')"
+        let holdsText = " AND " + Self.holding(lowered)
         if store.isSQLite {
             switch try await searchNarrowing(text) {
             case .none: return Search(conditions: holdsText)
@@ -50,11 +48,7 @@ extension SQLEventRepository {
         let rare = parts.isEmpty ? [] : try await rareParts(parts)
         guard !rare.isEmpty else { return Search(conditions: holdsWhole) }
         var reading: SQLQueryString = ""
-        for part in rare {
-            let pattern = "%" + Self.escapeLike(part) + "%"
-            reading +=
-                " AND (LOWER(title) LIKE \(bind: pattern) ESCAPE '\\' OR LOWER(location) LIKE \(bind: pattern) ESCAPE '\\')"
-        }
+        for part in rare { reading += " AND " + Self.holding(part) }
         return Search(conditions: rare == [lowered] ? "" : holdsWhole, readsFirst: reading)
     }
 
@@ -85,11 +79,7 @@ extension SQLEventRepository {
 
     /// The planner's estimate of the rows whose title or location holds `part` (all rows for "").
     static func estimatedRows(holding part: String, on sql: any SQLDatabase) async throws -> Int64 {
-        let pattern = "%" + escapeLike(part) + "%"
-        let query: SQLQueryString =
-            part.isEmpty
-            ? "EXPLAIN SELECT 1 FROM events"
-            : "EXPLAIN SELECT 1 FROM events WHERE LOWER(title) LIKE \(bind: pattern) ESCAPE '\\' OR LOWER(location) LIKE \(bind: pattern) ESCAPE '\\'"
+        let query: SQLQueryString = part.isEmpty ? "EXPLAIN SELECT 1 FROM events" : "EXPLAIN SELECT 1 FROM events WHERE " + holding(part)
         // The first line is the top node: "Bitmap Heap Scan on events  (cost=... rows=1106 width=0)".
         let top = try await sql.raw(query).first()?.decode(column: "QUERY PLAN", as: String.self) ?? ""
         guard let range = top.range(of: " rows=") else { return .max }
@@ -176,6 +166,13 @@ extension SQLEventRepository {
             found[try row.decode(column: "term", as: String.self)] = try row.decode(column: "rows", as: Int64.self)
         }
         return found
+    }
+
+    /// The condition that a row's title or location, lowered, holds the lowered `text`: the one
+    /// that decides a search, and that pg_trgm's indexes serve.
+    static func holding(_ lowered: String) -> SQLQueryString {
+        let pattern = "%" + escapeLike(lowered) + "%"
+        return "(LOWER(title) LIKE \(bind: pattern) ESCAPE '\\' OR LOWER(location) LIKE \(bind: pattern) ESCAPE '\\')"
     }
 
     /// `text` as an FTS5 phrase: in double quotes, a quote doubled.
