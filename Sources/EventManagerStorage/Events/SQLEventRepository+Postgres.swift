@@ -110,3 +110,28 @@ extension PostgresCell {
         return try decode(Bool.self)
     }
 }
+
+/// Pages as ids and revisions, for a node that keeps events (see `VersionedEventRepository`).
+extension SQLEventRepository: RevisionedEventRepository {
+    /// The statement `list` reads a page with, reading two of each row's eleven columns; nil on
+    /// SQLite, where a page may take two statements.
+    public func revisions(_ query: EventListQuery) async throws -> [EventRevision]? {
+        guard !store.isSQLite else { return nil }
+        guard let plan = try await pagePlan(query) else { return [] }
+        return try await store.read { sql in
+            guard let rows = try await sql.postgresRows(plan.statement(columns: "id, revision"), prepared: plan.unfiltered) else {
+                return nil
+            }
+            return try rows.map { row in
+                var cells = row.makeIterator()
+                guard let id = cells.next(), let revision = cells.next() else { throw PostgresCellError.missingColumn }
+                return EventRevision(id: try id.int64(), revision: try revision.int64())
+            }
+        }
+    }
+
+    public func events(ids: [Int64]) async throws -> [Event] {
+        guard !ids.isEmpty else { return [] }
+        return try await fetch("SELECT \(unsafeRaw: Self.columns) FROM events WHERE id IN (\(binds: ids))")
+    }
+}

@@ -11,7 +11,9 @@ import Synchronization
 /// a write through any node shows in the next request that reaches this one. An event not kept
 /// is read at once, in one round trip, and kept under the last counter value this node saw,
 /// which was read before the event was.
-public final class VersionedEventRepository<Base: EventRepository>: EventRepository {
+///
+/// Pages are built from kept events too, when most of a page's events are kept (see `list`).
+public final class VersionedEventRepository<Base: RevisionedEventRepository>: EventRepository {
     private struct Kept {
         let version: UInt64
         let event: Event
@@ -21,6 +23,8 @@ public final class VersionedEventRepository<Base: EventRepository>: EventReposit
         var kept: [Int64: Kept] = [:]
         /// The highest counter value a finished read returned.
         var lastSeen: UInt64?
+        /// How many of the pages' events were kept, lately.
+        var pageShare = KeptShare()
     }
 
     private let base: Base
@@ -57,17 +61,61 @@ public final class VersionedEventRepository<Base: EventRepository>: EventReposit
 
     /// Keeps `event`, read after the counter stood at `version`.
     private func keep(_ event: Event, at version: UInt64) {
-        state.withLock { state in
-            if state.kept.count >= capacity { state.kept.removeAll(keepingCapacity: true) }
-            state.kept[event.id] = Kept(version: version, event: event)
-        }
+        state.withLock { keep(event, at: version, in: &$0) }
+    }
+
+    private func keep(_ event: Event, at version: UInt64, in state: inout State) {
+        if state.kept.count >= capacity { state.kept.removeAll(keepingCapacity: true) }
+        state.kept[event.id] = Kept(version: version, event: event)
     }
 
     public func create(_ drafts: [EventDraft], owner: Int64?, now: Timestamp) async throws -> [Event] {
         try await base.create(drafts, owner: owner, now: now)
     }
 
-    public func list(_ query: EventListQuery) async throws -> [Event] { try await base.list(query) }
+    /// A page, built from kept events while most of the pages' events are kept.
+    ///
+    /// Then the page's statement reads only each row's id and revision, and the events it does
+    /// not find kept with that revision are read by id. Every change to an event raises its
+    /// revision, so an event kept with the revision the page's statement saw is the event as
+    /// that statement saw it, and the page is the one a single statement reads; when one of the
+    /// events read by id changed in between, the page is read again in one statement. On a new
+    /// page of 100 the server read 1,100 cells through PostgresNIO's row iterator, a fifth of its
+    /// CPU. When few events are kept (a million-row table read at random), the second round trip
+    /// would cost more than it saves, so pages are read whole and the share is measured on them.
+    public func list(_ query: EventListQuery) async throws -> [Event] {
+        let (label, reusing) = state.withLock { ($0.lastSeen, $0.pageShare.worthReusing) }
+        if reusing, let page = try await base.revisions(query), let events = try await assemble(page, label: label) {
+            return events
+        }
+        let events = try await base.list(query)
+        state.withLock { state in
+            state.pageShare.record(kept: events.count { state.kept[$0.id]?.event.revision == $0.revision }, of: events.count)
+            if let label { for event in events { keep(event, at: label, in: &state) } }
+        }
+        return events
+    }
+
+    /// The events of `page` in its order, from those kept and read by id; nil when one read by
+    /// id is gone or changed since the page's statement read its revision.
+    private func assemble(_ page: [EventRevision], label: UInt64?) async throws -> [Event]? {
+        var events: [Event?] = []
+        var missing: [Int64] = []
+        state.withLock { state in
+            events = page.map { row in state.kept[row.id].flatMap { $0.event.revision == row.revision ? $0.event : nil } }
+            for (row, event) in zip(page, events) where event == nil { missing.append(row.id) }
+            state.pageShare.record(kept: page.count - missing.count, of: page.count)
+        }
+        guard !missing.isEmpty else { return events.compactMap { $0 } }
+        var read: [Int64: Event] = [:]
+        for event in try await base.events(ids: missing) { read[event.id] = event }
+        for (index, row) in page.enumerated() where events[index] == nil {
+            guard let event = read[row.id], event.revision == row.revision else { return nil }
+            events[index] = event
+        }
+        if let label { state.withLock { state in for event in read.values { keep(event, at: label, in: &state) } } }
+        return events.compactMap { $0 }
+    }
 
     public func update(id: Int64, now: Timestamp, change: @escaping @Sendable (Event) throws -> EventDraft) async throws -> Event {
         try await base.update(id: id, now: now, change: change)
@@ -78,4 +126,41 @@ public final class VersionedEventRepository<Base: EventRepository>: EventReposit
     }
 
     public func ping() async throws { try await base.ping() }
+}
+
+/// A repository that can list a page as ids and revisions, and read events by id: what
+/// `VersionedEventRepository` builds pages from its kept events with.
+public protocol RevisionedEventRepository: EventRepository {
+    /// The ids and revisions of the events `list(query)` returns, in its order; nil when the
+    /// repository cannot read them in one statement.
+    func revisions(_ query: EventListQuery) async throws -> [EventRevision]?
+    /// The events with these ids that exist, in any order.
+    func events(ids: [Int64]) async throws -> [Event]
+}
+
+/// An event's id and revision, as a page's statement saw it.
+public struct EventRevision: Sendable, Equatable {
+    public let id: Int64
+    public let revision: Int64
+
+    public init(id: Int64, revision: Int64) {
+        self.id = id
+        self.revision = revision
+    }
+}
+
+/// The share of pages' events that were kept, over the last few dozen pages: pages are built
+/// from kept events only while it is high, since then nearly every page needs no second read.
+struct KeptShare {
+    /// A moving average in thousandths; each page moves it an eighth of the way to its own share.
+    private(set) var thousandths = 0
+    /// At or above this, pages are built from kept events.
+    static let reuseFrom = 900
+
+    var worthReusing: Bool { thousandths >= Self.reuseFrom }
+
+    mutating func record(kept: Int, of total: Int) {
+        guard total > 0 else { return }
+        thousandths += (kept * 1000 / total - thousandths) / 8
+    }
 }

@@ -54,6 +54,10 @@ import Testing
         newest.sort = EventSort(field: .creationTime, descending: true)
         newest.filter.maxPopularity = 60
         cases.append(("creation order descending, a wide range", newest, { $0.popularity <= 60 }))
+        var search = EventListQuery()
+        search.sort = EventSort(field: .popularity, descending: false)
+        search.filter.text = "event 1"
+        cases.append(("a search, by popularity", search, { $0.title.lowercased().contains("event 1") }))
 
         // Pages of 25 walk at most 520 rows, more than there are; pages of 3 walk at most 80,
         // so the walk is bounded by the key 80 rows on, ties included.
@@ -65,6 +69,12 @@ import Testing
             while true {
                 let rows = try await repository.list(page)
                 listed += rows.prefix(page.limit).map(\.id)
+                // On PostgreSQL a node with kept events reads the same statement's ids and revisions.
+                let revisions = try await repository.revisions(page)
+                #expect((revisions == nil) == (backend == .sqlite))
+                if let revisions {
+                    #expect(revisions == rows.map { EventRevision(id: $0.id, revision: $0.revision) }, "\(name)")
+                }
                 guard rows.count > page.limit, let last = rows.prefix(page.limit).last else { break }
                 page.after = EventCursor(sort: page.sort, key: Self.key(last, page.sort), id: last.id)
             }
