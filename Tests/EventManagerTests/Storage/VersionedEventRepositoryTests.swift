@@ -155,4 +155,12 @@ final class RevisionedFake: RevisionedEventRepository {
         for _ in 0..<100 { share.record(kept: 80, of: 100) }
         #expect(!share.worthReusing, "four in five kept: each page would take two round trips")
     }
+
+    @Test func pagesReadWholeKeepTheirEventsOnlyNowAndThenWhileFewAreKept() {
+        var share = KeptShare()
+        let kept = (0..<(8 * KeptShare.sampling)).filter { _ in share.keepsWholePage() }.count
+        #expect(kept == 8, "one page in \(KeptShare.sampling)")
+        for _ in 0..<40 { share.record(kept: 60, of: 100) }
+        #expect((0..<KeptShare.sampling).allSatisfy { _ in share.keepsWholePage() }, "every page once half are kept")
+    }
 }
