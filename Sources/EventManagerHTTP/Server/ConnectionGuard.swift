@@ -15,11 +15,21 @@ import NIOHTTPTypes
 /// Two handlers share it: one before the HTTP parser sees the first byte of a request, one after
 /// it sees the head, the end of the body and the end of the answer. Both run on the connection's
 /// event loop, and so does every use of this object.
+///
+/// One timer per connection, moved lazily: a phase only notes its deadline, and the timer, when
+/// it fires, closes the connection if the deadline has passed or waits for it otherwise. It
+/// always fires at or before the deadline of the current phase, so no deadline is missed, and a
+/// keep-alive connection schedules about one timer per header timeout instead of three per
+/// request (scheduling and cancelling them was 6 % of the CPU of `GET /health`).
 final class ConnectionGuard {
     enum Phase { case idle, head, body, handling }
 
     private(set) var phase = Phase.idle
+    /// When the current phase must end; nil while the server handles a request.
+    private var deadline: NIODeadline?
     private var timer: Scheduled<Void>?
+    /// When `timer` fires.
+    private var timerFires = NIODeadline.distantFuture
     private let settings: ServerSettings
     private let logger: Logger
 
@@ -30,24 +40,38 @@ final class ConnectionGuard {
 
     func enter(_ phase: Phase, channel: any Channel) {
         self.phase = phase
-        timer?.cancel()
-        timer = nil
         let limit: Duration
         switch phase {
         case .idle: limit = settings.idleTimeout
         case .head: limit = settings.headerTimeout
         case .body: limit = settings.bodyTimeout
-        case .handling: return
+        case .handling:
+            deadline = nil
+            return
         }
-        timer = channel.eventLoop.scheduleTask(in: .nanoseconds(limit.totalNanoseconds)) { [logger] in
-            logger.debug("closing a connection that missed its deadline", metadata: ["phase": .string("\(phase)")])
-            channel.close(promise: nil)
-        }
+        let deadline = NIODeadline.now() + .nanoseconds(limit.totalNanoseconds)
+        self.deadline = deadline
+        if timer == nil || timerFires > deadline { arm(at: deadline, channel: channel) }
+    }
+
+    private func arm(at time: NIODeadline, channel: any Channel) {
+        timer?.cancel()
+        timerFires = time
+        timer = channel.eventLoop.assumeIsolated().scheduleTask(deadline: time) { [self] in fire(channel: channel) }
+    }
+
+    private func fire(channel: any Channel) {
+        timer = nil
+        guard let deadline else { return }  // handling; the next phase arms it again
+        guard deadline <= .now() else { return arm(at: deadline, channel: channel) }
+        logger.debug("closing a connection that missed its deadline", metadata: ["phase": .string("\(phase)")])
+        channel.close(promise: nil)
     }
 
     func stop() {
         timer?.cancel()
         timer = nil
+        deadline = nil
     }
 
     /// Sees the raw bytes: the first byte after an idle spell starts the header deadline.
@@ -113,19 +137,17 @@ final class ConnectionGuard {
                 if head.status.kind != .informational, head.headerFields[.connection]?.lowercased() == "close" { closeAfterAnswer = true }
                 context.write(data, promise: promise)
             case .end:
-                let guardian = self.guardian
-                let channel = context.channel
-                let close = closeAfterAnswer
-                let written = promise ?? context.eventLoop.makePromise()
-                written.futureResult.assumeIsolated().whenComplete { _ in
-                    if close {
-                        // Hummingbird keeps a connection open whatever the answer says; an answer
-                        // that says close (a malformed request, CONNECT) must really end it.
-                        channel.close(promise: nil)
-                    } else if guardian.phase == .handling {
-                        guardian.enter(.idle, channel: channel)
-                    }
+                guard closeAfterAnswer else {
+                    // The idle deadline counts from the answer handed over, so a client that
+                    // does not read its answer is closed by it too.
+                    if guardian.phase == .handling { guardian.enter(.idle, channel: context.channel) }
+                    return context.write(data, promise: promise)
                 }
+                // Hummingbird keeps a connection open whatever the answer says; an answer that
+                // says close (a malformed request, CONNECT) must really end it.
+                let channel = context.channel
+                let written = promise ?? context.eventLoop.makePromise()
+                written.futureResult.assumeIsolated().whenComplete { _ in channel.close(promise: nil) }
                 context.write(data, promise: written)
             case .body:
                 context.write(data, promise: promise)

@@ -110,6 +110,9 @@ import Testing
                 kept.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
                 #expect(await kept.read(until: "}").hasPrefix("HTTP/1.1 200 OK"))
             }
+            // Its timer, moved lazily from phase to phase, still ends a slow request that follows.
+            kept.send("POST /events HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\n\r\n{")
+            #expect(await kept.readUntilClosed().closed, "a slow body after answered requests")
         }
     }
 
