@@ -50,10 +50,7 @@ enum RequestInput {
 
     private static func checkContentType(_ request: Request, also mediaTypes: [String]) throws {
         let raw = request.headers[.contentType] ?? ""
-        let essence =
-            raw.split(separator: ";", maxSplits: 1).first.map {
-                $0.trimmingCharacters(in: .whitespaces).lowercased()
-            } ?? ""
+        let essence = mediaType(of: raw)
         guard essence == "application/json" || mediaTypes.contains(essence) else {
             let accepted = (["application/json"] + mediaTypes).joined(separator: " or ")
             throw AppError(
@@ -62,6 +59,22 @@ enum RequestInput {
                     ? "Content-Type is missing; send \(accepted)" : "Content-Type '\(raw.prefix(100))' is not supported; send \(accepted)"
             )
         }
+    }
+
+    /// The media type of a `Content-Type` value without its parameters, in lower case
+    /// ("Application/JSON ; charset=utf-8" is "application/json"). By bytes: Foundation's
+    /// trimming and lowercasing took 2 % of the CPU of `POST /events`.
+    static func mediaType(of value: String) -> String {
+        if value == "application/json" { return value }
+        var bytes: [UInt8] = []
+        for byte in value.utf8 {
+            if byte == UInt8(ascii: ";") { break }
+            bytes.append(byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte)
+        }
+        let space: (UInt8) -> Bool = { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+        let start = bytes.firstIndex { !space($0) } ?? bytes.endIndex
+        let end = bytes.lastIndex { !space($0) }.map { $0 + 1 } ?? start
+        return String(decoding: bytes[start..<max(start, end)], as: UTF8.self)
     }
 
     /// The query's name-value pairs in order, decoded as HTML forms encode them (`+` is a space).

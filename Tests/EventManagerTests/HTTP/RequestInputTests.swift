@@ -16,6 +16,16 @@ import Testing
 
     /// A next-page link is ASCII (RFC 3986's unreserved characters and escapes) and decodes
     /// back to the parameters it came from.
+    @Test func mediaTypesLoseTheirParametersSpacesAndCase() {
+        #expect(RequestInput.mediaType(of: "application/json") == "application/json")
+        #expect(RequestInput.mediaType(of: "Application/JSON ; charset=utf-8") == "application/json")
+        #expect(RequestInput.mediaType(of: "\ttext/calendar\t") == "text/calendar")
+        #expect(RequestInput.mediaType(of: "application/merge-patch+json;x=1") == "application/merge-patch+json")
+        #expect(RequestInput.mediaType(of: "  ; charset=utf-8") == "")
+        #expect(RequestInput.mediaType(of: "") == "")
+        #expect(RequestInput.mediaType(of: "application/jsön") == "application/jsön", "non-ASCII bytes kept as they are")
+    }
+
     @Test func nextPageLinksEncodeEveryByteButTheUnreserved() {
         #expect(RequestInput.encodeQueryComponent("Tel Aviv-2_x.y~") == "Tel%20Aviv-2_x.y~")
         #expect(RequestInput.encodeQueryComponent("café & co=1+2%") == "caf%C3%A9%20%26%20co%3D1%2B2%25")
