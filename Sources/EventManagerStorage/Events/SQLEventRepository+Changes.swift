@@ -70,10 +70,6 @@ enum ChangeCounter {
     /// Takes `count` consecutive positions and returns the first. The counter's row stays
     /// locked until the transaction ends, so transactions holding positions commit in their order.
     static func reserve(_ count: Int, on sql: any SQLDatabase) async throws -> Int64 {
-        guard
-            let row = try await sql.raw("UPDATE sync_state SET last_seq = last_seq + \(literal: count) WHERE id = 1 RETURNING last_seq")
-                .first()
-        else { throw StorageError.missingReturnedRow }
-        return try row.decode(column: "last_seq", as: Int64.self) - Int64(count) + 1
+        try await sql.advanceChangeCounter(by: count) - Int64(count) + 1
     }
 }

@@ -31,19 +31,16 @@ public struct SQLEventRepository: EventRepository {
             created.reserveCapacity(drafts.count)
             let first = try await ChangeCounter.reserve(drafts.count, on: sql)
             for (offset, draft) in drafts.enumerated() {
-                let row = try await sql.raw(
+                let id = try await sql.insertReturningID(
                     """
                     INSERT INTO events (title, location, starts_at, timezone, date_only, popularity, created_at, updated_at, \
                     owner_account_id, change_seq) \
                     VALUES (\(bind: draft.title), \(bind: draft.location), \(bind: draft.startsAt.millisecondsSinceEpoch), \
                     \(bind: draft.timeZone.identifier), \(bind: draft.date.isDay), \(bind: draft.popularity), \
                     \(bind: now.millisecondsSinceEpoch), \(bind: now.millisecondsSinceEpoch), \(bind: owner), \
-                    \(bind: first + Int64(offset))) RETURNING id
+                    \(bind: first + Int64(offset)))
                     """
-                ).first()
-                guard let id = try row?.decode(column: "id", as: Int64.self) else {
-                    throw StorageError.missingReturnedRow
-                }
+                )
                 var event = Event(draft: draft, id: id, createdAt: now, updatedAt: now)
                 event.ownerAccountID = owner
                 created.append(event)

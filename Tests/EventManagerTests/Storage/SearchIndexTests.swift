@@ -67,6 +67,27 @@ import Testing
         }
     }
 
+    /// Each event of one transaction gets its own id and change position, read back without
+    /// `RETURNING` on SQLite (`SQLDatabase+Returning.swift`), and is found by a search.
+    @Test(arguments: Backend.all) func eventsWrittenTogetherGetTheirOwnIdsAndPositions(backend: Backend) async throws {
+        let store = try await TemporaryDatabase.make(backend: backend).open()
+        let repository = SQLEventRepository(store: store)
+        let first = try await repository.create(
+            [EventDraft(title: "Alone", location: "Here", date: DateInput.parse("2030-01-01")!)], owner: nil,
+            now: Timestamp(millisecondsSinceEpoch: 1))
+        let before = try #require(try await repository.changes(after: 0, limit: 100).lastPosition)
+        let drafts = (0..<8).map { EventDraft(title: "Together \($0)", location: "Here", date: DateInput.parse("2030-01-01")!) }
+        let events = try await repository.create(drafts, owner: nil, now: Timestamp(millisecondsSinceEpoch: 2))
+        #expect(events.map(\.id) == (1...8).map { first[0].id + Int64($0) })
+        for event in events { #expect(try await repository.find(id: event.id)?.title == event.title) }
+        let page = try await repository.changes(after: before, limit: 100)
+        #expect(page.changed.map(\.id) == events.map(\.id))
+        #expect(page.lastPosition == before + 8)
+        var query = EventListQuery()
+        query.filter.text = "together 7"
+        #expect(try await repository.list(query).map(\.id) == [events[7].id])
+    }
+
     @Test func searchPartsAreWhatATrigramIndexCanServe() {
         #expect(SQLEventRepository.searchParts("event 61899") == ["61899", "event"])
         #expect(SQLEventRepository.searchParts("event 26") == ["event", " 26"])
