@@ -61,15 +61,19 @@ public final class VersionedEventRepository<Base: RevisionedEventRepository>: Ev
 
     /// Keeps `events`, read after the counter stood at `version`.
     ///
-    /// A full store starts over; the events it dropped are released after the lock, since
-    /// releasing 100,000 of them took milliseconds every other request would have waited.
+    /// A full store starts over; the events it dropped (100,000 by default) are released after
+    /// the lock, not while every other request waits for it.
     private func keep(_ events: some Sequence<Event>, at version: UInt64) {
         var dropped: [Int64: Kept] = [:]
         state.withLock { state in
             for event in events {
                 if state.kept.count >= capacity {
-                    swap(&dropped, &state.kept)
-                    state.kept.reserveCapacity(capacity)
+                    if dropped.isEmpty {
+                        swap(&dropped, &state.kept)
+                        state.kept.reserveCapacity(capacity)
+                    } else {
+                        state.kept.removeAll(keepingCapacity: true)
+                    }
                 }
                 state.kept[event.id] = Kept(version: version, event: event)
             }

@@ -139,6 +139,19 @@ final class RevisionedFake: RevisionedEventRepository {
         #expect(events.map(\.id) == [1, 3, 4, 5, 6, 7])
     }
 
+    /// A store smaller than a page starts over, even twice within one page, and answers stay those
+    /// of the database.
+    @Test func aStoreSmallerThanAPageStartsOverAndPagesStayRight() async throws {
+        let base = RevisionedFake(count: 20)
+        let repository = VersionedEventRepository(base: base, capacity: 2)
+        let expected = try await base.list(query)
+        for _ in 0..<40 { #expect(try await page(repository) == expected) }
+        base.rename(1, to: "Renamed")
+        #expect(try await page(repository).first?.title == "Renamed")
+        _ = try await repository.currentVersion()
+        #expect(try await repository.find(id: 1)?.title == "Renamed")
+    }
+
     @Test func theKeptShareRisesWithKeptPagesAndFallsWithAPageOfNewEvents() {
         var share = KeptShare()
         #expect(!share.worthReusing)
