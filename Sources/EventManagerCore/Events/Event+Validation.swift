@@ -67,7 +67,7 @@ extension EventDraft {
                     FieldError(
                         field: prefix + "date", code: "invalid_date",
                         message:
-                            "'\(raw.prefix(64))' is not a date: expected YYYY-MM-DD or an RFC 3339 date-time with offset, e.g. 2023-10-27T18:30:00Z, years 0001-9999"
+                            "'\(raw.prefix(64))' is not a date: expected YYYY-MM-DD or an RFC 3339 date-time with offset, e.g. 2023-10-27T18:30:00Z, years 0001-9999 (no \"+\" offset on 0001-01-01, no \"-\" offset on 9999-12-31)"
                     ))
             }
         case let other?:

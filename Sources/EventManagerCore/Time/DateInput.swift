@@ -47,6 +47,11 @@ public enum DateInput: Equatable, Sendable {
                 let om = number(bytes, index + 4, 2), oh <= 23, om <= 59
             else { return nil }
             offsetMinutes = sign * (oh * 60 + om)
+            // An offset must not carry a time out of the years 0001 to 9999 in UTC, and the
+            // schema (`DateInput` in openapi.json) can only say so by the date and the sign: no
+            // "+" on the first day, no "-" on the last, whatever the time.
+            if sign > 0, year == 1, month == 1, day == 1 { return nil }
+            if sign < 0, year == 9999, month == 12, day == 31 { return nil }
             index += 6
         default:
             return nil

@@ -41,6 +41,21 @@ import Testing
         #expect(DateInput.parse(input) == nil)
     }
 
+    /// An offset may not carry a time out of the years 0001 to 9999 in UTC; the schema says so
+    /// by the date and the sign alone, and so does the parser (the fuzzer sent
+    /// "0001-01-01T00:03:22.0+03:22", which is in the year 0000 in UTC).
+    @Test func offsetsStayWithinTheYearsOnTheWire() {
+        #expect(DateInput.parse("0001-01-01T00:03:22.0+03:22") == nil)
+        #expect(DateInput.parse("0001-01-01T05:00:00+03:00") == nil, "the sign decides, as in the schema")
+        #expect(DateInput.parse("9999-12-31T10:00:00-05:00") == nil)
+        #expect(
+            DateInput.parse("0001-01-01T00:00:00-05:00")
+                == .instant(Timestamp(millisecondsSinceEpoch: Timestamp.minimum.millisecondsSinceEpoch + 5 * 3_600_000)))
+        #expect(DateInput.parse("0001-01-01T00:00:00Z") == .instant(Timestamp.minimum))
+        #expect(DateInput.parse("9999-12-31T23:59:59.999+01:00") != nil)
+        #expect(DateInput.parse("9999-12-31T23:59:59.999Z") == .instant(Timestamp.maximum))
+    }
+
     /// Foundation counts days before 15 October 1582 in the Julian calendar; ours are proleptic
     /// Gregorian, so an early day must come back as the same day (the fuzzer found "0000-12-30").
     @Test(arguments: ["0001-01-01", "1000-02-28", "1582-10-04", "1582-10-15", "1583-01-01", "2030-10-27"])
