@@ -26,7 +26,8 @@ public struct SQLEventRepository: EventRepository {
         "id, title, location, starts_at, timezone, date_only, popularity, created_at, updated_at, owner_account_id, revision"
 
     public func create(_ drafts: [EventDraft], owner: Int64?, now: Timestamp) async throws -> [Event] {
-        try await store.transaction { sql in
+        let isSQLite = store.isSQLite
+        return try await store.transaction { sql in
             var created: [Event] = []
             created.reserveCapacity(drafts.count)
             let first = try await ChangeCounter.reserve(drafts.count, on: sql)
@@ -41,6 +42,7 @@ public struct SQLEventRepository: EventRepository {
                     \(bind: first + Int64(offset)))
                     """
                 )
+                if isSQLite { try await SearchIndex.add(id: id, title: draft.title, location: draft.location, on: sql) }
                 var event = Event(draft: draft, id: id, createdAt: now, updatedAt: now)
                 event.ownerAccountID = owner
                 created.append(event)

@@ -88,6 +88,60 @@ import Testing
         #expect(try await repository.list(query).map(\.id) == [events[7].id])
     }
 
+    /// SQLite: the service indexes the events it creates (M015), one transaction's events as
+    /// one segment of the index rather than one each; moves and deletes keep it whole, and a row
+    /// written by hand is indexed when the store next starts.
+    @Test func theServiceKeepsTheSearchIndexWhole() async throws {
+        let database = try await TemporaryDatabase.make()
+        let store = try await database.open()
+        let repository = SQLEventRepository(store: store)
+        @Sendable func segments() async throws -> Int {
+            try await store.sqlRaw("SELECT count(DISTINCT segid) AS n FROM events_search_idx").first()!.decode(column: "n", as: Int.self)
+        }
+        @Sendable func found(_ text: String) async throws -> [String] {
+            var query = EventListQuery()
+            query.filter.text = text
+            return try await repository.list(query).map(\.title)
+        }
+        @Sendable func isWhole() async throws -> Bool {
+            do {
+                try await store.write {
+                    try await $0.raw("INSERT INTO events_search(events_search, rank) VALUES ('integrity-check', 1)").run()
+                }
+                return true
+            } catch { return false }
+        }
+        let before = try await segments()
+        let drafts = (0..<8).map { EventDraft(title: "Gathering \($0)", location: "Haifa", date: DateInput.parse("2030-01-01")!) }
+        let events = try await repository.create(drafts, owner: nil, now: Timestamp(millisecondsSinceEpoch: 1))
+        #expect(try await segments() == before + 1, "one segment for the transaction's eight events")
+        #expect(try await found("gathering 5") == ["Gathering 5"])
+        _ = try await repository.update(id: events[5].id, now: Timestamp(millisecondsSinceEpoch: 2)) { event in
+            EventDraft(title: "Moved", location: event.location, date: .instant(event.startsAt))
+        }
+        _ = try await repository.delete(ids: [events[6].id], now: Timestamp(millisecondsSinceEpoch: 3))
+        #expect(try await found("gathering") == ["Gathering 0", "Gathering 1", "Gathering 2", "Gathering 3", "Gathering 4", "Gathering 7"])
+        #expect(try await isWhole())
+
+        try await store.write {
+            try await $0.raw(
+                "INSERT INTO events (title, location, starts_at, timezone, date_only, popularity, created_at, updated_at) VALUES ('Handmade', 'Shed', 0, 'UTC', 0, 0, 1, 1)"
+            ).run()
+        }
+        #expect(try await found("handmade").isEmpty, "not indexed until the next start")
+        #expect(!(try await isWhole()))
+        let restarted = try await database.open()
+        let again = SQLEventRepository(store: restarted)
+        var query = EventListQuery()
+        query.filter.text = "handmade"
+        #expect(try await again.list(query).map(\.title) == ["Handmade"])
+        #expect(try await isWhole())
+        // Starting again with the index whole rebuilds nothing: the segments stay as they are.
+        let settled = try await segments()
+        _ = try await database.open()
+        #expect(try await segments() == settled)
+    }
+
     @Test func searchPartsAreWhatATrigramIndexCanServe() {
         #expect(SQLEventRepository.searchParts("event 61899") == ["61899", "event"])
         #expect(SQLEventRepository.searchParts("event 26") == ["event", " 26"])
