@@ -6,6 +6,8 @@ import SQLKit
 /// Accounts and API keys in SQL.
 public struct SQLAccountStore: AccountRepository {
     let store: DatabaseStore
+    /// Keys read in the last second, shared by the copies of this store.
+    let verifiedKeys = VerifiedKeys()
 
     public init(store: DatabaseStore) {
         self.store = store
@@ -70,15 +72,23 @@ public struct SQLAccountStore: AccountRepository {
                 "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, \(bind: now.millisecondsSinceEpoch)) WHERE id = \(bind: id) RETURNING id"
             ).all()
         }
+        verifiedKeys.forget(keyID: id)
         return !rows.isEmpty
     }
 
     /// The caller a bearer token identifies, or nil for an unknown, malformed or revoked key.
+    ///
+    /// A key found in the last second is not read again (`VerifiedKeys`).
     public func authenticate(_ text: String, now: Timestamp) async throws -> Principal? {
         guard let token = APIKeyToken(text) else { return nil }
         // Hashed and compared whether or not the key's id exists, so the time an answer takes
         // does not tell a guesser which ids are real.
         let presented = Array(Self.hash(token.secret).utf8)
+        if let known = verifiedKeys.entry(lookupID: token.lookupID, now: now) {
+            guard Self.constantTimeEqual(known.secretHash, presented) else { return nil }
+            try await recordUse(of: known, lookupID: token.lookupID, now: now)
+            return known.principal
+        }
         let found = try await store.read { sql in
             try await sql.raw(
                 """
@@ -94,15 +104,25 @@ public struct SQLAccountStore: AccountRepository {
         else {
             return nil
         }
-        // last_used_at is for humans: a minute's precision spares a write per request.
-        let lastUsed = try row.decodeNil(column: "last_used_at") ? nil : try row.decode(column: "last_used_at", as: Int64.self)
-        if lastUsed.map({ now.millisecondsSinceEpoch - $0 >= 60_000 }) ?? true {
-            let keyID = try row.decode(column: "id", as: Int64.self)
-            try await store.write { sql in
-                try await sql.raw("UPDATE api_keys SET last_used_at = \(bind: now.millisecondsSinceEpoch) WHERE id = \(bind: keyID)").run()
-            }
+        let entry = VerifiedKeys.Entry(
+            keyID: try row.decode(column: "id", as: Int64.self), secretHash: stored,
+            principal: Principal(accountID: try row.decode(column: "account_id", as: Int64.self), role: role),
+            lastUsed: try row.decodeNil(column: "last_used_at") ? nil : try row.decode(column: "last_used_at", as: Int64.self),
+            verifiedAt: now.millisecondsSinceEpoch)
+        verifiedKeys.remember(entry, lookupID: token.lookupID)
+        try await recordUse(of: entry, lookupID: token.lookupID, now: now)
+        return entry.principal
+    }
+
+    /// Writes `last_used_at` when the stored one is a minute old or more: it is for humans, and
+    /// a minute's precision spares a write per request.
+    private func recordUse(of key: VerifiedKeys.Entry, lookupID: String, now: Timestamp) async throws {
+        let time = now.millisecondsSinceEpoch
+        guard key.lastUsed.map({ time - $0 >= 60_000 }) ?? true else { return }
+        verifiedKeys.noteUse(lookupID: lookupID, at: time)
+        try await store.write { sql in
+            try await sql.raw("UPDATE api_keys SET last_used_at = \(bind: time) WHERE id = \(bind: key.keyID)").run()
         }
-        return Principal(accountID: try row.decode(column: "account_id", as: Int64.self), role: role)
     }
 
     public func keys(accountID: Int64) async throws -> [APIKeyRecord] {

@@ -31,24 +31,61 @@ import Testing
     }
 
     @Test(arguments: Backend.all) func unknownMalformedAndRevokedKeysAreRefusedAlike(backend: Backend) async throws {
-        try await withTestApp(backend: backend, authMode: .required) { client, store in
-            let accounts = SQLAccountStore(store: store)
-            let account = try await accounts.createAccount(name: "org", role: .organizer, now: .minimum)
-            let (record, token) = try await accounts.createKey(accountID: account.id, now: .minimum)
+        let clock = ManualClock()
+        try await withTestApp(backend: backend, clock: clock, authMode: .required) { client, store in
+            // `store` is another process on the same database (another node, the CLI).
+            let elsewhere = SQLAccountStore(store: store)
+            let account = try await elsewhere.createAccount(name: "org", role: .organizer, now: .minimum)
+            let (record, token) = try await elsewhere.createKey(accountID: account.id, now: .minimum)
             var wrongSecret = token
             wrongSecret.secret = String(token.secret.reversed())
+            let bearer: HTTPFields = [.authorization: "Bearer \(token.text)"]
+            // A key works right after creation, even after this node found it unknown.
+            #expect(try await client.send(.post, "/events", json: event, headers: bearer).status == .created)
             for header in ["Bearer em_nope", "Bearer \(wrongSecret.text)", "Basic abc", "Bearer"] {
                 let response = try await client.send(.post, "/events", json: event, headers: [.authorization: header])
                 #expect(response.status == .unauthorized, "\(header)")
                 #expect(try response.errorMessage() == "the API key is missing, unknown or revoked")
             }
-            // A key works right after creation, and not after revocation.
-            #expect(
-                try await client.send(.post, "/events", json: event, headers: [.authorization: "Bearer \(token.text)"]).status == .created)
-            #expect(try await accounts.revokeKey(id: record.id, now: .minimum))
-            #expect(
-                try await client.send(.post, "/events", json: event, headers: [.authorization: "Bearer \(token.text)"]).status
-                    == .unauthorized)
+            // Revoked elsewhere: this node trusts what it read for under a second, then reads again.
+            #expect(try await elsewhere.revokeKey(id: record.id, now: .minimum))
+            #expect(try await client.send(.post, "/events", json: event, headers: bearer).status == .created)
+            clock.advance(milliseconds: VerifiedKeys.lifetimeMilliseconds)
+            #expect(try await client.send(.post, "/events", json: event, headers: bearer).status == .unauthorized)
+
+            // Revoked through this node: refused at once.
+            let admin = try await key(store, "root", .admin)
+            let (second, secondToken) = try await elsewhere.createKey(accountID: account.id, now: .minimum)
+            let secondBearer: HTTPFields = [.authorization: "Bearer \(secondToken.text)"]
+            #expect(try await client.send(.post, "/events", json: event, headers: secondBearer).status == .created)
+            #expect(try await client.send(.delete, "/keys/\(second.id)", headers: admin).status == .noContent)
+            #expect(try await client.send(.post, "/events", json: event, headers: secondBearer).status == .unauthorized)
+        }
+    }
+
+    /// A key's use is recorded to the minute, whether this node read the key or still trusts it.
+    @Test func keysRecordTheirUseToTheMinute() async throws {
+        let clock = ManualClock()
+        try await withTestApp(clock: clock, authMode: .required) { client, store in
+            let accounts = SQLAccountStore(store: store)
+            let account = try await accounts.createAccount(name: "org", role: .organizer, now: .minimum)
+            let (record, token) = try await accounts.createKey(accountID: account.id, now: .minimum)
+            let bearer: HTTPFields = [.authorization: "Bearer \(token.text)"]
+            @Sendable func lastUsed() async throws -> Timestamp? {
+                try await accounts.keys(accountID: account.id).first { $0.id == record.id }?.lastUsedAt
+            }
+            let first = clock.now()
+            #expect(try await client.send(.post, "/events", json: event, headers: bearer).status == .created)
+            #expect(try await lastUsed() == first)
+            clock.advance(milliseconds: 500)
+            #expect(try await client.send(.post, "/events", json: event, headers: bearer).status == .created)
+            clock.advance(milliseconds: 30_000)
+            #expect(try await client.send(.post, "/events", json: event, headers: bearer).status == .created)
+            #expect(try await lastUsed() == first, "within the minute: not written again")
+            clock.advance(milliseconds: 29_500)
+            let minuteLater = clock.now()
+            #expect(try await client.send(.post, "/events", json: event, headers: bearer).status == .created)
+            #expect(try await lastUsed() == minuteLater)
         }
     }
 
