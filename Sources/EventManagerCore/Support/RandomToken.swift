@@ -60,15 +60,17 @@ public enum RandomToken {
         return String(decoding: text, as: UTF8.self)
     }
 
-    /// Random bytes from the system's generator, eight per call rather than one.
+    /// Random bytes from the system's generator, in one call: `SystemRandomNumberGenerator`
+    /// makes a system call per eight bytes (six per subscription).
     private static func randomBytes(_ count: Int) -> [UInt8] {
-        var generator = SystemRandomNumberGenerator()
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(count + 7)
-        while bytes.count < count {
-            withUnsafeBytes(of: generator.next() as UInt64) { bytes.append(contentsOf: $0) }
+        [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            fillRandom(buffer)
+            initialized = count
         }
-        bytes.removeLast(bytes.count - count)
-        return bytes
+    }
+
+    private static func fillRandom(_ buffer: UnsafeMutableBufferPointer<UInt8>) {
+        // The kernel's generator (getrandom) on Linux since glibc 2.36, the system's elsewhere.
+        arc4random_buf(buffer.baseAddress!, buffer.count)
     }
 }

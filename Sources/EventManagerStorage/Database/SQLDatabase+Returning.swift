@@ -18,6 +18,19 @@ extension SQLDatabase {
         return try await value(insert + " RETURNING id AS value")
     }
 
+    /// Runs `insert`, of at most one row into `table` (which may skip it: `ON CONFLICT DO
+    /// NOTHING`), and returns `columns` of the row it wrote, or nil when it wrote none.
+    func insertReturning(_ insert: SQLQueryString, table: String, columns: String) async throws -> (any SQLRow)? {
+        if dialect.name == "sqlite" {
+            try await raw(insert).run()
+            // `changes()` is still the insert's: a SELECT leaves it alone.
+            return try await raw(
+                "SELECT \(unsafeRaw: columns) FROM \(unsafeRaw: table) WHERE rowid = last_insert_rowid() AND changes() = 1"
+            ).first()
+        }
+        return try await raw(insert + " RETURNING \(unsafeRaw: columns)").first()
+    }
+
     /// Adds `count` to the change counter and returns its new value (see `ChangeCounter`).
     func advanceChangeCounter(by count: Int) async throws -> Int64 {
         let update: SQLQueryString = "UPDATE sync_state SET last_seq = last_seq + \(literal: count) WHERE id = 1"

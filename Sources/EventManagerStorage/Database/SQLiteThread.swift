@@ -61,6 +61,9 @@ final class SQLiteThread: TaskExecutor, @unchecked Sendable {
         self.readOnly = readOnly
     }
 
+    /// The writing connection's page cache, in KiB.
+    static let writerCacheKibibytes = 32 * 1024
+
     private func open() throws -> OpaquePointer {
         if let handle { return handle }
         guard !isClosed else { throw SQLiteFailure(code: SQLITE_MISUSE, message: "the connection is closed") }
@@ -75,7 +78,14 @@ final class SQLiteThread: TaskExecutor, @unchecked Sendable {
         sqlite_nio_sqlite3_extended_result_codes(handle, 1)
         sqlite_nio_sqlite3_busy_timeout(handle, Int32(clamping: busyTimeoutMilliseconds))
         try run("PRAGMA foreign_keys = ON", []) { _, _ in }
-        if readOnly { try run("PRAGMA query_only = ON", []) { _, _ in } }
+        if readOnly {
+            try run("PRAGMA query_only = ON", []) { _, _ in }
+        } else {
+            // The writer revisits the same index pages group after group; SQLite's default
+            // 2 MB cache let them go and read them back from the file (2.8 % of a
+            // subscription's CPU). The cache grows only as pages are used.
+            try run("PRAGMA cache_size = -\(Self.writerCacheKibibytes)", []) { _, _ in }
+        }
         return handle
     }
 

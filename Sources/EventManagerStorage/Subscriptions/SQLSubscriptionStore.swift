@@ -32,7 +32,7 @@ public struct SQLSubscriptionStore: SubscriptionRepository {
             let status = planner.initialStatus
             // The address keeps the calendar token it has (one personal feed per subscriber); a
             // new address gets a fresh one. Chosen inside the insert: no extra statement.
-            let inserted = try await sql.raw(
+            let inserted = try await sql.insertReturning(
                 """
                 INSERT INTO subscriptions (event_id, email, email_normalized, remind_before_minutes, status, token, feed_token, \
                 created_at) \
@@ -40,9 +40,8 @@ public struct SQLSubscriptionStore: SubscriptionRepository {
                 \(bind: request.remindBeforeMinutes), \(bind: status.rawValue), \(bind: token), \
                 COALESCE((SELECT feed_token FROM subscriptions WHERE email_normalized = \(bind: request.email.normalized) \
                 AND feed_token IS NOT NULL LIMIT 1), \(bind: RandomToken.hex(bytes: 16))), \(bind: now.millisecondsSinceEpoch)) \
-                ON CONFLICT (event_id, email_normalized) DO NOTHING RETURNING id, feed_token
-                """
-            ).first()
+                ON CONFLICT (event_id, email_normalized) DO NOTHING
+                """, table: "subscriptions", columns: "id, feed_token")
             var subscription: Subscription
             if let id = try inserted?.decode(column: "id", as: Int64.self) {
                 let feedToken = try inserted?.decode(column: "feed_token", as: String.self)

@@ -83,6 +83,30 @@ import Testing
         }
     }
 
+    /// An address of ASCII only is checked byte by byte: it is decided exactly as by Characters
+    /// and Unicode properties, with the same message, near every limit too.
+    @Test func asciiAddressesAreDecidedAsByCharacters() async {
+        let alphabet: [Character] = ["a", "Z", "7", "-", ".", ".", "@", "+", " ", "\t", "(", "\"", "\u{7F}", "_", "x", "\r\n"]
+        let text = Gen.int(in: 0...(alphabet.count - 1)).array(of: 0...40).map { picks in String(picks.map { alphabet[$0] }) }
+        await propertyCheck(count: 1000, input: text, text) { first, second in
+            for candidate in [first, first + "@" + second, "a" + first + "@b" + second + ".co"] {
+                #expect(Self.decision(EmailAddress.parse(candidate)) == Self.decision(EmailAddress.parseScalars(candidate)), "\(candidate)")
+            }
+        }
+        await propertyCheck(count: 300, input: Gen.int(in: 60...70), Gen.int(in: 58...68), Gen.int(in: 0...3)) { local, label, labels in
+            let domain = (0...labels).map { String(repeating: "d", count: label - $0) }.joined(separator: ".")
+            let candidate = String(repeating: "l", count: local) + "@" + domain
+            #expect(Self.decision(EmailAddress.parse(candidate)) == Self.decision(EmailAddress.parseScalars(candidate)), "\(candidate)")
+        }
+    }
+
+    static func decision(_ result: Result<EmailAddress, FieldError>) -> String {
+        switch result {
+        case .success(let address): return "ok " + address.value
+        case .failure(let error): return "\(error.field) \(error.code) \(error.message)"
+        }
+    }
+
     /// Any reply the server may send, single or multi-line, is read as its code and lines.
     @Test func smtpRepliesAreParsedWhole() async {
         let text = Gen.letterOrNumber.string(of: 0...30).array(of: 1...5)
