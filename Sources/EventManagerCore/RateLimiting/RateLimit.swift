@@ -60,6 +60,9 @@ public protocol RateLimiting: Sendable {
     /// The refusal `check` would answer for `key` now, when this node already knows of one;
     /// counts nothing and never asks a database. Nil: no refusal known.
     func knownRefusal(_ key: String, now: Timestamp) -> RateLimitDecision?
+    /// Gives back the request an allowed `check` counted for `key`, when what it was counted
+    /// for turned out not to happen (asking again for a subscription that exists).
+    func refund(_ key: String, now: Timestamp)
 }
 
 /// The generic cell rate algorithm over one key: one "theoretical arrival time" per limit, no
@@ -103,6 +106,11 @@ public enum GCRA {
 }
 
 extension GCRA {
+    /// The arrival times before one allowed request: each limit's moves back one interval.
+    public static func refunded(stored: [Double], limits: [RateLimit]) -> [Double] {
+        zip(stored, limits).map { $0 - $1.emissionInterval }
+    }
+
     /// The earliest time (ms since the epoch) at which every limit allows one more request.
     public static func allowedAt(stored: [Double], limits: [RateLimit]) -> Double {
         zip(stored, limits).map { $0 + $1.emissionInterval - Double($1.periodMilliseconds) }.max() ?? 0
@@ -151,6 +159,13 @@ public final class RateLimiter: RateLimiting {
         let stored = table.withLock { $0.arrivals[key] }
         let decision = GCRA.evaluate(stored: stored, limits: limits, now: now).decision
         return decision.allowed ? nil : decision
+    }
+
+    public func refund(_ key: String, now: Timestamp) {
+        table.withLock { table in
+            guard let stored = table.arrivals[key], stored.count == limits.count else { return }
+            table.arrivals[key] = GCRA.refunded(stored: stored, limits: limits)
+        }
     }
 
     private func sweep(_ table: inout Table, now: Double) {

@@ -86,6 +86,17 @@ public final class TokenLeases: Sendable {
         }
     }
 
+    /// Takes back a token spent for `key`, while the lease it came from lasts; after that it
+    /// stays spent (the node is then stricter by one, never looser).
+    public func refund(_ key: String, now: Timestamp) {
+        let nowMs = now.millisecondsSinceEpoch
+        leases.withLock { leases in
+            guard var lease = leases[key], nowMs < lease.expiresAt else { return }
+            lease.tokens += 1
+            leases[key] = lease
+        }
+    }
+
     /// Tokens this node holds for `key` now.
     public func held(_ key: String, now: Timestamp) -> Int {
         leases.withLock { leases in

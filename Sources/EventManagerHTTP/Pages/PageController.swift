@@ -98,10 +98,10 @@ struct PageController: Sendable {
             return templates.message("Already subscribed", text, extra: back.merging(personal(existing.subscription)) { $1 })
         }
         do {
-            try await subscriptions.checkLimits(email: email, eventID: event.id)
+            let charged = try await subscriptions.chargeLimits(email: email, eventID: event.id)
             let request = SubscriptionRequest(email: email, remindBeforeMinutes: minutes)
             let (view, created) = try await subscriptions.repository.subscribe(eventID: event.id, request: request, now: clock.now())
-            if created { subscriptions.queueChanged() }
+            if created { subscriptions.queueChanged() } else { charged.refund() }
             if view.subscription.status == .pending {
                 return templates.message(
                     "Check your inbox", "We sent a confirmation link to \(email.value). The reminder is scheduled once you follow it.",

@@ -107,6 +107,11 @@ public struct SQLRateLimiter: RateLimiting {
         return decision
     }
 
+    /// The token goes back to this node's lease, to be spent here again (`TokenLeases.refund`).
+    public func refund(_ key: String, now: Timestamp) {
+        leases.refund("\(scope)|\(key)", now: now)
+    }
+
     public func check(_ key: String, now: Timestamp) async throws -> RateLimitDecision {
         let rowKey = "\(scope)|\(key)"
         // A request that finds another reserving for its key waits for it, then spends what it

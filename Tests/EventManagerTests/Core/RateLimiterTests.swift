@@ -30,6 +30,28 @@ import Testing
         #expect(limiter.check("a", now: start.adding(milliseconds: 80_000)).remaining == 2, "a whole window later the quota is back")
     }
 
+    /// A refund gives back exactly the request counted: the next one is allowed, the one after
+    /// is not, and a key with nothing counted gains nothing.
+    @Test func aRefundGivesBackOneRequest() {
+        let limiter = RateLimiter(limits: [RateLimit("2 per second")!, RateLimit("3 per minute")!])
+        #expect(limiter.check("a", now: start).allowed)
+        #expect(limiter.check("a", now: start).allowed)
+        #expect(!limiter.check("a", now: start).allowed)
+        limiter.refund("a", now: start)
+        #expect(limiter.check("a", now: start).allowed)
+        #expect(!limiter.check("a", now: start).allowed)
+        limiter.refund("never", now: start)
+        #expect(limiter.check("never", now: start).remaining == 1, "nothing to give back: as fresh as any key")
+        let leases = TokenLeases(lifetimeMilliseconds: 1000)
+        let roomy = [RateLimit("1000 per minute")!]
+        leases.granted(3, for: "k", decision: RateLimiter(limits: roomy).check("k", now: start), limits: roomy, now: start)
+        #expect(leases.held("k", now: start) == 2)
+        leases.refund("k", now: start.adding(milliseconds: 999))
+        #expect(leases.held("k", now: start.adding(milliseconds: 999)) == 3)
+        leases.refund("k", now: start.adding(milliseconds: 1000))
+        #expect(leases.held("k", now: start.adding(milliseconds: 1000)) == 0, "an expired lease takes nothing back")
+    }
+
     @Test func everyLimitOfAClassApplies() {
         let limiter = RateLimiter(limits: [RateLimit("2 per second")!, RateLimit("3 per minute")!])
         #expect(limiter.check("a", now: start).allowed)

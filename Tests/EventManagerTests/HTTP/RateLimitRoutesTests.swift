@@ -73,6 +73,10 @@ import Testing
             #expect(refused.headers[HTTPField.Name("RateLimit-Policy")!] == #""email-3600";q=2;w=3600"#)
             #expect(refused.headers[HTTPField.Name("RateLimit")!] == #""email-3600";r=0;t=3600"#)
             #expect(refused.headers[.retryAfter] == "1800")
+            // With the budget spent, asking again is still answered with the subscription.
+            let again = try await client.send(.post, "/events/1/subscriptions", json: #"{"email":"DAVE+1@example.com"}"#)
+            #expect(again.status == .ok)
+            #expect(try again.object()["email"] as? String == "dave+1@example.com")
         }
     }
 
@@ -112,6 +116,7 @@ struct UnavailableLimiter: RateLimiting {
         throw StorageError.closed
     }
     func knownRefusal(_ key: String, now: Timestamp) -> RateLimitDecision? { nil }
+    func refund(_ key: String, now: Timestamp) {}
 }
 
 @Suite(.resources) struct RateLimiterOutageTests {

@@ -10,6 +10,23 @@ import Testing
 @testable import EventManagerStorage
 
 @Suite(.resources) struct SubscriptionRoutesTests {
+    /// Once the event has started it takes no new subscriptions, but asking again for one that
+    /// exists is still answered with it.
+    @Test func anExistingSubscriptionIsAnsweredAfterTheStart() async throws {
+        let clock = ManualClock("2030-01-01T10:00:00Z")
+        try await withTestApp(clock: clock) { client, _ in
+            try await client.createEvent(date: "2030-01-01T12:00:00Z")
+            #expect(try await client.send(.post, "/events/1/subscriptions", json: #"{"email":"early@example.com"}"#).status == .created)
+            clock.advance(milliseconds: 3 * 3_600_000)
+            let again = try await client.send(.post, "/events/1/subscriptions", json: #"{"email":"Early@example.com"}"#)
+            #expect(again.status == .ok)
+            #expect(try again.object()["email"] as? String == "early@example.com")
+            let late = try await client.send(.post, "/events/1/subscriptions", json: #"{"email":"late@example.com"}"#)
+            #expect(late.status == .conflict)
+            #expect(try late.errorCode() == "event_started")
+        }
+    }
+
     @Test(arguments: Backend.all) func subscribeOnceThenGetTheSameSubscription(backend: Backend) async throws {
         let clock = ManualClock("2030-01-01T10:00:00Z")
         try await withTestApp(backend: backend, clock: clock) { client, store in
