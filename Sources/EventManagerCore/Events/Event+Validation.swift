@@ -153,7 +153,8 @@ extension EventDraft {
     }
 
     private static func text(_ value: JSONValue?, field: String, errors: inout [FieldError]) -> String? {
-        let name = field.split(separator: ".").last.map(String.init) ?? field
+        // Only an error names the field; a valid text builds nothing for it.
+        var name: String { field.split(separator: ".").last.map(String.init) ?? field }
         switch value {
         case nil, .null?:
             errors.append(FieldError(field: field, code: "required", message: "\(name) is required"))
@@ -161,14 +162,14 @@ extension EventDraft {
             let trimmed = raw.trimmingWhitespace()
             if trimmed.isEmpty {
                 errors.append(FieldError(field: field, code: "blank", message: "\(name) must not be empty or only whitespace"))
-            } else if raw.unicodeScalars.count > maxTextLength {
+            } else if codePoints(raw) > maxTextLength {
                 errors.append(
                     FieldError(
                         field: field, code: "too_long",
                         message: "\(name) must be at most \(maxTextLength) characters (code points), got \(raw.unicodeScalars.count)"
                     )
                 )
-            } else if trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            } else if containsControlCharacter(trimmed) {
                 errors.append(
                     FieldError(
                         field: field, code: "control_character",
@@ -180,6 +181,21 @@ extension EventDraft {
             errors.append(FieldError(field: field, code: "invalid_type", message: "expected a string, got \(other.typeName)"))
         }
         return nil
+    }
+
+    /// The code points of `text`: its UTF-8 length when that is all ASCII.
+    static func codePoints(_ text: String) -> Int {
+        text.utf8.allSatisfy { $0 < 0x80 } ? text.utf8.count : text.unicodeScalars.count
+    }
+
+    /// Whether `text` holds a control character (general category Cc), by bytes while they are
+    /// ASCII: looking up every scalar's category was half of validating an event's texts.
+    static func containsControlCharacter(_ text: String) -> Bool {
+        for byte in text.utf8 {
+            if byte < 0x20 || byte == 0x7F { return true }
+            if byte >= 0x80 { return text.unicodeScalars.contains { $0.properties.generalCategory == .control } }
+        }
+        return false
     }
 }
 

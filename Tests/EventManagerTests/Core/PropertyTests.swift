@@ -100,6 +100,19 @@ import Testing
         }
     }
 
+    /// An event's texts are measured and checked for control characters by bytes while they
+    /// are ASCII, exactly as by scalars (C1 controls such as U+0085 are beyond ASCII).
+    @Test func textRulesByBytesAgreeWithScalars() async {
+        let alphabet: [Character] = ["a", " ", "\t", "\n", "\u{7F}", "\u{1F}", "é", "\u{85}", "\u{9F}", "€", "😀", "\r\n", "Z"]
+        let text = Gen.int(in: 0...(alphabet.count - 1)).array(of: 0...30).map { picks in String(picks.map { alphabet[$0] }) }
+        await propertyCheck(count: 1000, input: text) { text in
+            #expect(EventDraft.codePoints(text) == text.unicodeScalars.count, "\(text.debugDescription)")
+            #expect(
+                EventDraft.containsControlCharacter(text) == text.unicodeScalars.contains { $0.properties.generalCategory == .control },
+                "\(text.debugDescription)")
+        }
+    }
+
     static func decision(_ result: Result<EmailAddress, FieldError>) -> String {
         switch result {
         case .success(let address): return "ok " + address.value
