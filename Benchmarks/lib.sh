@@ -90,18 +90,25 @@ PY
     if [ -n "${DB_URL:-}" ]; then psql "$DB_URL" -qc "ANALYZE"; fi
 }
 
-# measure NAME PATH [LUA_SCRIPT] - prints "NAME requests/s p50 p99 errors"
+# measure NAME PATH [LUA_SCRIPT] - prints "NAME requests/s p50 p99 errors ceiling"
+#
+# The ceiling is /health measured just before the scenario (CEILING_SECONDS, 4 s): on this
+# machine /health itself drifts by a third within minutes, so a share of the ceiling measured
+# minutes earlier says more about the drift than about the scenario.
 measure() {
     local name=$1 path=$2 script=${3:-}
-    local output
+    local output ceiling=""
+    if [ "$path" != /health ]; then
+        ceiling=$(wrk -t2 -c"$CONNECTIONS" -d"${CEILING_SECONDS:-4}s" "http://127.0.0.1:$PORT/health" | awk '/Requests\/sec/ {print $2}')
+    fi
     if [ -n "$script" ]; then
         output=$(KEY=$KEY wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$script" "http://127.0.0.1:$PORT$path")
     else
         output=$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "http://127.0.0.1:$PORT$path")
     fi
-    python3 - "$name" "$output" <<'PY'
+    python3 - "$name" "$output" "$ceiling" <<'PY'
 import re, sys
-name, text = sys.argv[1], sys.argv[2]
+name, text, ceiling = sys.argv[1], sys.argv[2], sys.argv[3]
 def ms(value):
     number, unit = re.match(r"([\d.]+)(\w+)", value).groups()
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
@@ -111,22 +118,21 @@ p99 = ms(re.search(r"^\s+99%\s+(\S+)", text, re.M).group(1))
 errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
 failed = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
 bad = (int(errors.group(1)) if errors else 0) + (sum(map(int, failed.groups())) if failed else 0)
-print(f"{name}\t{rate:.0f}\t{p50:.2f}\t{p99:.2f}\t{bad}")
+print(f"{name}\t{rate:.0f}\t{p50:.2f}\t{p99:.2f}\t{bad}\t{float(ceiling) if ceiling else rate:.0f}")
 PY
 }
 
-# table BACKEND ROWS... - prints rows from measure with each rate as a share of the first row's
+# table BACKEND ROWS... - prints rows from measure, each rate as a share of its own ceiling
 table() {
     local backend=$1
     shift
     python3 - "$backend" "$@" <<'PY'
 import sys
 backend, rows = sys.argv[1], [row.split("\t") for row in sys.argv[2:]]
-ceiling = float(rows[0][1])
 print(f"\n{backend}: {len(rows)} scenarios, wrk -t2, {__import__('os').environ.get('CONNECTIONS', '32')} connections")
-print(f"| {'scenario':<44} | {'req/s':>8} | {'p50 ms':>7} | {'p99 ms':>7} | {'of ceiling':>10} | {'errors':>6} |")
-print(f"|{'-' * 46}|{'-' * 10}|{'-' * 9}|{'-' * 9}|{'-' * 12}|{'-' * 8}|")
-for name, rate, p50, p99, bad in rows:
-    print(f"| {name:<44} | {float(rate):>8,.0f} | {p50:>7} | {p99:>7} | {float(rate) / ceiling:>10.2f} | {bad:>6} |")
+print(f"| {'scenario':<44} | {'req/s':>8} | {'p50 ms':>7} | {'p99 ms':>7} | {'/health before':>14} | {'of ceiling':>10} | {'errors':>6} |")
+print(f"|{'-' * 46}|{'-' * 10}|{'-' * 9}|{'-' * 9}|{'-' * 16}|{'-' * 12}|{'-' * 8}|")
+for name, rate, p50, p99, bad, ceiling in rows:
+    print(f"| {name:<44} | {float(rate):>8,.0f} | {p50:>7} | {p99:>7} | {float(ceiling):>14,.0f} | {float(rate) / float(ceiling):>10.2f} | {bad:>6} |")
 PY
 }
