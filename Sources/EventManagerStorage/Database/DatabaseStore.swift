@@ -147,7 +147,7 @@ public final class DatabaseStore: Sendable {
             // synchronous stays at SQLite's default FULL, so a commit is on disk before we answer.
             try await sql(readOnly: false).raw("PRAGMA journal_mode=WAL").run()
             try await runMigrations()
-            try await write { try await SearchIndex.completeIfNeeded(on: $0, logger: self.logger) }
+            try await SearchIndex.completeIfNeeded(on: self, logger: logger)
         } else {
             // Nodes that start together take turns: the first migrates, the others find it done.
             // The lock lives on a connection of its own so the migrator keeps the whole pool.

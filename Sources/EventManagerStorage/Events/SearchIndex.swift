@@ -19,12 +19,16 @@ enum SearchIndex {
     /// `events` by hand (a script, a restore) is otherwise never found by `q`, and moving or
     /// deleting it would remove entries the index never had.
     ///
-    /// Counting both takes a few milliseconds at a million events; it runs once, at start.
-    static func completeIfNeeded(on sql: any SQLDatabase, logger: Logger) async throws {
+    /// Counting both takes a few milliseconds at a million events; it runs once, at start, on a
+    /// reading connection (counted through the writer's, the pages read stayed in its larger
+    /// cache: 10 MB more resident memory at a million events).
+    static func completeIfNeeded(on store: DatabaseStore, logger: Logger) async throws {
         guard
-            let row = try await sql.raw(
-                "SELECT (SELECT count(*) FROM events) AS events, (SELECT count(*) FROM events_search_docsize) AS indexed"
-            ).first()
+            let row = try await store.read({ sql in
+                try await sql.raw(
+                    "SELECT (SELECT count(*) FROM events) AS events, (SELECT count(*) FROM events_search_docsize) AS indexed"
+                ).first()
+            })
         else { return }
         let events = try row.decode(column: "events", as: Int64.self)
         let indexed = try row.decode(column: "indexed", as: Int64.self)
@@ -32,6 +36,6 @@ enum SearchIndex {
         logger.warning(
             "Rebuilding the search index: it holds a different number of rows than events",
             metadata: ["events": "\(events)", "indexed": "\(indexed)"])
-        try await sql.raw("INSERT INTO events_search(events_search) VALUES ('rebuild')").run()
+        try await store.write { try await $0.raw("INSERT INTO events_search(events_search) VALUES ('rebuild')").run() }
     }
 }
