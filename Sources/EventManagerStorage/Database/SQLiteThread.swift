@@ -61,8 +61,6 @@ final class SQLiteThread: TaskExecutor, @unchecked Sendable {
         self.readOnly = readOnly
     }
 
-    /// The writing connection's page cache, in KiB.
-    static let writerCacheKibibytes = 32 * 1024
     /// Pages of write-ahead log after which a commit copies them into the database file.
     static let writerCheckpointPages = 4000
 
@@ -83,10 +81,6 @@ final class SQLiteThread: TaskExecutor, @unchecked Sendable {
         if readOnly {
             try run("PRAGMA query_only = ON", []) { _, _ in }
         } else {
-            // The writer revisits the same index pages group after group; SQLite's default
-            // 2 MB cache let them go and read them back from the file (2.8 % of a
-            // subscription's CPU). The cache grows only as pages are used.
-            try run("PRAGMA cache_size = -\(Self.writerCacheKibibytes)", []) { _, _ in }
             // Copying the log back into the file every 4,000 pages rather than SQLite's 1,000
             // copies a page the groups keep rewriting (an index's last leaf) a quarter as often:
             // 3 % of a write's CPU went to checkpoints, 5 µs less per write in alternating runs.
