@@ -71,6 +71,7 @@ public enum RandomToken {
 
     private static func fillRandom(_ buffer: UnsafeMutableBufferPointer<UInt8>) {
         // The kernel's generator (getrandom) on Linux since glibc 2.36, the system's elsewhere.
-        arc4random_buf(buffer.baseAddress!, buffer.count)
+        guard let start = buffer.baseAddress, !buffer.isEmpty else { return }
+        arc4random_buf(start, buffer.count)
     }
 }

@@ -108,7 +108,7 @@ struct SubscriptionController: Sendable {
             let charged = try await chargeLimits(email: subscriptionRequest.email, eventID: eventID!)
             result = try await repository.subscribe(eventID: eventID!, request: subscriptionRequest, now: clock.now())
             if !result.created { charged.refund() }
-        } catch let refusal where refusal is RateLimitRefusal || refusal is AppError {
+        } catch let refusal where refusal is RateLimitRefusal || (refusal as? AppError)?.code == "event_started" {
             // Refused by a limit or by the event (it started): a subscription that exists is
             // still answered, as asking again always is.
             guard let existing = try await repository.existing(eventID: eventID!, email: subscriptionRequest.email) else {
