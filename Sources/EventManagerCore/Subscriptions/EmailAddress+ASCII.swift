@@ -1,7 +1,7 @@
 /// `EmailAddress.parse` for addresses of ASCII only, byte by byte in one pass.
 extension EmailAddress {
     /// The rules of `parse`, in the order it checks them, each with its message.
-    enum Rule {
+    enum Rule: Equatable {
         case spaceOrControl, oneAt, emptyLocal, localTooLong, tooLong, dots, needsQuoting, domainHasNoDot, badDomain
 
         func message(_ text: String) -> String {
@@ -25,7 +25,7 @@ extension EmailAddress {
     static let forbiddenInLocal: Set<UInt8> = Set("()<>,;:\\\"[]".utf8)
 
     /// For an ASCII `text`: `.some(nil)` when it is valid, `.some(rule)` for the first rule it
-    /// breaks; nil when it is not ASCII (then `parseScalars` decides).
+    /// breaks; nil when it is not ASCII (then `scalarRuleBroken` decides).
     static func asciiRuleBroken(_ text: String) -> Rule?? {
         var text = text
         return text.withUTF8 { bytes -> Rule?? in

@@ -94,6 +94,27 @@ import Testing
         }
     }
 
+    /// A subscription refused by its event's limit costs the address nothing: the address's
+    /// count is given back.
+    @Test func aRefusalByTheEventCostsTheAddressNothing() async throws {
+        let limits = settings {
+            $0.subscribePerEmail = [RateLimit("2 per hour")!]
+            $0.subscribePerEvent = [RateLimit("1 per hour")!]
+        }
+        try await withTestApp(clock: ManualClock("2030-01-01T10:00:00Z"), rateLimits: limits) { client, _ in
+            for _ in 0..<4 { try await client.createEvent(date: "2030-06-01") }
+            #expect(try await client.send(.post, "/events/1/subscriptions", json: #"{"email":"first@example.com"}"#).status == .created)
+            let refused = try await client.send(.post, "/events/1/subscriptions", json: #"{"email":"carol@example.com"}"#)
+            #expect(refused.status == .tooManyRequests)
+            #expect(refused.headers[HTTPField.Name("RateLimit")!]?.hasPrefix(#""event-"#) == true)
+            #expect(try await client.send(.post, "/events/2/subscriptions", json: #"{"email":"carol@example.com"}"#).status == .created)
+            #expect(try await client.send(.post, "/events/3/subscriptions", json: #"{"email":"carol@example.com"}"#).status == .created)
+            let spent = try await client.send(.post, "/events/4/subscriptions", json: #"{"email":"carol@example.com"}"#)
+            #expect(spent.status == .tooManyRequests, "two subscriptions spend the address's budget")
+            #expect(spent.headers[HTTPField.Name("RateLimit")!]?.hasPrefix(#""email-"#) == true)
+        }
+    }
+
     @Test(arguments: Backend.all) func disabledMeansNoLimitsAndNoHeaders(backend: Backend) async throws {
         try await withTestApp(backend: backend, rateLimits: .disabled) { client, _ in
             let response = try await client.send(.get, "/events")
