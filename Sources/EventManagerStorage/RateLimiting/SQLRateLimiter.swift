@@ -28,9 +28,33 @@ public struct SQLRateLimiter: RateLimiting {
     let leases: TokenLeases
     /// One reservation per key at a time; requests arriving meanwhile spend what it brings.
     let turns = KeyedTurns()
+    /// Reservations made ahead that are still under way.
+    let ahead = AheadReservations()
 
     final class Counter: Sendable {
         let value = Atomic<Int>(0)
+    }
+
+    /// Background reservations in flight, so that tests (and nothing else) can wait for them.
+    final class AheadReservations: Sendable {
+        private let tasks = Mutex<(next: Int, running: [Int: Task<Void, Never>])>((0, [:]))
+
+        func start(_ work: @escaping @Sendable () async -> Void) {
+            tasks.withLock { tasks in
+                let id = tasks.next
+                tasks.next += 1
+                // Registered before the task can finish: its removal takes the same lock.
+                tasks.running[id] = Task {
+                    await work()
+                    self.tasks.withLock { _ = $0.running.removeValue(forKey: id) }
+                }
+            }
+        }
+
+        /// Returns once every reservation started so far has finished.
+        func finished() async {
+            for task in tasks.withLock({ Array($0.running.values) }) { await task.value }
+        }
     }
 
     /// Keys refused until a known time; bounded, since entries die as their time passes.
@@ -119,7 +143,10 @@ public struct SQLRateLimiter: RateLimiting {
         // twice the last, so a burst is served in a few turns.
         for _ in 0..<16 {
             if let refusal = knownRefusal(key, now: now) { return refusal }
-            if let decision = leases.spend(rowKey, now: now) { return decision }
+            if let spent = leases.spend(rowKey, now: now) {
+                if let chunk = spent.reserveAhead { reserveAhead(rowKey, chunk: chunk, now: now) }
+                return spent.decision
+            }
             switch await turns.take(rowKey) {
             case .lead:
                 do {
@@ -139,20 +166,50 @@ public struct SQLRateLimiter: RateLimiting {
         return try await reserve(rowKey, now: now)
     }
 
+    /// Reserves the next chunk in the background, taking the key's turn like any reservation;
+    /// a refusal or a failure grants nothing, and the request that finds the lease empty then
+    /// reserves (and learns why) itself.
+    private func reserveAhead(_ rowKey: String, chunk: Int, now: Timestamp) {
+        ahead.start { [self] in
+            guard case .lead = await turns.take(rowKey) else {
+                // Another reservation ran meanwhile and brought tokens.
+                leases.grantedAhead(0, for: rowKey, decision: nil, now: now)
+                return
+            }
+            do {
+                let grant = try await reserveRow(rowKey, chunk: chunk, now: now)
+                leases.grantedAhead(grant?.tokens ?? 0, for: rowKey, decision: grant?.decision, now: now)
+                turns.finish(rowKey)
+            } catch {
+                leases.grantedAhead(0, for: rowKey, decision: nil, now: now)
+                turns.finish(rowKey, failure: error)
+            }
+        }
+    }
+
+    /// One reservation of up to `chunk` tokens: what was granted and GCRA's decision for the
+    /// new state, or nil when the shared budget refused.
+    private func reserveRow(_ rowKey: String, chunk: Int, now: Timestamp) async throws -> (tokens: Int, decision: RateLimitDecision)? {
+        let nowMs = Double(now.millisecondsSinceEpoch)
+        guard
+            let row = try await store.write({ [query = reservation(rowKey, chunk: chunk, nowMs: nowMs)] sql in
+                try await sql.raw(query).first()
+            })
+        else { return nil }
+        // Granted: the returned times are the new state; the decision is the one GCRA reaches for them.
+        let granted = try row.decode(column: "granted", as: Int.self)
+        let stored = try (0..<limits.count).map { try row.decode(column: "tat\($0)", as: Double.self) - limits[$0].emissionInterval }
+        if reservations.value.wrappingAdd(1, ordering: .relaxed).newValue % 1000 == 0 {
+            try await store.write { sql in try await sql.raw("DELETE FROM rate_limits WHERE expires_at < \(bind: nowMs)").run() }
+        }
+        return (granted, GCRA.evaluate(stored: stored, limits: limits, now: now).decision)
+    }
+
     /// Asks the shared budget for a chunk of tokens for `rowKey` and spends one of them.
     private func reserve(_ rowKey: String, now: Timestamp) async throws -> RateLimitDecision {
         let chunk = leases.chunk(for: rowKey, limits: limits, now: now)
         let nowMs = Double(now.millisecondsSinceEpoch)
-        if let row = try await store.write({ [query = reservation(rowKey, chunk: chunk, nowMs: nowMs)] sql in
-            try await sql.raw(query).first()
-        }) {
-            // Granted: the returned times are the new state; the decision is the one GCRA reaches for them.
-            let granted = try row.decode(column: "granted", as: Int.self)
-            let stored = try (0..<limits.count).map { try row.decode(column: "tat\($0)", as: Double.self) - limits[$0].emissionInterval }
-            if reservations.value.wrappingAdd(1, ordering: .relaxed).newValue % 1000 == 0 {
-                try await store.write { sql in try await sql.raw("DELETE FROM rate_limits WHERE expires_at < \(bind: nowMs)").run() }
-            }
-            let decision = GCRA.evaluate(stored: stored, limits: limits, now: now).decision
+        if let (granted, decision) = try await reserveRow(rowKey, chunk: chunk, now: now) {
             leases.granted(granted, for: rowKey, decision: decision, limits: limits, now: now)
             // The database granted it: allowed, even where rounding puts the new time a hair past the window.
             var answer = decision

@@ -52,6 +52,37 @@ import Testing
         #expect(leases.held("k", now: start.adding(milliseconds: 1000)) == 0, "an expired lease takes nothing back")
     }
 
+    /// A busy key is asked to reserve its next chunk when half of the current one is spent, once
+    /// at a time; the chunk reserved ahead keeps its own expiry, so no token outlives its
+    /// reservation by more than the lifetime (the bound); a quiet key never reserves ahead.
+    @Test func aBusyKeyReservesAheadAndEachChunkExpiresOnItsOwn() {
+        let leases = TokenLeases(lifetimeMilliseconds: 1000)
+        let limits = [RateLimit("100000 per minute")!]
+        let decision = RateLimiter(limits: limits).check("k", now: start)
+        leases.granted(8, for: "k", decision: decision, limits: limits, now: start)  // 7 held
+        #expect(leases.spend("k", now: start)?.reserveAhead == nil, "6 held: more than half of 8")
+        #expect(leases.spend("k", now: start)?.reserveAhead == nil)
+        #expect(leases.spend("k", now: start)?.reserveAhead == 12, "4 held: up to twice the chunk, 16, counting those held")
+        #expect(leases.spend("k", now: start)?.reserveAhead == nil, "one reservation ahead at a time")
+        let later = start.adding(milliseconds: 600)
+        leases.grantedAhead(12, for: "k", decision: decision, now: later)
+        #expect(leases.held("k", now: later) == 15)
+        #expect(leases.held("k", now: start.adding(milliseconds: 1000)) == 12, "the first chunk expired on its own time")
+        #expect(leases.spend("k", now: start.adding(milliseconds: 1000))?.decision.allowed == true, "the chunk reserved ahead is spent")
+        #expect(leases.held("k", now: later.adding(milliseconds: 1000)) == 0, "and expires a lifetime after its reservation")
+        // A refused or failed reservation ahead grants nothing and lets the next one start.
+        leases.granted(8, for: "r", decision: decision, limits: limits, now: start)
+        for _ in 0..<2 { _ = leases.spend("r", now: start) }
+        #expect(leases.spend("r", now: start)?.reserveAhead != nil)
+        leases.grantedAhead(0, for: "r", decision: nil, now: start)
+        #expect(leases.held("r", now: start) == 4)
+        #expect(leases.spend("r", now: start)?.reserveAhead != nil)
+        // A key reserving one token at a time never reserves ahead.
+        leases.granted(1, for: "quiet", decision: decision, limits: limits, now: start)
+        leases.refund("quiet", now: start)
+        #expect(leases.spend("quiet", now: start)?.reserveAhead == nil)
+    }
+
     @Test func everyLimitOfAClassApplies() {
         let limiter = RateLimiter(limits: [RateLimit("2 per second")!, RateLimit("3 per minute")!])
         #expect(limiter.check("a", now: start).allowed)

@@ -187,6 +187,8 @@ import Testing
         // A burst at one instant, spread over both nodes: never more than the limit.
         var admitted = 0
         for index in 0..<400 where try await (index.isMultiple(of: 2) ? a : b).check("hot", now: clock.now()).allowed { admitted += 1 }
+        await a.ahead.finished()
+        await b.ahead.finished()
         let reservations = a.reservations.value.load(ordering: .relaxed) + b.reservations.value.load(ordering: .relaxed)
         let held = a.leases.held("read|hot", now: clock.now()) + b.leases.held("read|hot", now: clock.now())
         #expect(admitted + held == 120, "every reserved token is admitted or held")
@@ -205,6 +207,7 @@ import Testing
             let now = clock.now()
             for node in [a, b] {
                 if try await node.check("hot", now: now).allowed { nodes.append(now.millisecondsSinceEpoch) }
+                await node.ahead.finished()
                 if reference.check("hot", now: now).allowed { alone.append(now.millisecondsSinceEpoch) }
             }
         }
@@ -229,6 +232,28 @@ import Testing
         let reservations = limiter.reservations.value.load(ordering: .relaxed)
         // Chunks double from 1 to 64: 1 + 2 + ... + 64 = 127, then 64 at a time.
         #expect(reservations <= 12, "\(reservations) reservations for 200 requests")
+    }
+
+    /// A busy client's requests do not wait for the database: its next chunk is reserved in the
+    /// background while half of the current one is left, so after the first few reservations
+    /// every request spends a token the node already holds.
+    @Test(arguments: Backend.all) func aBusyClientIsServedFromTokensReservedAhead(backend: Backend) async throws {
+        let database = try await TemporaryDatabase.make(backend: backend)
+        let limiter = SQLRateLimiter(store: try await database.open(poolSize: 2), scope: "read", limits: [RateLimit("100000 per minute")!])
+        let clock = ManualClock()
+        for _ in 0..<10 {
+            #expect(try await limiter.check("busy", now: clock.now()).allowed)
+            await limiter.ahead.finished()
+        }
+        #expect(limiter.leases.held("read|busy", now: clock.now()) > 0)
+        for _ in 0..<500 {
+            clock.advance(milliseconds: 1)
+            #expect(try await limiter.check("busy", now: clock.now()).allowed)
+            await limiter.ahead.finished()
+            #expect(limiter.leases.held("read|busy", now: clock.now()) > 0, "the node never runs out: no request waits for a reservation")
+        }
+        let reservations = limiter.reservations.value.load(ordering: .relaxed)
+        #expect(reservations < 30, "\(reservations) reservations for 510 requests, chunks of up to 64")
     }
 
     /// A subscription written through one node wakes the worker of another at once.
