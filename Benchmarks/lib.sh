@@ -60,8 +60,11 @@ bench_start() {
 }
 
 bench_stop() {
-    kill "${SERVER_PID:-0}" 2>/dev/null || true
-    wait "${SERVER_PID:-0}" 2>/dev/null || true
+    # Never `kill 0`: with no server started yet that would signal this whole process group.
+    if [ -n "${SERVER_PID:-}" ]; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
     if [ -n "${PG_ADMIN_URL:-}" ] && [ -d "$WORK/pg/data" ]; then
         local pg_ctl
         pg_ctl=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)/pg_ctl
