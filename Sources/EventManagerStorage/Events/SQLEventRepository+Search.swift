@@ -45,7 +45,7 @@ extension SQLEventRepository {
         let holdsWhole: SQLQueryString =
             " AND (strpos(LOWER(title), \(bind: lowered)) > 0 OR strpos(LOWER(location), \(bind: lowered)) > 0)"
         let parts = Self.searchParts(lowered)
-        let rare = parts.isEmpty ? [] : try await rareParts(parts)
+        let rare = parts.isEmpty ? [] : try await rareParts(parts, of: lowered)
         guard !rare.isEmpty else { return Search(conditions: holdsWhole) }
         var reading: SQLQueryString = ""
         for part in rare { reading += " AND " + Self.holding(part) }
@@ -56,10 +56,23 @@ extension SQLEventRepository {
     static let rareShare = 0.02
 
     /// The parts among `parts` that the planner estimates in at most `rareShare` of the rows
-    /// (and at most `commonRows`).
-    func rareParts(_ parts: [String]) async throws -> [String] {
-        // Estimates are remembered for a minute, as trigram counts are; "" is the whole table.
-        let keys = Set(parts + [""])
+    /// (and at most `commonRows`), each narrowed to a word's start where that reads far fewer
+    /// rows (`narrowedToWordStarts`).
+    func rareParts(_ parts: [String], of text: String = "") async throws -> [String] {
+        var estimates = try await estimatedRows(Set(parts + [""]))
+        // Also at most as many rows as a rare trigram on SQLite, so reading them first stays
+        // a bounded cost in a table of ten million.
+        let limit = min(Double(max(estimates[""] ?? 0, 1)) * Self.rareShare, Double(Self.commonRows))
+        let rare = parts.filter { Double(estimates[$0] ?? .max) <= limit }
+        let starts = Self.wordStartCandidates(rare, of: text, estimates: estimates, limit: limit)
+        guard !starts.isEmpty else { return rare }
+        estimates.merge(try await estimatedRows(Set(starts))) { _, new in new }
+        return Self.narrowedToWordStarts(rare, estimates: estimates)
+    }
+
+    /// The planner's estimates for `keys`, remembered for a minute as trigram counts are; ""
+    /// is the whole table.
+    private func estimatedRows(_ keys: Set<String>) async throws -> [String: Int64] {
         var estimates = termRows.known(keys)
         let unknown = keys.subtracting(estimates.keys)
         if !unknown.isEmpty {
@@ -71,10 +84,29 @@ extension SQLEventRepository {
             termRows.remember(found)
             estimates.merge(found) { _, new in new }
         }
-        // Also at most as many rows as a rare trigram on SQLite, so reading them first stays
-        // a bounded cost in a table of ten million.
-        let limit = min(Double(max(estimates[""] ?? 0, 1)) * Self.rareShare, Double(Self.commonRows))
-        return parts.filter { Double(estimates[$0] ?? .max) <= limit }
+        return estimates
+    }
+
+    /// Rare parts read through many rows (over a twentieth of the rare limit: 1,000 at a million
+    /// events) that follow a space in the text: the same part with that space is worth asking
+    /// the planner about.
+    ///
+    /// "377" of "Event 377" is in 4,000 of a million titles, spread over 1,155 pages of the
+    /// table (5 ms to read); " 377", a word starting with it, in 1,111 rows on 33 pages (1.5 ms).
+    /// The space adds a word-start trigram, whose list is long, so for a part that is rare
+    /// already (a number of five digits: 0.3 ms) it costs more than it saves (0.8 ms).
+    static func wordStartCandidates(_ rare: [String], of text: String, estimates: [String: Int64], limit: Double) -> [String] {
+        rare.filter { part in
+            !part.hasPrefix(" ") && Double(estimates[part] ?? 0) > limit / 20 && text.contains(" " + part)
+        }.map { " " + $0 }
+    }
+
+    /// Each rare part replaced by its word start where the planner expects at most half the rows.
+    static func narrowedToWordStarts(_ rare: [String], estimates: [String: Int64]) -> [String] {
+        rare.map { part in
+            guard let plain = estimates[part], let start = estimates[" " + part], start * 2 <= plain else { return part }
+            return " " + part
+        }
     }
 
     /// The planner's estimate of the rows whose title or location holds `part` (all rows for "").

@@ -8,7 +8,7 @@ public enum SchemaMigrations {
             M001CreateEvents(), M002CreateSubscriptionsAndDeliveries(), M003CreateAccountsAndKeys(), M004CreateRateLimits(),
             M005PartialQueueIndexes(), M006RateLimitChunks(), M007SearchIndex(), M008DeliveriesByEvent(), M009IdempotencyKeys(),
             M010ChangeFeed(), M011Webhooks(), M012CalendarFeeds(), M013SearchStatistics(),
-            M014DropSearchVocabulary(), M015SearchIndexWrittenByTheService(),
+            M014DropSearchVocabulary(), M015SearchIndexWrittenByTheService(), M016LocationSortIndexes(),
         ]
     }
 }
