@@ -1,13 +1,7 @@
 -- POST /events with a distinct title per request; the key comes from the KEY environment variable.
 local counter = 0
--- thread_id: a global of each thread's state, set by setup (a local here would shadow it,
--- and every thread would send the same addresses).
-local threads = 0
-
-function setup(thread)
-    threads = threads + 1
-    thread:set("thread_id", threads)
-end
+-- thread_id: set by threads.lua's setup.
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "threads.lua")
 
 function init(args)
     wrk.method = "POST"

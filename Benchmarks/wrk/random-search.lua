@@ -1,19 +1,7 @@
 -- A filtered, sorted page of 100 with `q`, different each time: a word of the titles (about
 -- 20,000 matches each in the scale data) or an event number (about ten), a city, a popularity
 -- floor and a sort, so no rendered page is reused.
--- Each wrk thread loads this script in its own Lua state within the same second: seeded with the
--- time alone, both threads would send the same sequence (every request twice, the second
--- possibly answered from what the first left behind). `setup` numbers the threads.
-local threads = 0
-
-function setup(thread)
-    threads = threads + 1
-    thread:set("thread_id", threads)
-end
-
-function init(args)
-    math.randomseed(os.time() * 1000 + (thread_id or 0))
-end
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "threads.lua")
 
 local words = {"alpha", "bravo", "delta", "gamma", "kappa", "lambda", "sigma", "omega", "zulu", "tango"}
 local cities = {"Tel%20Aviv", "Haifa", "Jerusalem", "Eilat"}
