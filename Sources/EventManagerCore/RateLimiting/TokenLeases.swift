@@ -48,6 +48,17 @@ public final class TokenLeases: Sendable {
         }
     }
 
+    /// What one reservation brought: the tokens and the shared budget's answer with them.
+    public struct Grant: Sendable {
+        public var tokens: Int
+        public var decision: RateLimitDecision
+
+        public init(tokens: Int, decision: RateLimitDecision) {
+            self.tokens = tokens
+            self.decision = decision
+        }
+    }
+
     /// One token spent, and whether to reserve more now, before the node runs out.
     public struct Spent: Sendable {
         public var decision: RateLimitDecision
@@ -100,20 +111,20 @@ public final class TokenLeases: Sendable {
         }
     }
 
-    /// Keeps what a reservation made ahead granted (nothing when it was refused or failed),
-    /// beside the tokens still held and with its own expiry.
-    public func grantedAhead(_ tokens: Int, for key: String, decision: RateLimitDecision?, now: Timestamp) {
+    /// Keeps what a reservation made ahead granted (nil when it was refused, failed or gave way
+    /// to another), beside the tokens still held and with its own expiry.
+    public func grantedAhead(_ grant: Grant?, for key: String, now: Timestamp) {
         let nowMs = now.millisecondsSinceEpoch
         leases.withLock { leases in
             guard var lease = leases[key] else { return }
             lease.reservingAhead = false
-            if tokens > 0, let decision {
+            if let grant, grant.tokens > 0 {
                 // Never more than the ceiling held; the rest stays debited, as in `granted`.
-                lease.spare = min(tokens, max(0, lease.ceiling - lease.held(nowMs)))
+                lease.spare = min(grant.tokens, max(0, lease.ceiling - lease.held(nowMs)))
                 lease.spareExpiresAt = nowMs + lifetimeMilliseconds
                 lease.lastReservedAt = nowMs
-                lease.lastChunk = tokens
-                lease.decision = decision
+                lease.lastChunk = grant.tokens
+                lease.decision = grant.decision
                 lease.promoteSpare(nowMs)
             }
             leases[key] = lease

@@ -173,23 +173,20 @@ public struct SQLRateLimiter: RateLimiting {
         ahead.start { [self] in
             guard case .lead = await turns.take(rowKey) else {
                 // Another reservation ran meanwhile and brought tokens.
-                leases.grantedAhead(0, for: rowKey, decision: nil, now: now)
-                return
+                return leases.grantedAhead(nil, for: rowKey, now: now)
             }
-            do {
-                let grant = try await reserveRow(rowKey, chunk: chunk, now: now)
-                leases.grantedAhead(grant?.tokens ?? 0, for: rowKey, decision: grant?.decision, now: now)
-                turns.finish(rowKey)
-            } catch {
-                leases.grantedAhead(0, for: rowKey, decision: nil, now: now)
-                turns.finish(rowKey, failure: error)
-            }
+            var failure: (any Error)?
+            var grant: TokenLeases.Grant?
+            do { grant = try await reserveRow(rowKey, chunk: chunk, now: now) } catch { failure = error }
+            // Kept before the turn ends, so that requests waiting for it find the tokens.
+            leases.grantedAhead(grant, for: rowKey, now: now)
+            turns.finish(rowKey, failure: failure)
         }
     }
 
     /// One reservation of up to `chunk` tokens: what was granted and GCRA's decision for the
     /// new state, or nil when the shared budget refused.
-    private func reserveRow(_ rowKey: String, chunk: Int, now: Timestamp) async throws -> (tokens: Int, decision: RateLimitDecision)? {
+    private func reserveRow(_ rowKey: String, chunk: Int, now: Timestamp) async throws -> TokenLeases.Grant? {
         let nowMs = Double(now.millisecondsSinceEpoch)
         guard
             let row = try await store.write({ [query = reservation(rowKey, chunk: chunk, nowMs: nowMs)] sql in
@@ -202,17 +199,17 @@ public struct SQLRateLimiter: RateLimiting {
         if reservations.value.wrappingAdd(1, ordering: .relaxed).newValue % 1000 == 0 {
             try await store.write { sql in try await sql.raw("DELETE FROM rate_limits WHERE expires_at < \(bind: nowMs)").run() }
         }
-        return (granted, GCRA.evaluate(stored: stored, limits: limits, now: now).decision)
+        return TokenLeases.Grant(tokens: granted, decision: GCRA.evaluate(stored: stored, limits: limits, now: now).decision)
     }
 
     /// Asks the shared budget for a chunk of tokens for `rowKey` and spends one of them.
     private func reserve(_ rowKey: String, now: Timestamp) async throws -> RateLimitDecision {
         let chunk = leases.chunk(for: rowKey, limits: limits, now: now)
         let nowMs = Double(now.millisecondsSinceEpoch)
-        if let (granted, decision) = try await reserveRow(rowKey, chunk: chunk, now: now) {
-            leases.granted(granted, for: rowKey, decision: decision, limits: limits, now: now)
+        if let grant = try await reserveRow(rowKey, chunk: chunk, now: now) {
+            leases.granted(grant.tokens, for: rowKey, decision: grant.decision, limits: limits, now: now)
             // The database granted it: allowed, even where rounding puts the new time a hair past the window.
-            var answer = decision
+            var answer = grant.decision
             answer.allowed = true
             answer.retryAfterSeconds = 0
             answer.remaining += leases.held(rowKey, now: now)

@@ -65,7 +65,7 @@ import Testing
         #expect(leases.spend("k", now: start)?.reserveAhead == 12, "4 held: up to twice the chunk, 16, counting those held")
         #expect(leases.spend("k", now: start)?.reserveAhead == nil, "one reservation ahead at a time")
         let later = start.adding(milliseconds: 600)
-        leases.grantedAhead(12, for: "k", decision: decision, now: later)
+        leases.grantedAhead(.init(tokens: 12, decision: decision), for: "k", now: later)
         #expect(leases.held("k", now: later) == 15)
         #expect(leases.held("k", now: start.adding(milliseconds: 1000)) == 12, "the first chunk expired on its own time")
         #expect(leases.spend("k", now: start.adding(milliseconds: 1000))?.decision.allowed == true, "the chunk reserved ahead is spent")
@@ -74,7 +74,7 @@ import Testing
         leases.granted(8, for: "r", decision: decision, limits: limits, now: start)
         for _ in 0..<2 { _ = leases.spend("r", now: start) }
         #expect(leases.spend("r", now: start)?.reserveAhead != nil)
-        leases.grantedAhead(0, for: "r", decision: nil, now: start)
+        leases.grantedAhead(nil, for: "r", now: start)
         #expect(leases.held("r", now: start) == 4)
         #expect(leases.spend("r", now: start)?.reserveAhead != nil)
         // A key reserving one token at a time never reserves ahead.
