@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import PostgresNIO
 import SQLKit
+import Synchronization
 
 /// This node's PostgreSQL connections: a body of `read`, `write` or `transaction` holds one for
 /// as long as it runs.
@@ -16,10 +17,25 @@ import SQLKit
 /// rows decoded by position (see `postgresRows`). Fluent opens a connection of its own only to
 /// migrate (`DatabaseStore.withMigrator`).
 ///
+/// A connection a body gave back waits on a shelf, taken and returned under a lock: asking
+/// AsyncKit's pool for one and giving it back each cost a trip to an event loop and back to the
+/// Swift executor, two thread wake-ups of the five or so a single read on an API node made (its
+/// profile at a million events: a sixth of the server's samples in task switches). The pool still
+/// opens connections, replaces closed ones and queues requests while every connection is busy;
+/// a connection goes back to it whenever one of those requests waits, so none waits for a
+/// connection idling on the shelf.
+///
 /// `@unchecked`: AsyncKit's pool guards its state with its own lock and per-loop pools that run
 /// on their event loop, but does not say so to the compiler.
 final class PostgresConnections: @unchecked Sendable {
+    private struct Shelf {
+        var idle: [PostgresConnection] = []
+        /// Requests waiting on the pool right now.
+        var waiting = 0
+    }
+
     private let pool: EventLoopGroupConnectionPool<PostgresConnectionSource>
+    private let shelf = Mutex(Shelf())
     private let logger: Logger
 
     init(configuration: SQLPostgresConfiguration, perLoop: Int, logger: Logger, on eventLoopGroup: any EventLoopGroup) {
@@ -29,14 +45,45 @@ final class PostgresConnections: @unchecked Sendable {
             requestTimeout: .seconds(10), pruneInterval: .seconds(60), logger: logger, on: eventLoopGroup)
     }
 
-    /// Runs `body` with a connection of the pool, returned to it afterwards.
+    /// Runs `body` with a connection from the shelf or the pool, given back afterwards.
     func with<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        let connection = try await pool.requestConnection(logger: logger).get()
-        defer { pool.releaseConnection(connection, logger: logger) }
+        let connection = try await take()
+        defer { giveBack(connection) }
         return try await body(connection)
     }
 
+    private func take() async throws -> PostgresConnection {
+        var closed: [PostgresConnection] = []
+        let shelved = shelf.withLock { shelf -> PostgresConnection? in
+            while let connection = shelf.idle.popLast() {
+                if !connection.isClosed { return connection }
+                closed.append(connection)
+            }
+            shelf.waiting += 1
+            return nil
+        }
+        for connection in closed { pool.releaseConnection(connection, logger: logger) }
+        if let shelved { return shelved }
+        defer { shelf.withLock { $0.waiting -= 1 } }
+        return try await pool.requestConnection(logger: logger).get()
+    }
+
+    /// Shelves `connection`, or gives it to the pool when a request waits there (or it closed).
+    private func giveBack(_ connection: PostgresConnection) {
+        let shelved = shelf.withLock { shelf in
+            guard shelf.waiting == 0, !connection.isClosed else { return false }
+            shelf.idle.append(connection)
+            return true
+        }
+        if !shelved { pool.releaseConnection(connection, logger: logger) }
+    }
+
     func shutdown() async {
+        let idle = shelf.withLock { shelf in
+            defer { shelf.idle = [] }
+            return shelf.idle
+        }
+        for connection in idle { pool.releaseConnection(connection, logger: logger) }
         try? await pool.shutdownAsync()
     }
 }
@@ -58,26 +105,21 @@ extension SQLDatabase {
         guard let connection = postgresConnection else { return nil }
         var serializer = SQLSerializer(database: self)
         query.serialize(to: &serializer)
-        var bindings = PostgresBindings(capacity: serializer.binds.count)
+        var binds: [PostgresData] = []
+        binds.reserveCapacity(serializer.binds.count)
         for bind in serializer.binds {
             switch bind {
-            case let value as Int64: bindings.append(value)
-            case let value as Int: bindings.append(Int64(value))
-            case let value as String: bindings.append(value)
-            case let value as Double: bindings.append(value)
-            case let value as Bool: bindings.append(value)
+            case let value as Int64: binds.append(PostgresData(int64: value))
+            case let value as Int: binds.append(PostgresData(int64: Int64(value)))
+            case let value as String: binds.append(PostgresData(string: value))
+            case let value as Double: binds.append(PostgresData(double: value))
+            case let value as Bool: binds.append(PostgresData(bool: value))
             default: return nil
             }
         }
         let usage = (self as? MeteredSQLDatabase)?.usage
         usage?.inFlight.add(1, ordering: .relaxed)
         defer { usage?.inFlight.subtract(1, ordering: .relaxed) }
-        if prepared, let rows = try await PostgresStatements.rows(serializer.sql, bindings, on: connection, logger: logger) {
-            return rows
-        }
-        // All rows at once, gathered on the connection's event loop: iterating the async row
-        // sequence cost a suspension per row.
-        let result = try await connection.query(PostgresQuery(unsafeSQL: serializer.sql, binds: bindings), logger: logger).get()
-        return Array(result)
+        return try await PostgresStatements.rows(serializer.sql, binds, prepared: prepared, on: connection, logger: logger)
     }
 }

@@ -4,90 +4,76 @@ import Synchronization
 /// Prepared statements for SQL texts known only at run time, such as the event list's, whose
 /// text depends on the filters and the sort a request asks for.
 ///
-/// PostgresNIO names a prepared statement after its Swift type and takes its text from a static
-/// property, so on its own it prepares only texts known when the code is written. Sent unprepared,
-/// a list query was parsed, described and planned again at every request: PostgreSQL spent twice
-/// the CPU on an unprepared single read that it spends on a prepared one. Here each distinct text
-/// takes one of `capacity` slots the first time it is seen, for the life of the process, and each
-/// slot is a type of its own (`SlotStatement<Slot>`), so PostgresNIO prepares the text once per
-/// connection. Texts beyond the slots run unprepared, as do those whose plan depends on the
-/// values bound (the caller says which, see `postgresRows(_:prepared:)`).
+/// Sent unprepared, a statement is parsed, described and planned again at every request:
+/// PostgreSQL spent twice the CPU on an unprepared single read that it spends on a prepared one.
+/// Here a text is prepared the first time a connection runs it and kept for the connection's
+/// life; at most `capacity` distinct texts are ever prepared, later ones run unprepared, as do
+/// those whose plan depends on the values bound (the caller says which, see
+/// `postgresRows(_:prepared:)`).
+///
+/// Statements run through PostgresNIO's future interface (`PreparedQuery.execute`), which hands
+/// over all rows at once from the connection's event loop. Its async interface hands them over
+/// as a sequence that asks the event loop for more and ends there, two more trips to a thread
+/// that may be asleep; at a million events, with few reads served from what the node keeps,
+/// those trips were a tenth of a single read's CPU. PostgresNIO labels the rows of a statement
+/// prepared this way with the text format its description reported, though PostgreSQL sends
+/// them in binary as for every extended query: `PostgresCell`'s readers go by the column's type.
 enum PostgresStatements {
     static let capacity = 64
 
-    private struct Texts {
-        var slots: [String: Int] = [:]
-        var texts: [String] = []
-    }
+    /// The texts admitted so far: each is prepared on a connection the first time it runs there.
+    private static let admitted = Mutex(Set<String>())
 
-    private static let registry = Mutex(Texts())
-
-    /// The slot of `sql`, taking a free one if it has none; nil when the slots are all taken.
-    static func slot(for sql: String) -> Int? {
-        registry.withLock { registry in
-            if let slot = registry.slots[sql] { return slot }
-            guard registry.texts.count < capacity else { return nil }
-            registry.slots[sql] = registry.texts.count
-            registry.texts.append(sql)
-            return registry.texts.count - 1
+    /// Whether `sql` is (or may become) prepared: true for the first `capacity` texts seen.
+    static func admits(_ sql: String) -> Bool {
+        admitted.withLock { admitted in
+            if admitted.contains(sql) { return true }
+            guard admitted.count < capacity else { return false }
+            admitted.insert(sql)
+            return true
         }
     }
 
-    /// The text a slot holds; a slot's text never changes once taken.
-    static func text(ofSlot slot: Int) -> String {
-        registry.withLock { $0.texts[slot] }
+    /// A connection's prepared statements by text. The entry holds the connection itself, so its
+    /// identifier cannot pass to a new connection while the entry lives; entries of closed
+    /// connections go when a new connection prepares its first statement.
+    private struct Prepared {
+        let connection: PostgresConnection
+        var statements: [String: PreparedQuery] = [:]
     }
 
-    /// The rows of `sql` as a prepared statement, or nil when it is not to be prepared.
+    private static let statements = Mutex<[ObjectIdentifier: Prepared]>([:])
+
+    /// The rows of `sql`, as a prepared statement when `prepared` and the text is admitted.
+    ///
+    /// A connection runs one body at a time (`PostgresConnections.with`), so a text is prepared
+    /// at most once per connection.
     static func rows(
-        _ sql: String, _ bindings: PostgresBindings, on connection: PostgresConnection, logger: Logger
-    ) async throws -> [PostgresRow]? {
-        guard let slot = slot(for: sql) else { return nil }
-        return try await runners[slot](connection, bindings, logger)
-    }
-
-    typealias Runner = @Sendable (PostgresConnection, PostgresBindings, Logger) async throws -> [PostgresRow]
-
-    /// One runner per slot, each executing its slot's statement type.
-    private static let runners: [Runner] = {
-        var runners: [Runner] = []
-        addRunner(for: FirstSlot.self, to: &runners)
-        return runners
-    }()
-
-    private static func addRunner<Slot: StatementSlot>(for _: Slot.Type, to runners: inout [Runner]) {
-        runners.append { connection, bindings, logger in
-            var rows: [PostgresRow] = []
-            for try await row in try await connection.execute(SlotStatement<Slot>(bindings: bindings), logger: logger) {
-                rows.append(row)
-            }
-            return rows
+        _ sql: String, _ binds: [PostgresData], prepared: Bool = true, on connection: PostgresConnection, logger: Logger
+    ) async throws -> [PostgresRow] {
+        guard prepared, admits(sql) else {
+            // All rows at once, gathered on the connection's event loop, as for prepared ones.
+            var bindings = PostgresBindings(capacity: binds.count)
+            for bind in binds { bindings.append(bind) }
+            return Array(try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger).get())
         }
-        if runners.count < capacity { addRunner(for: NextSlot<Slot>.self, to: &runners) }
+        let key = ObjectIdentifier(connection)
+        if let statement = statements.withLock({ $0[key]?.statements[sql] }) {
+            return try await statement.execute(binds).get()
+        }
+        let statement = try await connection.prepare(query: sql).get()
+        statements.withLock { statements in
+            if statements[key] == nil {
+                statements = statements.filter { !$0.value.connection.isClosed }
+                statements[key] = Prepared(connection: connection)
+            }
+            statements[key]?.statements[sql] = statement
+        }
+        return try await statement.execute(binds).get()
     }
-}
 
-/// A slot's number, carried by a type: `FirstSlot` is 0, `NextSlot<FirstSlot>` 1, and so on.
-protocol StatementSlot: SendableMetatype {
-    static var index: Int { get }
-}
-
-enum FirstSlot: StatementSlot {
-    static var index: Int { 0 }
-}
-
-enum NextSlot<Previous: StatementSlot>: StatementSlot {
-    static var index: Int { Previous.index + 1 }
-}
-
-/// The prepared statement of one slot: its name is the slot's, its text whatever took the slot.
-struct SlotStatement<Slot: StatementSlot>: PostgresPreparedStatement {
-    static var name: String { "em_statement_\(Slot.index)" }
-    static var sql: String { PostgresStatements.text(ofSlot: Slot.index) }
-    typealias Row = PostgresRow
-
-    let bindings: PostgresBindings
-
-    func makeBindings() -> PostgresBindings { bindings }
-    func decodeRow(_ row: PostgresRow) -> PostgresRow { row }
+    /// How many statements `connection` has prepared here, for tests.
+    static func preparedCount(on connection: PostgresConnection) -> Int {
+        statements.withLock { $0[ObjectIdentifier(connection)]?.statements.count ?? 0 }
+    }
 }

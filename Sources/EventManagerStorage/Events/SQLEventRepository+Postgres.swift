@@ -4,39 +4,14 @@ import FluentPostgresDriver
 /// Events on PostgreSQL read by position: a prepared statement for the single read, and the
 /// columns of `SQLEventRepository.columns` decoded in their order.
 extension SQLEventRepository {
-    /// `GET /events/{id}`'s query, parsed and described once per connection instead of at every
-    /// request: the server no longer decodes a row description per read, nor PostgreSQL plans it.
-    struct EventByID: PostgresPreparedStatement {
-        static let name = "event_by_id"
-        static let sql = "SELECT \(SQLEventRepository.columns) FROM events WHERE id = $1"
-        typealias Row = Event
-
-        let id: Int64
-
-        func makeBindings() -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 1)
-            bindings.append(id)
-            return bindings
-        }
-
-        func decodeRow(_ row: PostgresRow) throws -> Event { try SQLEventRepository.event(postgres: row) }
-    }
+    /// `GET /events/{id}`'s query, prepared once per connection (see `PostgresStatements`): the
+    /// server no longer decodes a row description per read, nor PostgreSQL plans it.
+    static let eventByID = "SELECT \(SQLEventRepository.columns) FROM events WHERE id = $1"
 
     /// The position of the last committed change to the events (see `ChangeCounter`): every
     /// write to them takes its next value in the same transaction, so while it stays the same,
     /// so do the events.
-    struct ChangeVersion: PostgresPreparedStatement {
-        static let name = "events_version"
-        static let sql = "SELECT last_seq FROM sync_state WHERE id = 1"
-        typealias Row = Int64
-
-        func makeBindings() -> PostgresBindings { PostgresBindings() }
-        func decodeRow(_ row: PostgresRow) throws -> Int64 {
-            var cells = row.makeIterator()
-            guard let cell = cells.next() else { throw PostgresCellError.missingColumn }
-            return try cell.int64()
-        }
-    }
+    static let changeVersion = "SELECT last_seq FROM sync_state WHERE id = 1"
 
     /// On PostgreSQL, where other nodes write too, the change counter as committed now; nil on
     /// SQLite (one node there keeps its own count, see `CachedEventRepository`).
@@ -49,15 +24,16 @@ extension SQLEventRepository {
     static func readVersion(_ store: DatabaseStore) async throws -> UInt64? {
         try await store.read { sql in
             guard let connection = sql.postgresConnection else { return nil }
-            for try await last in try await connection.execute(ChangeVersion(), logger: sql.logger) { return UInt64(bitPattern: last) }
-            return nil
+            let rows = try await PostgresStatements.rows(changeVersion, [], on: connection, logger: sql.logger)
+            guard let cell = rows.first?.first else { return nil }
+            return UInt64(bitPattern: try cell.int64())
         }
     }
 
     /// The event with `id` through the prepared statement.
     static func find(id: Int64, on connection: PostgresConnection, logger: Logger) async throws -> Event? {
-        for try await event in try await connection.execute(EventByID(id: id), logger: logger) { return event }
-        return nil
+        let rows = try await PostgresStatements.rows(eventByID, [PostgresData(int64: id)], on: connection, logger: logger)
+        return try rows.first.map(event(postgres:))
     }
 
     /// An event from a row of `Self.columns`, in that order.
@@ -83,11 +59,15 @@ enum PostgresCellError: Error {
 }
 
 /// Cells of the types our tables use, read from PostgreSQL's binary format directly; any other
-/// type or format goes through PostgresNIO's generic decoding (which spent a tenth of a page's
-/// CPU in generic metadata look-ups for the variadic tuple decoder).
+/// type goes through PostgresNIO's generic decoding (which spent a tenth of a page's CPU in
+/// generic metadata look-ups for the variadic tuple decoder).
+///
+/// They go by the column's type, not the format a cell is labelled with: every statement here
+/// is an extended query, whose rows PostgresNIO always asks for in binary, but it labels the rows
+/// of a statement prepared with `prepare(query:)` text (see `PostgresStatements`).
 extension PostgresCell {
     func int64() throws -> Int64 {
-        if format == .binary, dataType == .int8, let value = bytes?.getInteger(at: bytes!.readerIndex, as: Int64.self) {
+        if dataType == .int8, let value = bytes?.getInteger(at: bytes!.readerIndex, as: Int64.self) {
             return value
         }
         return try decode(Int64.self)
@@ -104,7 +84,7 @@ extension PostgresCell {
     }
 
     func bool() throws -> Bool {
-        if format == .binary, dataType == .bool, let byte = bytes?.getInteger(at: bytes!.readerIndex, as: UInt8.self) {
+        if dataType == .bool, let byte = bytes?.getInteger(at: bytes!.readerIndex, as: UInt8.self) {
             return byte != 0
         }
         return try decode(Bool.self)

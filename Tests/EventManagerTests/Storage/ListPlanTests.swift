@@ -1,4 +1,5 @@
 import Foundation
+import PostgresNIO
 import SQLKit
 import Testing
 
@@ -98,15 +99,83 @@ import Testing
     }
 }
 
-/// Run-time SQL texts keep the prepared-statement slot they first took (`PostgresStatements`).
-@Suite struct PostgresStatementsTests {
-    @Test func aTextKeepsItsSlotAndEachSlotIsATypeOfItsOwn() throws {
-        let text = "SELECT 1 AS slot_test_\(UUID().uuidString.prefix(8))"
-        let slot = try #require(PostgresStatements.slot(for: text))
-        #expect(PostgresStatements.slot(for: text) == slot)
-        #expect(PostgresStatements.text(ofSlot: slot) == text)
-        #expect(NextSlot<NextSlot<FirstSlot>>.index == 2)
-        #expect(SlotStatement<NextSlot<FirstSlot>>.name == "em_statement_1")
-        #expect(SlotStatement<NextSlot<FirstSlot>>.name != SlotStatement<FirstSlot>.name)
+/// Run-time SQL texts are prepared once per connection, and pool connections are reused
+/// (`PostgresStatements`, `PostgresConnections`).
+@Suite(.resources, .timeLimit(.minutes(2))) struct PostgresStatementsTests {
+    @Test(.enabled(if: Backend.postgresURL != nil, "needs EVENT_MANAGER_TEST_POSTGRES_URL"))
+    func aTextIsPreparedOncePerConnectionAndItsRowsReadByType() async throws {
+        let store = try await TemporaryDatabase.make(backend: .postgres).open()
+        let text = "SELECT $1::bigint + 1 AS next, $2::text AS word, $1::bigint > 0 AS positive -- \(UUID().uuidString)"
+        let (first, second, count, onServer) = try await store.read { sql in
+            let connection = try #require(sql.postgresConnection)
+            let before = PostgresStatements.preparedCount(on: connection)
+            let binds = [PostgresData(int64: 41), PostgresData(string: "forty")]
+            let first = try await PostgresStatements.rows(text, binds, on: connection, logger: sql.logger)
+            let second = try await PostgresStatements.rows(
+                text, [PostgresData(int64: -2), PostgresData(string: "")], on: connection, logger: sql.logger)
+            let onServer = try await PostgresStatements.rows(
+                "SELECT count(*) FROM pg_prepared_statements WHERE statement = $1", [PostgresData(string: text)], prepared: false,
+                on: connection, logger: sql.logger)
+            return (first, second, PostgresStatements.preparedCount(on: connection) - before, try onServer[0].first!.int64())
+        }
+        #expect(count == 1, "prepared once, run twice")
+        #expect(onServer == 1)
+        func values(_ rows: [PostgresRow]) throws -> [String] {
+            try rows.flatMap { row in
+                var cells = row.makeIterator()
+                return [String(try cells.next()!.int64()), try cells.next()!.string(), String(try cells.next()!.bool())]
+            }
+        }
+        // Labelled text by PostgresNIO, sent in binary by PostgreSQL: read by type either way.
+        #expect(try values(first) == ["42", "forty", "true"])
+        #expect(try values(second) == ["-1", "", "false"])
+    }
+
+    @Test(.enabled(if: Backend.postgresURL != nil, "needs EVENT_MANAGER_TEST_POSTGRES_URL"))
+    func aConnectionGivenBackIsTakenAgainWithoutThePool() async throws {
+        let store = try await TemporaryDatabase.make(backend: .postgres).open()
+        func backendID() async throws -> Int64 {
+            try await store.read { sql in
+                let connection = try #require(sql.postgresConnection)
+                let rows = try await PostgresStatements.rows("SELECT pg_backend_pid()::bigint", [], on: connection, logger: sql.logger)
+                return try rows[0].first!.int64()
+            }
+        }
+        let first = try await backendID()
+        for _ in 0..<5 { #expect(try await backendID() == first, "the shelf hands out the connection last given back") }
+        // Bodies at once each hold a connection of their own.
+        let ids = try await withThrowingTaskGroup(of: Int64.self) { group in
+            let gate = AsyncGate(count: 3)
+            for _ in 0..<3 {
+                group.addTask {
+                    try await store.read { sql in
+                        let connection = try #require(sql.postgresConnection)
+                        await gate.arriveAndWait()
+                        return try await PostgresStatements.rows("SELECT pg_backend_pid()::bigint", [], on: connection, logger: sql.logger)[
+                            0
+                        ].first!.int64()
+                    }
+                }
+            }
+            return try await group.reduce(into: Set<Int64>()) { $0.insert($1) }
+        }
+        #expect(ids.count == 3)
+    }
+}
+
+/// Holds each arriving task until `count` have arrived.
+actor AsyncGate {
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+    private let count: Int
+
+    init(count: Int) { self.count = count }
+
+    func arriveAndWait() async {
+        if waiting.count + 1 == count {
+            for continuation in waiting { continuation.resume() }
+            waiting = []
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
     }
 }
