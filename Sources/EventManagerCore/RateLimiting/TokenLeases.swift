@@ -69,7 +69,7 @@ public final class TokenLeases: Sendable {
     private let leases = Mutex<[String: Lease]>([:])
     static let maxKeys = 100_000
 
-    public init(lifetimeMilliseconds: Int64 = 1000, hotWindowMilliseconds: Int64 = 250, chunkCeiling: Int = 64) {
+    public init(lifetimeMilliseconds: Int64 = 1000, hotWindowMilliseconds: Int64 = 250, chunkCeiling: Int = 256) {
         self.lifetimeMilliseconds = lifetimeMilliseconds
         self.hotWindowMilliseconds = hotWindowMilliseconds
         self.chunkCeiling = chunkCeiling
@@ -77,6 +77,12 @@ public final class TokenLeases: Sendable {
 
     /// The largest chunk for these limits: a sixteenth of the smallest limit, at most
     /// `chunkCeiling`, so a node never holds a noticeable part of any budget.
+    ///
+    /// The ceiling (256) matters only for limits of 4,096 a minute and more. At 6,000 reads a
+    /// second of one client on an API node, chunks of at most 64 cost one commit per 40 or so
+    /// requests: 7 µs of PostgreSQL's CPU and 8 of the server's per read, and the p99 of single
+    /// reads at a million events went from 1.89-1.98 ms to 2.21-2.54 ms. The bound does not
+    /// depend on the chunk (see above).
     public func maximumChunk(for limits: [RateLimit]) -> Int {
         max(1, min(chunkCeiling, (limits.map(\.count).min() ?? 1) / 16))
     }

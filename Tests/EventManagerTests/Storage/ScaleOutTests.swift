@@ -230,7 +230,7 @@ import Testing
         }
         #expect(admitted == 200)
         let reservations = limiter.reservations.value.load(ordering: .relaxed)
-        // Chunks double from 1 to 64: 1 + 2 + ... + 64 = 127, then 64 at a time.
+        // Chunks double from 1 (1 + 2 + ... + 128 = 255 in eight), with reservations ahead beside them.
         #expect(reservations <= 12, "\(reservations) reservations for 200 requests")
     }
 
@@ -253,7 +253,7 @@ import Testing
             #expect(limiter.leases.held("read|busy", now: clock.now()) > 0, "the node never runs out: no request waits for a reservation")
         }
         let reservations = limiter.reservations.value.load(ordering: .relaxed)
-        #expect(reservations < 30, "\(reservations) reservations for 510 requests, chunks of up to 64")
+        #expect(reservations < 30, "\(reservations) reservations for 510 requests, chunks of up to 256")
     }
 
     /// A subscription written through one node wakes the worker of another at once.
