@@ -8,7 +8,8 @@ import Synchronization
 /// An event's JSON and its validators (`ETag`, `Last-Modified`) change only with its revision,
 /// so the bytes are written once and reused until the next change; the event itself is still
 /// read for every request (from memory where the repository caches it), so an answer is never
-/// older than its event. Correct on any number of nodes. Bounded: when full it starts over.
+/// older than its event. Correct on any number of nodes. Bounded: when full, each new answer
+/// takes the place of the oldest (`BoundedCache`).
 final class RenderedEventCache: Sendable {
     struct Rendered: Sendable {
         let revision: Int64
@@ -17,11 +18,10 @@ final class RenderedEventCache: Sendable {
         let body: ByteBuffer
     }
 
-    private let entries = Mutex<[Int64: Rendered]>([:])
-    let maxEntries: Int
+    private let entries: Mutex<BoundedCache<Int64, Rendered>>
 
     init(maxEntries: Int = 10_000) {
-        self.maxEntries = maxEntries
+        entries = Mutex(BoundedCache(capacity: maxEntries))
     }
 
     /// The answer for `event` as it is now.
@@ -34,10 +34,7 @@ final class RenderedEventCache: Sendable {
         headers[.eTag] = tag
         headers[.lastModified] = CivilTime(event.updatedAt).httpDate
         let rendered = Rendered(revision: event.revision, tag: tag, headers: headers, body: ByteBuffer(bytes: writer.bytes))
-        entries.withLock { entries in
-            if entries.count >= maxEntries { entries.removeAll(keepingCapacity: true) }
-            entries[event.id] = rendered
-        }
+        entries.withLock { $0.insert(rendered, for: event.id) }
         return rendered
     }
 }

@@ -21,6 +21,9 @@ public final class CachedEventRepository<Base: EventRepository>: EventRepository
     public init(base: Base, capacity: Int = 100_000) {
         self.base = base
         self.capacity = capacity
+        // Room for every event from the start: growing rehashes them all inside the lock (see
+        // `BoundedCache`).
+        state.withLock { $0.events.reserveCapacity(capacity) }
     }
 
     public func find(id: Int64) async throws -> Event? {

@@ -20,7 +20,7 @@ public final class VersionedEventRepository<Base: RevisionedEventRepository>: Ev
     }
 
     private struct State {
-        var kept: [Int64: Kept] = [:]
+        var kept: BoundedCache<Int64, Kept>
         /// The highest counter value a finished read returned.
         var lastSeen: UInt64?
         /// How many of the pages' events were kept, lately.
@@ -28,12 +28,13 @@ public final class VersionedEventRepository<Base: RevisionedEventRepository>: Ev
     }
 
     private let base: Base
-    private let capacity: Int
-    private let state = Mutex(State())
+    private let state: Mutex<State>
 
+    /// - Parameter capacity: events kept at most; when full, each new one takes the place of
+    ///   the one kept longest (`BoundedCache`).
     public init(base: Base, capacity: Int = 100_000) {
         self.base = base
-        self.capacity = capacity
+        state = Mutex(State(kept: BoundedCache(capacity: capacity)))
     }
 
     public func find(id: Int64) async throws -> Event? {
@@ -60,25 +61,10 @@ public final class VersionedEventRepository<Base: RevisionedEventRepository>: Ev
     }
 
     /// Keeps `events`, read after the counter stood at `version`.
-    ///
-    /// A full store starts over; the events it dropped (100,000 by default) are released after
-    /// the lock, not while every other request waits for it.
     private func keep(_ events: some Sequence<Event>, at version: UInt64) {
-        var dropped: [Int64: Kept] = [:]
         state.withLock { state in
-            for event in events {
-                if state.kept.count >= capacity {
-                    if dropped.isEmpty {
-                        swap(&dropped, &state.kept)
-                        state.kept.reserveCapacity(capacity)
-                    } else {
-                        state.kept.removeAll(keepingCapacity: true)
-                    }
-                }
-                state.kept[event.id] = Kept(version: version, event: event)
-            }
+            for event in events { state.kept.insert(Kept(version: version, event: event), for: event.id) }
         }
-        _ = consume dropped
     }
 
     public func create(_ drafts: [EventDraft], owner: Int64?, now: Timestamp) async throws -> [Event] {

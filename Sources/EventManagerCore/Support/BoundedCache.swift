@@ -1,0 +1,43 @@
+/// A dictionary of at most `capacity` entries that, when full, forgets the entry it took in
+/// first: one entry per insertion, never all at once.
+///
+/// The caches in front of the database used to start over when full. At a million events read at
+/// random they filled every few seconds, and freeing 10,000 rendered answers (inside their lock)
+/// or 100,000 kept events at once stalled the requests behind them: single reads on an API node
+/// had a p99 of 2.1 to 3.3 ms (1.4 to 1.6 without the start-overs) and a max of 30 to 47 ms.
+/// Forgetting in the order of insertion is what a start-over did too, only spread out; for
+/// entries read at random it keeps as many useful ones as any other order would.
+public struct BoundedCache<Key: Hashable, Value> {
+    public let capacity: Int
+    private var entries: [Key: Value] = [:]
+    /// Every key of `entries` once, in the order they came in, from `oldest` around.
+    private var order: [Key] = []
+    private var oldest = 0
+
+    public init(capacity: Int) {
+        precondition(capacity > 0, "a cache holds at least one entry")
+        self.capacity = capacity
+        // Room for every entry from the start: growing rehashes all entries at once, inside the
+        // caller's lock (at 98,304 kept events, 20 ms). Untouched pages cost no memory.
+        entries.reserveCapacity(capacity)
+        order.reserveCapacity(capacity)
+    }
+
+    public var count: Int { entries.count }
+
+    public subscript(key: Key) -> Value? { entries[key] }
+
+    /// Stores `value` under `key`; a new key in a full cache takes the oldest key's place.
+    public mutating func insert(_ value: Value, for key: Key) {
+        if entries.updateValue(value, forKey: key) != nil { return }
+        if order.count < capacity {
+            order.append(key)
+            return
+        }
+        entries[order[oldest]] = nil
+        order[oldest] = key
+        oldest = (oldest + 1) % capacity
+    }
+}
+
+extension BoundedCache: Sendable where Key: Sendable, Value: Sendable {}
