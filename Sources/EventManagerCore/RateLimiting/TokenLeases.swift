@@ -137,6 +137,17 @@ public final class TokenLeases: Sendable {
         }
     }
 
+    /// How many more tokens the node may hold for `key` now: what a reservation made ahead may
+    /// still ask for once it has the key's turn. Sized when it was asked for, it may find that
+    /// a request reserved meanwhile (the lease ran dry before it had the turn); asking for the
+    /// old size would then debit tokens the ceiling lets go unspent.
+    public func room(for key: String, now: Timestamp) -> Int {
+        leases.withLock { leases in
+            guard let lease = leases[key] else { return 0 }
+            return max(0, lease.ceiling - lease.held(now.millisecondsSinceEpoch))
+        }
+    }
+
     /// How many tokens to ask the shared budget for now.
     public func chunk(for key: String, limits: [RateLimit], now: Timestamp) -> Int {
         let nowMs = now.millisecondsSinceEpoch

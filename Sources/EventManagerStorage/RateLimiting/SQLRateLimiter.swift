@@ -175,9 +175,15 @@ public struct SQLRateLimiter: RateLimiting {
                 // Another reservation ran meanwhile and brought tokens.
                 return leases.grantedAhead(nil, for: rowKey, now: now)
             }
+            // Sized before the turn: a request may have reserved meanwhile.
+            let size = min(chunk, leases.room(for: rowKey, now: now))
+            guard size >= 1 else {
+                leases.grantedAhead(nil, for: rowKey, now: now)
+                return turns.finish(rowKey)
+            }
             var failure: (any Error)?
             var grant: TokenLeases.Grant?
-            do { grant = try await reserveRow(rowKey, chunk: chunk, now: now) } catch { failure = error }
+            do { grant = try await reserveRow(rowKey, chunk: size, now: now) } catch { failure = error }
             // Kept before the turn ends, so that requests waiting for it find the tokens.
             leases.grantedAhead(grant, for: rowKey, now: now)
             turns.finish(rowKey, failure: failure)

@@ -83,6 +83,26 @@ import Testing
         #expect(leases.spend("quiet", now: start)?.reserveAhead == nil)
     }
 
+    /// A reservation ahead that waited for its turn asks only for the room left: a request that
+    /// found the lease dry meanwhile may have reserved a chunk of its own, and tokens beyond the
+    /// ceiling would be debited and never spent (two nodes then admitted 117 of a budget of 120).
+    @Test func aReservationAheadAsksOnlyForTheRoomLeftWhenItsTurnComes() {
+        let leases = TokenLeases(lifetimeMilliseconds: 1000)
+        let limits = [RateLimit("160 per minute")!]  // chunks of at most 10
+        let decision = RateLimiter(limits: limits).check("k", now: start)
+        leases.granted(8, for: "k", decision: decision, limits: limits, now: start)  // 7 held
+        for _ in 0..<2 { _ = leases.spend("k", now: start) }
+        #expect(leases.spend("k", now: start)?.reserveAhead == 6, "4 held: up to the ceiling of 10")
+        #expect(leases.room(for: "k", now: start) == 6)
+        for _ in 0..<4 { _ = leases.spend("k", now: start) }
+        #expect(leases.spend("k", now: start) == nil, "dry before the reservation ahead had its turn")
+        leases.granted(8, for: "k", decision: decision, limits: limits, now: start)  // the request's own: 7 held
+        #expect(leases.room(for: "k", now: start) == 3, "what the reservation ahead may still ask for")
+        leases.grantedAhead(.init(tokens: 3, decision: decision), for: "k", now: start)
+        #expect(leases.held("k", now: start) == 10, "nothing granted was let go")
+        #expect(leases.room(for: "unknown", now: start) == 0)
+    }
+
     @Test func everyLimitOfAClassApplies() {
         let limiter = RateLimiter(limits: [RateLimit("2 per second")!, RateLimit("3 per minute")!])
         #expect(limiter.check("a", now: start).allowed)
