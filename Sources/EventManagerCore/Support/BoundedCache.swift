@@ -36,14 +36,26 @@ public struct BoundedCache<Key: Hashable, Value> {
     /// Stores `value` under `key`; a new key in a full cache takes the oldest key's place.
     @inlinable
     public mutating func insert(_ value: Value, for key: Key) {
-        if entries.updateValue(value, forKey: key) != nil { return }
-        if order.count < capacity {
-            order.append(key)
+        if let index = entries.index(forKey: key) {
+            entries.values[index] = value
             return
         }
-        entries[order[oldest]] = nil
-        order[oldest] = key
-        oldest = (oldest + 1) % capacity
+        if order.count < capacity {
+            order.append(key)
+        } else {
+            entries[order[oldest]] = nil
+            order[oldest] = key
+            oldest = (oldest + 1) % capacity
+        }
+        entries[key] = value
+    }
+
+    /// Forgets `key` at once; its place in the order goes when its turn comes. A key stored
+    /// again meanwhile holds two places and leaves at the first: a miss sooner, never more
+    /// than `capacity` entries.
+    @inlinable
+    public mutating func remove(_ key: Key) {
+        entries[key] = nil
     }
 }
 

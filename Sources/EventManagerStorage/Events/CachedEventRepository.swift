@@ -9,21 +9,14 @@ import Synchronization
 /// generation counter, and a read that missed the cache stores its row only if no write happened
 /// while it was reading, so a slow read can never put back a row a write has replaced.
 public final class CachedEventRepository<Base: EventRepository>: EventRepository {
-    private struct State {
-        var events: [Int64: Event] = [:]
-        var generation: UInt64 = 0
-    }
-
     private let base: Base
-    private let capacity: Int
-    private let state = Mutex(State())
+    private let state: Mutex<CachedEvents>
 
+    /// - Parameter capacity: events kept at most; when full, each new one takes the place of
+    ///   the one kept longest (`BoundedCache`).
     public init(base: Base, capacity: Int = 100_000) {
         self.base = base
-        self.capacity = capacity
-        // Room for every event from the start: growing rehashes them all inside the lock (see
-        // `BoundedCache`).
-        state.withLock { $0.events.reserveCapacity(capacity) }
+        state = Mutex(CachedEvents(events: BoundedCache(capacity: capacity)))
     }
 
     public func find(id: Int64) async throws -> Event? {
@@ -33,8 +26,7 @@ public final class CachedEventRepository<Base: EventRepository>: EventRepository
         if let event {
             state.withLock { state in
                 guard state.generation == generation else { return }
-                if state.events.count >= capacity, let victim = state.events.keys.first { state.events[victim] = nil }
-                state.events[id] = event
+                state.events.insert(event, for: id)
             }
         }
         return event
@@ -55,7 +47,7 @@ public final class CachedEventRepository<Base: EventRepository>: EventRepository
             let event = try await base.update(id: id, now: now, change: change)
             state.withLock { state in
                 state.generation &+= 1
-                state.events[id] = event
+                state.events.insert(event, for: id)
             }
             return event
         } catch {
@@ -79,7 +71,13 @@ public final class CachedEventRepository<Base: EventRepository>: EventRepository
     private func invalidate(_ ids: [Int64]) {
         state.withLock { state in
             state.generation &+= 1
-            for id in ids { state.events[id] = nil }
+            for id in ids { state.events.remove(id) }
         }
     }
+}
+
+/// The events a `CachedEventRepository` keeps, and its count of writes.
+private struct CachedEvents {
+    var events: BoundedCache<Int64, Event>
+    var generation: UInt64 = 0
 }

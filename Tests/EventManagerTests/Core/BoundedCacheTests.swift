@@ -19,6 +19,30 @@ import Testing
         #expect(cache[5] == "v5" && cache[6] == "v6" && cache[4] == "v4")
     }
 
+    /// A removed key is gone at once, its place in the order goes in turn, and the cache never
+    /// holds more than its capacity.
+    @Test func aRemovedKeyIsGoneAndTheBoundHolds() {
+        var cache = BoundedCache<Int, String>(capacity: 2)
+        cache.insert("a", for: 1)
+        cache.insert("b", for: 2)
+        cache.remove(1)
+        #expect(cache[1] == nil && cache.count == 1)
+        cache.insert("a again", for: 1)  // takes the place that came first: its own
+        #expect(cache[1] == "a again" && cache[2] == "b")
+        cache.insert("c", for: 3)
+        #expect(cache[2] == nil, "the oldest place left is 2's")
+        #expect(cache[1] == "a again" && cache[3] == "c")
+        cache.remove(3)
+        cache.insert("d", for: 4)  // 1's place came first
+        #expect(cache[1] == nil && cache.count == 1)
+        cache.insert("c again", for: 3)  // 3's old place is next in turn: it takes it back
+        #expect(cache[3] == "c again" && cache[4] == "d")
+        for key in 4..<20 {
+            cache.insert("v", for: key)
+            #expect(cache.count <= 2)
+        }
+    }
+
     /// Against a model that keeps every key in order of arrival: the same entries after every
     /// insertion, for many keys over a small capacity.
     @Test func matchesAModelOfArrivalOrder() {
