@@ -13,7 +13,8 @@
 public struct BoundedCache<Key: Hashable, Value> {
     public let capacity: Int
     @usableFromInline var entries: [Key: Value] = [:]
-    /// Every key of `entries` once, in the order they came in, from `oldest` around.
+    /// Every key of `entries`, in the order they came in, from `oldest` around; a removed key
+    /// keeps its place until its turn.
     @usableFromInline var order: [Key] = []
     @usableFromInline var oldest = 0
 
@@ -51,7 +52,7 @@ public struct BoundedCache<Key: Hashable, Value> {
     }
 
     /// Forgets `key` at once; its place in the order goes when its turn comes. A key stored
-    /// again meanwhile holds two places and leaves at the first: a miss sooner, never more
+    /// again meanwhile may hold two places and leave at the first: a miss sooner, never more
     /// than `capacity` entries.
     @inlinable
     public mutating func remove(_ key: Key) {

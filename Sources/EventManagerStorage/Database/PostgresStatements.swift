@@ -51,15 +51,16 @@ enum PostgresStatements {
     static func rows(
         _ sql: String, _ binds: [PostgresData], prepared: Bool = true, on connection: PostgresConnection, logger: Logger
     ) async throws -> [PostgresRow] {
+        let key = ObjectIdentifier(connection)
+        // A text prepared on this connection already was admitted: one look-up on the hot path.
+        if prepared, let statement = statements.withLock({ $0[key]?.statements[sql] }) {
+            return try await statement.execute(binds).get()
+        }
         guard prepared, admits(sql) else {
             // All rows at once, gathered on the connection's event loop, as for prepared ones.
             var bindings = PostgresBindings(capacity: binds.count)
             for bind in binds { bindings.append(bind) }
             return Array(try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger).get())
-        }
-        let key = ObjectIdentifier(connection)
-        if let statement = statements.withLock({ $0[key]?.statements[sql] }) {
-            return try await statement.execute(binds).get()
         }
         let statement = try await connection.prepare(query: sql).get()
         statements.withLock { statements in
@@ -70,10 +71,5 @@ enum PostgresStatements {
             statements[key]?.statements[sql] = statement
         }
         return try await statement.execute(binds).get()
-    }
-
-    /// How many statements `connection` has prepared here, for tests.
-    static func preparedCount(on connection: PostgresConnection) -> Int {
-        statements.withLock { $0[ObjectIdentifier(connection)]?.statements.count ?? 0 }
     }
 }
