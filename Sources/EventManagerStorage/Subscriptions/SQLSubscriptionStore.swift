@@ -28,10 +28,11 @@ public struct SQLSubscriptionStore: SubscriptionRepository {
             try planner.admitSubscription(eventID: eventID, start: start, now: now)
             // The insert is the duplicate check: a concurrent subscription of the same address
             // waits on the unique index and then finds this one, on both databases.
-            let token = RandomToken.make()
+            let token = RandomToken.timeOrdered(RandomToken.make(), at: now)
             let status = planner.initialStatus
             // The address keeps the calendar token it has (one personal feed per subscriber); a
-            // new address gets a fresh one. Chosen inside the insert: no extra statement.
+            // new address gets a fresh one. Chosen inside the insert: no extra statement. Both
+            // tokens start with the time, so their indexes grow at the end (see `timeOrdered`).
             let inserted = try await sql.insertReturning(
                 """
                 INSERT INTO subscriptions (event_id, email, email_normalized, remind_before_minutes, status, token, feed_token, \
@@ -39,7 +40,7 @@ public struct SQLSubscriptionStore: SubscriptionRepository {
                 VALUES (\(bind: eventID), \(bind: request.email.value), \(bind: request.email.normalized), \
                 \(bind: request.remindBeforeMinutes), \(bind: status.rawValue), \(bind: token), \
                 COALESCE((SELECT feed_token FROM subscriptions WHERE email_normalized = \(bind: request.email.normalized) \
-                AND feed_token IS NOT NULL LIMIT 1), \(bind: RandomToken.hex(bytes: 16))), \(bind: now.millisecondsSinceEpoch)) \
+                AND feed_token IS NOT NULL LIMIT 1), \(bind: RandomToken.timeOrdered(RandomToken.hex(bytes: 16), at: now))), \(bind: now.millisecondsSinceEpoch)) \
                 ON CONFLICT (event_id, email_normalized) DO NOTHING
                 """, table: "subscriptions", columns: "id, feed_token")
             var subscription: Subscription

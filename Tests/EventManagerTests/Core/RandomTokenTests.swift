@@ -34,4 +34,16 @@ import Testing
         let secret = RandomToken.standardBase64(bytes: 24)
         #expect(Data(base64Encoded: secret)?.count == 24)
     }
+
+    @Test func timeOrderedTokensSortByTheirTimeAndKeepTheRandomPart() {
+        let random = RandomToken.make()
+        let token = RandomToken.timeOrdered(random, at: Timestamp(millisecondsSinceEpoch: 0x19A_BCDE_F012))
+        #expect(token == "019abcdef012" + random)
+        #expect(RandomToken.timeOrdered("x", at: Timestamp(millisecondsSinceEpoch: -5)) == "000000000000x", "before 1970: zero")
+        // Later tokens sort later as plain bytes (SQLite's BINARY order), whatever their random part.
+        var times = (0..<500).map { _ in Int64.random(in: 0...4_102_444_800_000) }
+        times.sort()
+        let tokens = times.map { RandomToken.timeOrdered(RandomToken.hex(bytes: 4), at: Timestamp(millisecondsSinceEpoch: $0)) }
+        #expect(tokens.map { $0.prefix(12) } == tokens.map { $0.prefix(12) }.sorted())
+    }
 }

@@ -94,14 +94,19 @@ import Testing
     }
 
     @Test(arguments: Backend.all) func unsubscribeByTokenAndByOneClick(backend: Backend) async throws {
-        try await withTestApp(backend: backend, clock: ManualClock("2030-01-01T10:00:00Z")) { client, store in
+        let clock = ManualClock("2030-01-01T10:00:00Z")
+        try await withTestApp(backend: backend, clock: clock) { client, store in
             try await client.createEvent(date: "2030-06-01")
             try await client.send(.post, "/events/1/subscriptions", json: #"{"email":"a@example.com"}"#)
             try await client.send(.post, "/events/1/subscriptions", json: #"{"email":"b@example.com"}"#)
-            let tokens = try await store.sqlRaw("SELECT token FROM subscriptions ORDER BY id").all().map {
-                try $0.decode(column: "token", as: String.self)
-            }
-            #expect(tokens.allSatisfy { $0.count >= 43 }, "at least 256 bits, base64url")
+            let rows = try await store.sqlRaw("SELECT token, feed_token FROM subscriptions ORDER BY id").all()
+            let tokens = try rows.map { try $0.decode(column: "token", as: String.self) }
+            let feedTokens = try rows.map { try $0.decode(column: "feed_token", as: String.self) }
+            // Both start with the time they were made (their indexes grow at the end), then 256 and 128 random bits.
+            let made = String(clock.now().millisecondsSinceEpoch, radix: 16)
+            #expect(tokens.allSatisfy { $0.hasPrefix("0" + made) && $0.dropFirst(12).count >= 43 }, "\(tokens)")
+            #expect(feedTokens.allSatisfy { $0.hasPrefix("0" + made) && $0.dropFirst(12).count == 32 }, "\(feedTokens)")
+            #expect(Set(tokens + feedTokens).count == 4)
 
             // The page never unsubscribes by itself: link scanners follow links.
             let page = try await client.send(.get, "/unsubscribe?token=\(tokens[0])")
