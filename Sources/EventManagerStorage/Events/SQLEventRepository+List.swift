@@ -24,7 +24,7 @@ extension SQLEventRepository {
         if let location = filter.location { filters += " AND location = \(bind: location)" }
         var source: SQLQueryString = "FROM events"
         if let text = filter.text {
-            guard let search = try await search(text) else { return nil }
+            guard let search = try await search(text, location: filter.location) else { return nil }
             filters += search.conditions
             if let reading = search.readsFirst {
                 source = "FROM (SELECT \(unsafeRaw: Self.columns) FROM events WHERE 1 = 1\(reading) OFFSET 0) AS holding"

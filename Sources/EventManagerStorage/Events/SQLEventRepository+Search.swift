@@ -18,8 +18,9 @@ extension SQLEventRepository {
         var readsFirst: SQLQueryString? = nil
     }
 
-    /// How to find the rows holding `text`, or nil when no row can.
-    func search(_ text: String) async throws -> Search? {
+    /// How to find the rows holding `text`, or nil when no row can; `location` is the page's
+    /// location filter, if any.
+    func search(_ text: String, location: String? = nil) async throws -> Search? {
         let lowered = text.lowercased()
         let holdsText = " AND " + Self.holding(lowered)
         if store.isSQLite {
@@ -42,8 +43,11 @@ extension SQLEventRepository {
         // event 527,000 (238 ms), or joined the index of the location (250,000 rows, 8 ms).
         // The whole text is checked with `strpos`, which no index serves, so without a rare
         // part the sort order is walked.
+        // With a location filter every row's location is that one: lowered once, as a value the
+        // planner folds, not once per row walked (a fifth of a walk's time at a million events).
+        let rowLocation: SQLQueryString = location.map { "LOWER(\(bind: $0))" } ?? "LOWER(location)"
         let holdsWhole: SQLQueryString =
-            " AND (strpos(LOWER(title), \(bind: lowered)) > 0 OR strpos(LOWER(location), \(bind: lowered)) > 0)"
+            " AND (strpos(LOWER(title), \(bind: lowered)) > 0 OR strpos(\(rowLocation), \(bind: lowered)) > 0)"
         let parts = Self.searchParts(lowered)
         let rare = parts.isEmpty ? [] : try await rareParts(parts, of: lowered)
         guard !rare.isEmpty else { return Search(conditions: holdsWhole) }

@@ -44,6 +44,18 @@ import Testing
                 "SELECT id FROM events WHERE LOWER(title) LIKE \(bind: pattern) ESCAPE '\\' OR LOWER(location) LIKE \(bind: pattern) ESCAPE '\\' ORDER BY id"
             ).all().map { try $0.decode(column: "id", as: Int64.self) }
             #expect(indexed == scanned, "q=\(text)")
+            // With a location filter too (PostgreSQL checks that location's text once, not per row).
+            for location in ["Haifa", "Conference Hall"] {
+                query.filter.location = location
+                let inLocation = try await repository.list(query).map(\.id)
+                let scannedInLocation = try await store.sqlRaw(
+                    """
+                    SELECT id FROM events WHERE location = \(bind: location) AND (LOWER(title) LIKE \(bind: pattern) ESCAPE '\\' \
+                    OR LOWER(location) LIKE \(bind: pattern) ESCAPE '\\') ORDER BY id
+                    """
+                ).all().map { try $0.decode(column: "id", as: Int64.self) }
+                #expect(inLocation == scannedInLocation, "q=\(text) location=\(location)")
+            }
         }
         if backend == .sqlite {
             let plan = try await store.sqlRaw(
