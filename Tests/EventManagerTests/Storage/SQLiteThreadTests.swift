@@ -62,6 +62,31 @@ import Testing
         }
     }
 
+    /// The kept statement of a text is marked in use while it runs: the same text run again
+    /// inside (while the first one's rows are read) gets a statement of its own, and the kept
+    /// one is still there afterwards.
+    @Test func aTextRunWhileItsOwnRowsAreReadGetsAStatementOfItsOwn() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("em-thread-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let connection = SQLiteThread(
+            path: directory.appendingPathComponent("t.sqlite").path, busyTimeoutMilliseconds: 1000, readOnly: false)
+        let text = "SELECT value FROM (SELECT 1 AS value UNION ALL SELECT 2 UNION ALL SELECT 3) WHERE value >= ? ORDER BY value"
+        let (pairs, again) = try await connection.submit {
+            var pairs: [[Int64]] = []
+            try connection.run(text, [.integer(1)]) { (outer: SQLiteRowReader) in
+                let first = try outer.int64(0)
+                try connection.run(text, [.integer(2)]) { (inner: SQLiteRowReader) in pairs.append([first, try inner.int64(0)]) }
+            }
+            var again: [Int64] = []
+            try connection.run(text, [.integer(3)]) { (row: SQLiteRowReader) in again.append(try row.int64(0)) }
+            return (pairs, again)
+        }
+        await connection.close()
+        #expect(pairs == [[1, 2], [1, 3], [2, 2], [2, 3], [3, 2], [3, 3]])
+        #expect(again == [3])
+    }
+
     @Test func aClosedStoreRefusesInsteadOfHanging() async throws {
         let store = try await TemporaryDatabase.make().open()
         _ = try await store.read { try await $0.raw("SELECT 1 AS one").first() }
