@@ -126,7 +126,7 @@ try:
             shoot(page, f"check-inbox-{label}")
 
             text = mail_for(address)
-            check(re.search(r"webcal://\S+/calendar/[0-9a-f]{32}\.ics", text) is not None, f"{label}: the email links the personal calendar")
+            check(re.search(r"webcal://\S+/calendar/[0-9a-f]{44}\.ics", text) is not None, f"{label}: the email links the personal calendar")
             check(f"{base}/e/1" in text, f"{label}: the email links the event page")
             confirm = re.search(r"http://\S+/confirm\?token=\S+", text).group(0)
             unsubscribe = re.search(r"http://\S+/unsubscribe\?token=\S+", text).group(0)
