@@ -26,13 +26,9 @@ public enum RandomToken {
     /// each. The prefix tells the token's holder only when it was made; the random part keeps
     /// every bit of its strength.
     public static func timeOrdered(_ random: String, at time: Timestamp) -> String {
-        var milliseconds = UInt64(clamping: max(0, time.millisecondsSinceEpoch))
-        var prefix = [UInt8](repeating: hexDigits[0], count: 12)
-        for index in stride(from: 11, through: 0, by: -1) {
-            prefix[index] = hexDigits[Int(milliseconds & 0x0F)]
-            milliseconds >>= 4
-        }
-        return String(decoding: prefix, as: UTF8.self) + random
+        // The milliseconds' low six bytes, most significant first (enough until the year 10889).
+        let milliseconds = UInt64(clamping: max(0, time.millisecondsSinceEpoch))
+        return lowercaseHex((0..<6).reversed().map { UInt8(truncatingIfNeeded: milliseconds >> (8 * $0)) }) + random
     }
 
     /// `bytes` random bytes as lower-case hex.
